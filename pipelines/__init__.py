@@ -1,0 +1,1 @@
+"""Child-rights indicator pipeline for Viet Nam (Dagster code location)."""
