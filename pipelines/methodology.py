@@ -101,6 +101,7 @@ class Methodology:
     data_elements: tuple[DataElement, ...]
     indicators: tuple[Indicator, ...]
     tiers: tuple[Tier, ...]
+    consistency_rules: tuple[dict, ...] = ()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     # -- lookups -----------------------------------------------------------
@@ -283,7 +284,20 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
     if shares != sorted(shares) or not shares or shares[-1] != 1.0:
         raise MethodologyError(f"{where}: tiers must have increasing max_rank_share ending at 1.0")
 
+    rules = []
+    for n, r in enumerate(doc.get("consistency_rules") or []):
+        w = f"{where}: consistency_rules[{r.get('code', n)}]"
+        for key in ("code", "level", "total", "parts"):
+            _req(r, key, w)
+        if r["level"] not in LEVELS:
+            raise MethodologyError(f"{w}: level must be one of {LEVELS}")
+        for de in [r["total"], *r["parts"]]:
+            if de not in raw_elements:
+                raise MethodologyError(f"{w}: names unknown data element '{de}'")
+        rules.append({**r, "tolerance_share": _num(r.get("tolerance_share", 0), w, "tolerance_share")})
+
     return Methodology(
+        consistency_rules=tuple(rules),
         version=str(doc["version"]), name_vi=_nfc(doc.get("name_vi", "")), name_en=doc.get("name_en", ""),
         path=path, sha256=sha256, method=method, quality=dict(doc.get("quality") or {}),
         disclosure=dict(doc.get("disclosure") or {}), sectors=sectors, domains=tuple(domains),

@@ -82,7 +82,7 @@ class Settings:
         os.environ["CRI_HOME"] = str(self.home)
         os.environ["CRI_WAREHOUSE_PATH"] = str(self.warehouse_path)
         os.environ["CRI_METHODOLOGY"] = str(self.methodology_path)
-        os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
 
 
 def get_settings() -> Settings:

@@ -1,0 +1,1 @@
+"""Ingest of landing files: ``parse`` (pure parsing and checks) and ``assets`` (Dagster, DuckDB)."""

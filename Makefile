@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine with Python 3.11+:
+#   make demo   set up, run the whole pipeline on the demo data, say where the results are
+#   make test   set up and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DBT    := $(BIN)/dbt --quiet
+export CRI_HOME ?= $(CURDIR)/data
+
+.PHONY: help install manifest demo test test-fast ui bench clean
+
+help:
+	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000"
+	@echo "make bench  - print the benchmark figures"
+
+$(STAMP): pyproject.toml
+	@echo "==> Setting up $(VENV) (Python: $$($(PYTHON) --version))"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# dbt's manifest must exist before the Dagster definitions load.
+manifest: install
+	@echo "==> Parsing the dbt project"
+	@$(DBT) parse --project-dir dbt_project --profiles-dir dbt_project
+
+demo: manifest
+	$(BIN)/cri demo
+
+test: manifest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+ui: manifest
+	$(BIN)/cri ui
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_robustness.py
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,245 @@
+"""The ``cri`` command: demo data, runs, releases, templates and the UI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.partitions import is_period
+from pipelines.settings import REPO_ROOT, get_settings
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class RunOutcome:
+    period: str
+    success: bool
+    published: bool
+    release_dir: Path | None
+    quality: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.success and self.published
+
+
+def _prepare_environment():
+    settings = get_settings()
+    settings.ensure_dirs()
+    settings.export_env()
+    return settings
+
+
+def run_period(period: str, verbose: bool = False) -> RunOutcome:
+    """Materialize the whole graph for one period, in this process, and say how it went."""
+    import dagster as dg
+
+    settings = _prepare_environment()
+    from pipelines.definitions import defs
+    from pipelines.publish.release import latest_version
+
+    before = latest_version(settings.publish_dir, period)
+    started = time.monotonic()
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            partition_key=period, instance=instance, raise_on_error=False, run_config=None if verbose else QUIET,
+            tags={"cri/trigger": "cli"},
+        )
+    errors = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"
+        for e in result.all_events if e.is_step_failure
+    ]
+    errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events if e.is_step_skipped]
+    report = settings.reports_period_dir(period) / "quality_report.json"
+    quality = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    if quality.get("run_id") != result.run_id:
+        quality = {}
+    after = latest_version(settings.publish_dir, period)
+    published = after is not None and after != before
+    return RunOutcome(
+        period=period, success=result.success, published=published,
+        release_dir=settings.publish_period_dir(period) / f"v{after}" if published else None,
+        quality=quality, errors=errors, seconds=time.monotonic() - started,
+    )
+
+
+def print_outcome(o: RunOutcome) -> None:
+    settings = get_settings()
+    print(f"\n=== Kỳ {o.period} / period {o.period}: {'ĐÃ CÔNG BỐ / published' if o.published else 'KHÔNG CÔNG BỐ / not published'}"
+          f" ({o.seconds:.0f}s)")
+    q = o.quality
+    if q:
+        print(f"  Quality: {q['checks']} checks, {q['failed_blocking']} blocking failed, "
+              f"{q['failed_warning']} warnings, {q['waived']} waived, {q['rejected_rows']} rows rejected")
+        for line in q.get("blocking_failures", []):
+            print(f"  ✗ {line}")
+        print(f"  Quality report: {settings.reports_period_dir(o.period) / 'quality_report.html'}")
+        if q.get("rejected_rows"):
+            print(f"  Rejected rows:  {settings.reports_period_dir(o.period) / 'rejected_rows.csv'}")
+    for e in o.errors:
+        print(f"  ✗ {e}")
+    if o.release_dir:
+        print(f"  Release: {o.release_dir}")
+
+
+def cmd_run(args) -> int:
+    outcomes = []
+    for period in args.period:
+        if not is_period(period):
+            print(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2", file=sys.stderr)
+            return 2
+        print(f"==> Chạy kỳ {period} / running period {period} (CRI_HOME={get_settings().home})", file=sys.stderr)
+        outcome = run_period(period, verbose=args.verbose)
+        print_outcome(outcome)
+        outcomes.append(outcome)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def cmd_demo_data(args) -> int:
+    from pipelines.demo import write_demo_data
+
+    settings = _prepare_environment()
+    started = time.monotonic()
+    summary = write_demo_data(settings.landing_dir, periods=tuple(args.period), small=args.small, seed=args.seed)
+    print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: {summary}")
+    return 0
+
+
+def print_ranking(release_dir: Path, n: int = 5) -> None:
+    import pandas as pd
+
+    df = pd.read_parquet(release_dir / "province_ranking.parquet")
+    ranked = df[df["rank"].notna()].sort_values(["rank", "province_code"])
+    fmt = lambda r: f"  {int(r['rank']):>2}. {r['province_name']:<28} PCRI {r['pcri']:6.2f}  nhóm {int(r['tier'])}"  # noqa: E731
+    print(f"\nTop {n} / đứng đầu:")
+    for _, r in ranked.head(n).iterrows():
+        print(fmt(r))
+    print(f"Bottom {n} / cuối bảng:")
+    for _, r in ranked.tail(n).iterrows():
+        print(fmt(r))
+    unranked = df[df["rank"].isna()]
+    if len(unranked):
+        print(f"Not ranked / không xếp hạng: {len(unranked)} ({unranked['not_ranked_reason'].iloc[0]})")
+
+
+def cmd_demo(args) -> int:
+    settings = _prepare_environment()
+    periods = ["2024", "2025"]
+    print("==> 1/3 Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
+    cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed))
+    outcomes = []
+    for n, period in enumerate(periods, start=2):
+        print(f"==> {n}/3 Chạy kỳ {period} / running period {period}", file=sys.stderr)
+        o = run_period(period)
+        print_outcome(o)
+        outcomes.append(o)
+    last = outcomes[-1]
+    print("\n=== Demo summary ===")
+    for o in outcomes:
+        print(f"  {o.period}: {'published' if o.published else 'NOT published'} in {o.seconds:.0f}s")
+    if last.release_dir:
+        print_ranking(last.release_dir)
+        print(f"\nRelease {last.period}: {last.release_dir}")
+        print(f"Report:        {last.release_dir / 'report.html'}")
+        print(f"Quality:       {settings.reports_period_dir(last.period) / 'quality_report.html'}")
+        print(f"Warehouse:     {settings.warehouse_path}")
+        print("Dagster UI:    make ui  (http://127.0.0.1:3000)")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def cmd_ui(args) -> int:
+    settings = _prepare_environment()
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={settings.dagster_home}); Ctrl+C to stop")
+    return subprocess.call(cmd, env=env, cwd=REPO_ROOT)
+
+
+def cmd_releases(args) -> int:
+    from pipelines.publish.release import list_releases, verify_release
+
+    settings = get_settings()
+    if args.action == "list":
+        rows = list_releases(settings.publish_dir)
+        if not rows:
+            print(f"No release under {settings.publish_dir}")
+        for r in rows:
+            d = r if isinstance(r, dict) else r.__dict__
+            print("  ".join(f"{k}={v}" for k, v in d.items()))
+        return 0
+    if not args.period:
+        print("cri releases verify PERIOD [--version N]", file=sys.stderr)
+        return 2
+    result = verify_release(settings.publish_dir, args.period, version=args.version)
+    print(result)
+    return 0 if getattr(result, "ok", False) else 1
+
+
+def cmd_template(args) -> int:
+    from pipelines.ingest.template import write_template
+    from pipelines.methodology import load_methodology
+
+    settings = get_settings()
+    m = load_methodology(settings.methodology_path)
+    out = Path(args.out or f"{args.sector}_{args.period}{'_' + args.province if args.province else ''}.xlsx")
+    write_template(out, args.sector, args.period, m, province_code=args.province)
+    print(f"Template written: {out.resolve()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cri", description="Child-rights indicators: ingest, rank, publish.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo-data", help="write synthetic landing files")
+    p.add_argument("--small", action="store_true", help="3 provinces, 4 communes each (for tests)")
+    p.add_argument("--period", nargs="+", default=["2024", "2025"])
+    p.add_argument("--seed", type=int, default=20251115)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("run", help="materialize the whole graph for a period")
+    p.add_argument("--period", nargs="+", required=True)
+    p.add_argument("--verbose", action="store_true", help="show Dagster's full log")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="demo data, then runs for 2024 and 2025")
+    p.add_argument("--small", action="store_true")
+    p.add_argument("--seed", type=int, default=20251115)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="start the Dagster UI")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("releases", help="list or verify releases")
+    p.add_argument("action", choices=["list", "verify"])
+    p.add_argument("period", nargs="?")
+    p.add_argument("--version", type=int)
+    p.set_defaults(func=cmd_releases)
+
+    p = sub.add_parser("template", help="write a blank workbook for an agency")
+    p.add_argument("sector")
+    p.add_argument("--period", required=True)
+    p.add_argument("--province")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_template)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The Dagster code location: assembles what the area modules define."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.ingest.assets import build_ingest_assets, ingest_asset_key
+from pipelines.methodology import load_methodology
+from pipelines.publish.assets import build_publish_assets, release_contract_check
+from pipelines.quality.assets import build_quality_gate
+from pipelines.reference.assets import reference_assets
+from pipelines.settings import get_settings
+from pipelines.transform.assets import build_dbt_assets, dbt_resource
+
+
+def build_definitions() -> dg.Definitions:
+    settings = get_settings()
+    settings.export_env()
+    methodology = load_methodology(settings.methodology_path)
+    ingest_assets = build_ingest_assets(methodology)
+    ingest_keys = {s: ingest_asset_key(s) for s in methodology.sector_codes}
+    return dg.Definitions(
+        assets=[
+            *reference_assets,
+            *ingest_assets,
+            build_dbt_assets(list(ingest_keys.values())),
+            *build_publish_assets(),
+        ],
+        asset_checks=[build_quality_gate(methodology, ingest_keys, extra_checks=(release_contract_check,))],
+        resources={"dbt": dbt_resource()},
+        # One writer at a time: every step of a run executes in one process, one after another.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

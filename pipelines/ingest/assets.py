@@ -1,0 +1,228 @@
+"""Ingest assets: one per sector, partitioned by period.
+
+``ingest/<sector>`` reads ``$CRI_HOME/landing/<period>/<sector>/*.csv``, parses
+the files (``pipelines.ingest.parse``) and, in one DuckDB transaction, replaces
+that period and sector's rows of ``raw.data_values``, ``raw.rejected_rows`` and
+``raw.ingest_files``. Re-running a partition therefore replaces, never adds;
+and a partition whose folder is missing or empty ends with no rows (the
+warehouse mirrors the landing folder). Rejected rows never fail the asset: the
+quality gate decides what blocks a release.
+"""
+
+# No ``from __future__ import annotations`` here: Dagster reads the ``context``
+# annotation of the asset function at definition time.
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pipelines.ingest.parse import (
+    FILE_COLUMNS,
+    REJECT_COLUMNS,
+    VALUE_COLUMNS,
+    ParsedFolder,
+    list_landing_files,
+    parse_folder,
+)
+from pipelines.partitions import period_partitions
+from pipelines.warehouse import connect, ensure_schema
+
+INGEST_GROUP = "ingest"
+INGEST_KEY_PREFIX = "ingest"
+RAW_TABLES = ("raw.data_values", "raw.rejected_rows", "raw.ingest_files")
+PREVIEW_ROWS = 20
+
+
+def ingest_asset_key(sector: str) -> dg.AssetKey:
+    """The key of the ingest asset of one sector: ``["ingest", <sector>]``."""
+    return dg.AssetKey([INGEST_KEY_PREFIX, sector])
+
+
+def ingest_asset_keys(methodology: Any = None) -> list[dg.AssetKey]:
+    """The keys of every ingest asset, in the methodology's sector order."""
+    methodology = methodology or _default_methodology()
+    return [ingest_asset_key(s.code) for s in methodology.sectors]
+
+
+def build_ingest_assets(methodology: Any = None) -> list[dg.AssetsDefinition]:
+    """One ingest asset per sector of the methodology (default: the one named by the settings)."""
+    methodology = methodology or _default_methodology()
+    return [_build_sector_asset(sector, methodology) for sector in methodology.sectors]
+
+
+def _default_methodology() -> Any:
+    from pipelines.methodology import load_methodology
+
+    return load_methodology()
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    rows_loaded: int
+    reject_records: int
+    files: int
+    replaced: dict[str, int]  # rows deleted per table (what the previous run had written)
+
+
+def write_parsed(
+    con: duckdb.DuckDBPyConnection, parsed: ParsedFolder, *, loaded_at: datetime | None = None
+) -> WriteSummary:
+    """Replace the period and sector's rows of the raw tables with ``parsed``, in one transaction."""
+    ensure_schema(con)
+    loaded_at = loaded_at or datetime.now(UTC).replace(tzinfo=None)
+    frames = {
+        "raw.data_values": (parsed.values, VALUE_COLUMNS),
+        "raw.rejected_rows": (parsed.rejects, REJECT_COLUMNS),
+        "raw.ingest_files": (parsed.file_table, FILE_COLUMNS),
+    }
+    replaced: dict[str, int] = {}
+    registered: list[str] = []
+    con.begin()
+    try:
+        for table in RAW_TABLES:
+            replaced[table] = con.execute(
+                f"delete from {table} where period = ? and sector = ?", [parsed.period, parsed.sector]
+            ).fetchone()[0]
+        for table, (df, columns) in frames.items():
+            if not len(df):
+                continue
+            view = "_ingest_" + table.split(".")[1]
+            con.register(view, df[columns])
+            registered.append(view)
+            cols = ", ".join(columns)
+            con.execute(
+                f"insert into {table} ({cols}, loaded_at) select {cols}, ?::timestamp from {view}", [loaded_at]
+            )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        for view in registered:
+            con.unregister(view)
+    return WriteSummary(rows_loaded=len(parsed.values), reject_records=len(parsed.rejects),
+                        files=len(parsed.files), replaced=replaced)
+
+
+# -- metadata --------------------------------------------------------------------------------------
+
+
+def _md_cell(value: Any, limit: int = 160) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return ""
+    text = str(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rejects_markdown(rejects: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
+    """A markdown table of the first rejects (file, row, column, value, check, reason)."""
+    if rejects.empty:
+        return "Không có dòng bị từ chối / no rejected rows."
+    lines = ["| file | row | column | value | check_code | reason |", "|---|---|---|---|---|---|"]
+    for r in rejects.head(limit).itertuples(index=False):
+        lines.append("| " + " | ".join(_md_cell(x, 400 if n == 5 else 60) for n, x in enumerate(
+            (r.source_file.rsplit("/", 1)[-1], r.row_number, r.column_name, r.value, r.check_code, r.reason))) + " |")
+    if len(rejects) > limit:
+        lines.append(f"\n… {len(rejects) - limit} more in raw.rejected_rows")
+    return "\n".join(lines)
+
+
+def files_markdown(parsed: ParsedFolder) -> str:
+    if not parsed.files:
+        return "Không có tệp / no files."
+    lines = ["| file | encoding | rows | loaded | rejected |", "|---|---|---|---|---|"]
+    for f in parsed.files:
+        lines.append(f"| {_md_cell(f.source_file)} | {_md_cell(f.encoding)} | {f.rows_total} | {f.rows_loaded} | "
+                     f"{f.rows_rejected} |")
+    return "\n".join(lines)
+
+
+def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summary: WriteSummary) -> dict[str, Any]:
+    by_check = parsed.rejects["check_code"].value_counts().sort_index()
+    return {
+        "period": parsed.period,
+        "sector": parsed.sector,
+        "landing_folder": dg.MetadataValue.path(folder),
+        "folder_exists": folder_exists,
+        "files": len(parsed.files),
+        "files_rejected_whole": sum(f.whole_file_rejected for f in parsed.files),
+        "rows_total": sum(f.rows_total for f in parsed.files),
+        "rows_loaded": parsed.rows_loaded,
+        "rows_rejected": parsed.rows_rejected,
+        "reject_records": len(parsed.rejects),
+        "rejects_by_check": dg.MetadataValue.json({str(k): int(v) for k, v in by_check.items()}),
+        "rejects_preview": dg.MetadataValue.md(rejects_markdown(parsed.rejects)),
+        "files_table": dg.MetadataValue.md(files_markdown(parsed)),
+        "replaced_rows": dg.MetadataValue.json(summary.replaced),
+        "dagster/row_count": parsed.rows_loaded,
+    }
+
+
+# -- asset factory ---------------------------------------------------------------------------------
+
+
+def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
+    code = sector.code
+    elements = [e.code for e in methodology.elements_of_sector(code) if e.kind != "unit_count"]
+    description = (
+        f"Nạp số liệu ngành {sector.name_vi}: đọc các tệp CSV trong landing/<kỳ>/{code}/, kiểm tra từng dòng và "
+        f"ghi vào raw.data_values; dòng lỗi ghi vào raw.rejected_rows kèm mã kiểm tra và lý do; mỗi tệp một dòng "
+        f"trong raw.ingest_files. Chạy lại một kỳ sẽ thay thế số liệu của kỳ đó.\n\n"
+        f"Loads the {sector.name_en} sector's data: reads the CSV files in landing/<period>/{code}/, checks every "
+        f"row and writes raw.data_values; rejected rows go to raw.rejected_rows with a check code and a reason; one "
+        f"row per file in raw.ingest_files. Re-running a period replaces that period's data.\n\n"
+        f"Chỉ tiêu / data elements: {', '.join(elements) or '-'}"
+    )
+
+    @dg.asset(
+        key=ingest_asset_key(code),
+        group_name=INGEST_GROUP,
+        partitions_def=period_partitions,
+        kinds={"csv", "duckdb"},
+        owners=[f"team:{code}"],
+        tags={"sector": code, "layer": "raw"},
+        description=description,
+        metadata={"sector_name_vi": sector.name_vi, "sector_name_en": sector.name_en,
+                  "methodology_version": str(methodology.version)},
+    )
+    def _ingest(context) -> dg.MaterializeResult:
+        from pipelines.reference.units import admin_units
+        from pipelines.settings import get_settings
+
+        period = context.partition_key
+        settings = get_settings()
+        folder = settings.landing_dir / period / code
+        folder_exists = folder.is_dir()
+        if not folder_exists:
+            context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
+        parsed = parse_folder(folder, period, code, methodology, admin_units(), relative_to=settings.landing_dir)
+        with connect() as con:
+            summary = write_parsed(con, parsed)
+        context.log.info(
+            f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded, "
+            f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)"
+        )
+        return dg.MaterializeResult(metadata=ingest_metadata(parsed, folder_exists, str(folder), summary))
+
+    return _ingest
+
+
+__all__: Sequence[str] = [
+    "INGEST_GROUP",
+    "RAW_TABLES",
+    "WriteSummary",
+    "build_ingest_assets",
+    "ingest_asset_key",
+    "ingest_asset_keys",
+    "ingest_metadata",
+    "list_landing_files",
+    "rejects_markdown",
+    "write_parsed",
+]

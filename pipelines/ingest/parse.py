@@ -1,0 +1,1137 @@
+"""Parse landing CSV files into data values and rejected rows. Nothing is lost.
+
+Pure functions: no Dagster, no DuckDB. ``parse_file`` reads one file,
+``parse_folder`` reads every file of one sector and period and applies the
+duplicate rule across them. Every data row of every file ends up either in
+``values`` (the columns of ``raw.data_values`` except ``loaded_at``) or in
+``rejects`` (the columns of ``raw.rejected_rows`` except ``loaded_at``), one
+reject per problem found, with a stable ``check_code`` and a reason in
+Vietnamese and English that says what was expected. For every file::
+
+    rows_total == rows_loaded + rows_rejected
+
+where ``rows_total`` counts the data records of the file (blank lines are
+counted apart, in ``blank_rows``) and ``rows_rejected`` counts the distinct
+records that were not loaded. When a whole file is rejected (encoding, empty,
+missing column, ...) there is one reject with ``row_number`` null and every
+record of the file counts as rejected.
+
+Rules decided here (see ``CHECK_CODES`` for the codes):
+
+Numbers (``value``). Vietnamese writes ``1.234.567,5``; English/Excel writes
+``1,234,567.5``. A value is accepted when it has exactly one reading:
+
+* plain digits, optionally with a leading minus: ``1234``, ``-3``;
+* one decimal mark followed by other than three digits, or after an integer
+  part that cannot be a thousands group (0, or four digits or more):
+  ``12,5`` = ``12.5`` = 12.5; ``0,125`` = 0.125; ``1234,567`` = 1234.567;
+* two or more thousands groups with one kind of separator: ``1.234.567`` and
+  ``1,234,567`` are 1234567;
+* thousands groups and a decimal mark of the other kind: ``1.234,5`` and
+  ``1,234.5`` are 1234.5;
+* spaces (also no-break or thin spaces) as thousands separator: ``1 234``,
+  ``1 234,5``.
+
+``1.234`` and ``1,234`` (one separator followed by exactly three digits) could
+be 1234 or 1.234 and are rejected as ambiguous, as are scientific notation,
+percentages, currency signs, ``nan``/``inf`` and text such as ``có``/``không``.
+
+Unit codes (``unit_code``). Spreadsheets drop leading zeros. A code written at
+the full width of the data element's level (5 digits for commune elements, 2 for
+province elements) is used as written. A shorter code of digits that does not
+start with 0 is taken to have lost its leading zeros and is padded (``1234`` ->
+``01234``; ``1`` -> ``01``) -- unless the code as written is also a unit of the
+other level, which makes it ambiguous and it is rejected: for a commune element
+``4`` could be commune ``00004`` or province ``04``; for a province element
+``8`` could be province ``08`` or commune ``00008``. A code of the other level
+(``04`` for a commune element) is rejected as the wrong level.
+
+Values: counts and yes/no must be whole; yes/no is 0 or 1; nothing may be
+negative; amounts (``amount_vnd``) may have decimals. An empty required cell is
+``ingest.missing_value`` (an empty value is not a zero). A row may fail several
+checks: each gives one reject, and the row counts once in ``rows_rejected``.
+
+Duplicates: rows that passed every other check and share (period, unit_code,
+data_element, disaggregation) -- within a file or across the files of the
+folder. Different values: every copy is rejected (``ingest.conflicting_duplicate``,
+naming the others). Same value: the first copy (file name order, then line) is
+loaded, the others are rejected as ``ingest.duplicate_row`` naming it.
+
+Other normalisation: column names are matched case-insensitively with spaces
+stripped; cells are stripped and NFC-normalised; data element codes are matched
+case-insensitively; the period is compared case-insensitively (``2025h1``);
+spaces around ``=`` in ``disaggregation`` are removed. The delimiter is the
+comma of the contract; a header that only splits into the required columns on
+``;`` or a tab is read with that delimiter (Excel writes ``;`` when the list
+separator of the computer's regional settings is ``;``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+# -- contracts -------------------------------------------------------------------------------------
+
+VALUE_COLUMNS = [
+    "period", "sector", "unit_code", "data_element", "disaggregation", "value",
+    "unit_name", "comment", "source_file", "file_sha256", "row_number",
+]
+REJECT_COLUMNS = [
+    "period", "sector", "source_file", "file_sha256", "row_number", "column_name",
+    "value", "check_code", "reason", "raw_record",
+]
+FILE_COLUMNS = [
+    "period", "sector", "source_file", "file_sha256", "encoding",
+    "rows_total", "rows_loaded", "rows_rejected", "received_at",
+]
+
+REQUIRED_COLUMNS = ("period", "unit_code", "data_element", "value")
+OPTIONAL_COLUMNS = ("unit_name", "comment", "disaggregation", "unit_scheme")
+KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+DUPLICATE_KEY = ["period", "unit_code", "data_element", "disaggregation"]
+SCHEME = "2025"
+# The shape of a period (pipelines.partitions.PERIOD_RE; not imported so that this module stays free of Dagster).
+_PERIOD_RE = re.compile(r"^\d{4}(?:H[12])?$")
+
+#: Every check this module applies: code -> (Vietnamese, English) meaning.
+CHECK_CODES: dict[str, tuple[str, str]] = {
+    "ingest.unsupported_file": ("Tệp không phải CSV", "not a .csv file (whole file)"),
+    "ingest.file_encoding": ("Tệp không mã hóa UTF-8", "file is not UTF-8 (whole file)"),
+    "ingest.file_empty": ("Tệp rỗng hoặc chỉ có dòng tiêu đề", "file is empty or has only the header"),
+    "ingest.file_malformed": ("Không đọc được cấu trúc CSV", "CSV structure cannot be read (whole file)"),
+    "ingest.missing_column": ("Thiếu cột bắt buộc", "a required column is missing (whole file)"),
+    "ingest.duplicate_column": ("Một cột xuất hiện hai lần", "a column appears twice in the header (whole file)"),
+    "ingest.malformed_row": ("Dòng có số ô khác dòng tiêu đề", "row has a different number of cells than the header"),
+    "ingest.missing_value": ("Ô bắt buộc bị trống", "a required cell is empty"),
+    "ingest.unparseable_value": ("Giá trị không phải số rõ ràng", "value is not an unambiguous number"),
+    "ingest.not_whole_number": ("Số đếm / có-không phải là số nguyên", "counts and yes/no must be whole numbers"),
+    "ingest.invalid_yes_no": ("Chỉ tiêu có/không phải là 0 hoặc 1", "yes/no must be 0 or 1"),
+    "ingest.negative_value": ("Giá trị âm", "value is negative"),
+    "ingest.unknown_data_element": ("Mã chỉ tiêu không có trong phương pháp", "data element not in the methodology"),
+    "ingest.wrong_sector": ("Chỉ tiêu thuộc ngành khác", "data element belongs to another sector"),
+    "ingest.not_reportable": ("Chỉ tiêu do hệ thống tự tính", "built-in data element, computed, not reported"),
+    "ingest.unknown_unit": ("Mã đơn vị không có, sai cấp hoặc không rõ", "unit code unknown, wrong level or ambiguous"),
+    "ingest.period_mismatch": ("Kỳ báo cáo khác thư mục", "period differs from the period folder"),
+    "ingest.unsupported_scheme": ("Hệ mã đơn vị chưa hỗ trợ", "unit scheme not supported (only 2025)"),
+    "ingest.conflicting_duplicate": ("Cùng một số liệu với giá trị khác nhau", "same data value given twice, differently"),
+    "ingest.duplicate_row": ("Dòng trùng lặp (đã nạp một lần)", "identical duplicate (one copy loaded)"),
+}
+
+_KIND_VI = {"count": "số đếm", "yes_no": "có/không", "amount_vnd": "số tiền (đồng)", "unit_count": "tự tính"}
+_LEVEL_VI = {"commune": "xã", "province": "tỉnh"}
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    source_file: str
+    file_sha256: str
+    encoding: str | None
+    rows_total: int
+    rows_loaded: int
+    rows_rejected: int
+    blank_rows: int = 0
+    delimiter: str | None = None
+    received_at: datetime | None = None
+    whole_file_rejected: bool = False
+
+    def as_row(self, period: str, sector: str) -> dict[str, Any]:
+        return {"period": period, "sector": sector, **{k: getattr(self, k) for k in FILE_COLUMNS[2:]}}
+
+
+@dataclass
+class ParsedFile:
+    values: pd.DataFrame
+    rejects: pd.DataFrame
+    info: FileInfo
+
+
+@dataclass
+class ParsedFolder:
+    period: str
+    sector: str
+    values: pd.DataFrame
+    rejects: pd.DataFrame
+    files: list[FileInfo] = field(default_factory=list)
+
+    @property
+    def file_table(self) -> pd.DataFrame:
+        """One row per file: the columns of ``raw.ingest_files`` except ``loaded_at``."""
+        rows = [f.as_row(self.period, self.sector) for f in self.files]
+        df = pd.DataFrame(rows, columns=FILE_COLUMNS)
+        return df.astype({"rows_total": "int64", "rows_loaded": "int64", "rows_rejected": "int64"})
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+# -- public entry points ---------------------------------------------------------------------------
+
+
+def parse_file(
+    path: Path,
+    *,
+    period: str,
+    sector: str,
+    methodology: Any,
+    units: pd.DataFrame,
+    relative_name: str | None = None,
+) -> ParsedFile:
+    """Parse one landing file; the duplicate rule is applied within the file."""
+    ctx = _Context.build(period, sector, methodology, units)
+    staged = _stage_file(Path(path), relative_name or Path(path).name, ctx)
+    values, dup_rejects = _apply_duplicates([staged], ctx)
+    rejects = _finish_rejects([staged], dup_rejects, ctx)
+    return ParsedFile(values=values, rejects=rejects, info=_file_infos([staged], values, rejects)[0])
+
+
+def parse_folder(
+    folder: Path,
+    period: str,
+    sector: str,
+    methodology: Any,
+    units: pd.DataFrame,
+    *,
+    relative_to: Path | None = None,
+) -> ParsedFolder:
+    """Parse every file of ``landing/<period>/<sector>/``; duplicates are found across files.
+
+    ``.csv`` files (any case) are parsed; other files are rejected whole as
+    ``ingest.unsupported_file`` so that a workbook sent instead of a CSV is
+    reported, not ignored. Hidden files and Office lock files (``~$...``) and
+    sub-folders are skipped. Source names are relative to ``relative_to``
+    (default: the landing folder, i.e. ``<period>/<sector>/<file>``).
+    """
+    ctx = _Context.build(period, sector, methodology, units)
+    folder = Path(folder)
+    base = Path(relative_to) if relative_to is not None else folder.parent.parent
+    staged = []
+    for path in list_landing_files(folder):
+        try:
+            rel = path.relative_to(base).as_posix()
+        except ValueError:
+            rel = f"{period}/{sector}/{path.name}"
+        staged.append(_stage_file(path, rel, ctx))
+    values, dup_rejects = _apply_duplicates(staged, ctx)
+    rejects = _finish_rejects(staged, dup_rejects, ctx)
+    return ParsedFolder(period=period, sector=sector, values=values, rejects=rejects,
+                        files=_file_infos(staged, values, rejects))
+
+
+def list_landing_files(folder: Path) -> list[Path]:
+    """The files of a landing folder that ingest looks at, in a stable order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        key=lambda p: p.name,
+    )
+
+
+def parse_number(text: str) -> float | None:
+    """The value of one cell under the number rule of this module, or None."""
+    value, problem = parse_numbers(pd.Series([text], dtype="str"))
+    return None if problem.iloc[0] is not None and not pd.isna(problem.iloc[0]) else float(value.iloc[0])
+
+
+# -- context ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    period: str
+    sector: str
+    methodology_version: str
+    sector_names: dict[str, tuple[str, str]]
+    element_sector: dict[str, str]
+    element_level: dict[str, str]
+    element_kind: dict[str, str]
+    sector_elements: tuple[str, ...]
+    communes: frozenset[str]
+    provinces: frozenset[str]
+    unit_names: dict[str, str]
+
+    @classmethod
+    def build(cls, period: str, sector: str, methodology: Any, units: pd.DataFrame) -> _Context:
+        if not _PERIOD_RE.match(period or ""):
+            raise ValueError(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2")
+        sectors = {s.code: (s.name_vi, s.name_en) for s in methodology.sectors}
+        if sector not in sectors:
+            raise ValueError(f"'{sector}' is not a sector of the methodology: {sorted(sectors)}")
+        sectors.setdefault("reference", ("Danh mục (tự tính)", "reference (computed)"))
+        elements = methodology.data_elements
+        level = units["unit_level"].astype(str)
+        return cls(
+            period=period,
+            sector=sector,
+            methodology_version=str(methodology.version),
+            sector_names=sectors,
+            element_sector={e.code: e.sector for e in elements},
+            element_level={e.code: e.level for e in elements},
+            element_kind={e.code: e.kind for e in elements},
+            sector_elements=tuple(e.code for e in elements if e.sector == sector and e.kind != "unit_count"),
+            communes=frozenset(units.loc[level == "commune", "unit_code"].astype(str)),
+            provinces=frozenset(units.loc[level == "province", "unit_code"].astype(str)),
+            unit_names=dict(zip(units["unit_code"].astype(str), units["unit_name"].astype(str), strict=True)),
+        )
+
+    def sector_vi(self, code: str) -> str:
+        return f"{self.sector_names.get(code, (code, code))[0]} ({code})"
+
+    def sector_en(self, code: str) -> str:
+        return f"{self.sector_names.get(code, (code, code))[1]} ({code})"
+
+
+# -- staging one file ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Staged:
+    source_file: str
+    sha256: str
+    encoding: str | None
+    received_at: datetime | None
+    delimiter: str | None = None
+    rows_total: int = 0
+    blank_rows: int = 0
+    whole_file: bool = False
+    candidates: pd.DataFrame | None = None  # rows that passed every row check (before duplicates)
+    rejects: list[pd.DataFrame] = field(default_factory=list)  # _rec, column_name, value, check_code, reason
+    lines: list[str] = field(default_factory=list)  # raw lines as decoded (with their line ends)
+    ends: np.ndarray | None = None  # ends[i] = last line (1-based) of record i; record 0 is the header
+
+    def row_number(self, rec: np.ndarray) -> np.ndarray:
+        return self.ends[rec - 1] + 1
+
+    def raw_record(self, rec: int) -> str:
+        start = int(self.ends[rec - 1]) if rec > 0 else 0
+        return "".join(self.lines[start : int(self.ends[rec])]).rstrip("\r\n")
+
+    def reject_file(self, code: str, reason: str, *, column: str | None = None, value: str | None = None,
+                    raw: str | None = None) -> None:
+        self.whole_file = True
+        self.rejects = [pd.DataFrame([{"_rec": pd.NA, "column_name": column, "value": value, "check_code": code,
+                                       "reason": reason, "raw_record": raw}])]
+        self.candidates = None
+
+
+def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
+    data = path.read_bytes()
+    try:
+        received = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
+    except OSError:
+        received = None
+    st = _Staged(source_file=relative_name, sha256=hashlib.sha256(data).hexdigest(), encoding=None,
+                 received_at=received)
+
+    if path.suffix.lower() != ".csv":
+        st.reject_file(
+            "ingest.unsupported_file",
+            f"Tệp '{path.name}' không phải tệp .csv nên không được đọc; hãy lưu bảng tính dưới dạng "
+            f"'CSV UTF-8 (Comma delimited) (*.csv)' / file '{path.name}' is not a .csv file and was not read; "
+            f"expected a CSV file: save the workbook as 'CSV UTF-8 (Comma delimited) (*.csv)'",
+            value=path.suffix or None,
+        )
+        return st
+
+    decoded = decode_bytes(data)
+    st.encoding = decoded.encoding
+    if decoded.problem is not None:
+        # Count the records as best we can so that rows_total stays truthful.
+        if decoded.fallback_text is not None:
+            try:
+                lines, recs, ends = _read_records(decoded.fallback_text, ",")
+                st.rows_total = sum(1 for r in recs[1:] if any(c.strip() for c in r))
+            except csv.Error:
+                st.rows_total = 0
+        st.reject_file("ingest.file_encoding", decoded.problem, value=decoded.bad_bytes, raw=decoded.bad_line)
+        return st
+
+    text = decoded.text
+    if not text.strip():
+        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=False))
+        return st
+
+    delimiter = _sniff_delimiter(text)
+    st.delimiter = delimiter
+    try:
+        lines, recs, ends = _read_records(text, delimiter)
+    except csv.Error as exc:
+        st.reject_file(
+            "ingest.file_malformed",
+            f"Không đọc được cấu trúc CSV của tệp ({exc}); thường do dấu ngoặc kép không đóng / the CSV structure "
+            f"cannot be read ({exc}), usually an unclosed double quote; expected one record a line, "
+            f"cells separated by '{delimiter}'",
+        )
+        return st
+    st.lines, st.ends = lines, np.asarray(ends, dtype=np.int64)
+
+    header_raw = recs[0]
+    header = [_norm_name(h) for h in header_raw]
+    body = recs[1:]
+    ncols = len(header)
+    lens = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    full = lens == ncols
+    # Columns of the rows that have as many cells as the header, stripped.
+    full_rows = [body[i] for i in np.flatnonzero(full)] if not full.all() else body
+    columns = [pd.Series(c, dtype="str").str.strip() for c in zip(*full_rows, strict=True)] if full_rows else [
+        pd.Series([], dtype="str") for _ in range(ncols)]
+    # Blank records: empty lines, and rows whose cells are all empty (',,,,' left by spreadsheets).
+    blank = lens == 0
+    if full_rows and ncols:
+        all_empty = np.logical_and.reduce([(c == "").to_numpy() for c in columns])
+        blank[np.flatnonzero(full)[all_empty]] = True
+    for i in np.flatnonzero(~full & (lens > 0)):
+        if not any(c.strip() for c in body[i]):
+            blank[i] = True
+    st.blank_rows = int(blank.sum())
+    st.rows_total = int((~blank).sum())
+
+    seen: dict[str, int] = {}
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
+    for i, h in enumerate(header):
+        seen.setdefault(h, i)
+    found = ", ".join(h for h in header_raw) or "(none)"
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        names = ", ".join(missing)
+        st.reject_file(
+            "ingest.missing_column",
+            f"Thiếu cột bắt buộc: {names}. Cần các cột {', '.join(REQUIRED_COLUMNS)} ở dòng 1; các cột có trong tệp: "
+            f"{found} / missing required column(s): {names}. Expected columns {', '.join(REQUIRED_COLUMNS)} "
+            f"in line 1; columns found: {found}",
+            column=names, raw=st.raw_record(0) if len(ends) else None,
+        )
+        return st
+    if dupes:
+        names = ", ".join(dupes)
+        st.reject_file(
+            "ingest.duplicate_column",
+            f"Cột {names} xuất hiện nhiều lần ở dòng tiêu đề; mỗi cột chỉ được có một lần / column(s) {names} "
+            f"appear more than once in the header; expected each column once. Columns found: {found}",
+            column=names, raw=st.raw_record(0),
+        )
+        return st
+    if st.rows_total == 0:
+        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True), raw=st.raw_record(0))
+        return st
+
+    rec_all = np.arange(1, len(recs), dtype=np.int64)
+    ragged = ~blank & (lens != ncols)
+    rejects: list[pd.DataFrame] = []
+    if ragged.any():
+        r_rec = rec_all[ragged]
+        r_len = lens[ragged]
+        rejects.append(pd.DataFrame({
+            "_rec": r_rec,
+            "column_name": None,
+            "value": None,
+            "check_code": "ingest.malformed_row",
+            "reason": [
+                f"Dòng có {n} ô nhưng dòng tiêu đề có {ncols} cột; cần đúng {ncols} ô, phân cách bằng '{delimiter}' "
+                f"(kiểm tra dấu phân cách hoặc dấu ngoặc kép) / the row has {n} cells but the header has {ncols} "
+                f"columns; expected exactly {ncols} cells separated by '{delimiter}' (check separators and quotes)"
+                for n in r_len
+            ],
+        }))
+    keep = ~blank[full]  # among the full rows
+    frame = pd.DataFrame({"_rec": rec_all[full & ~blank]})
+    for name in KNOWN_COLUMNS:
+        col = columns[seen[name]][keep] if name in seen else pd.Series("", index=range(len(frame)), dtype="str")
+        frame[name] = col.reset_index(drop=True)
+
+    row_rejects, candidates = _check_rows(frame, ctx)
+    st.rejects = rejects + row_rejects
+    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
+    return st
+
+
+def _reason_empty(name: str, header_only: bool) -> str:
+    if header_only:
+        return (f"Tệp '{name}' chỉ có dòng tiêu đề, không có số liệu; cần ít nhất một dòng số liệu / file '{name}' "
+                f"has only the header and no data rows; expected at least one data row")
+    return (f"Tệp '{name}' rỗng; cần dòng tiêu đề {', '.join(REQUIRED_COLUMNS)} và các dòng số liệu / file '{name}' "
+            f"is empty; expected a header ({', '.join(REQUIRED_COLUMNS)}) and data rows")
+
+
+def _norm_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name.replace("\ufeff", "")).strip().lower()
+
+
+def _sniff_delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0].split("\r", 1)[0]
+    best, best_hits = ",", -1
+    for d in (",", ";", "\t"):
+        try:
+            names = {_norm_name(h) for h in next(csv.reader([first], delimiter=d), [])}
+        except csv.Error:
+            continue
+        hits = sum(c in names for c in REQUIRED_COLUMNS)
+        if hits > best_hits:
+            best, best_hits = d, hits
+    return best
+
+
+def _read_records(text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Records of a CSV text, with for each record the number of the last line it uses."""
+    lines = list(io.StringIO(text, newline=""))
+    source: Iterable[str] = lines
+    if not text.isascii():
+        # NFC never touches line breaks, so the normalised text has the same lines.
+        source = list(io.StringIO(unicodedata.normalize("NFC", text), newline=""))
+        if len(source) != len(lines):
+            source = [unicodedata.normalize("NFC", line) for line in lines]
+    reader = csv.reader(source, delimiter=delimiter)
+    recs: list[list[str]] = []
+    ends: list[int] = []
+    for rec in reader:
+        recs.append(rec)
+        ends.append(reader.line_num)
+    if not recs:
+        recs, ends = [[]], [0]
+    return lines, recs, ends
+
+
+# -- encodings -------------------------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32 LE", "utf-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32 BE", "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "UTF-16 LE", "utf-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16 BE", "utf-16"),
+)
+_VIET_LETTERS = frozenset(
+    "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+)
+# Bytes that only windows-1258 gives Vietnamese meaning to (ă â đ ơ ư and the combining tone marks).
+_CP1258_MARKERS = frozenset(b"\xc3\xe3\xd0\xf0\xd5\xf5\xdd\xfd\xcc\xec\xd2\xf2\xde")
+_SAVE_AS = "hãy mở tệp và lưu lại bằng 'CSV UTF-8 (Comma delimited) (*.csv)'"
+_SAVE_AS_EN = "open it and save it again as 'CSV UTF-8 (Comma delimited) (*.csv)'"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str | None
+    encoding: str | None  # the encoding read, or the one the file looks like when rejected
+    problem: str | None = None  # bilingual reason when the file is not UTF-8
+    bad_bytes: str | None = None
+    bad_line: str | None = None
+    fallback_text: str | None = None  # decoded with the guessed encoding, to count rows
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode a landing file: UTF-8 (with or without BOM) or a precise reason why not."""
+    for bom, label, codec in _BOMS:
+        if data.startswith(bom):
+            if codec == "utf-8-sig":
+                try:
+                    return Decoded(data[len(bom):].decode("utf-8"), "utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    return _not_utf8(data, exc, offset=len(bom), has_bom=True)
+            fallback = data.decode(codec, errors="replace")
+            return Decoded(
+                None, label,
+                problem=(f"Tệp được mã hóa {label} (có BOM {bom.hex(' ').upper()}), không phải UTF-8; thường do lưu "
+                         f"bằng 'Unicode Text'; {_SAVE_AS} / the file is encoded in {label} (byte order mark "
+                         f"{bom.hex(' ').upper()}), not UTF-8, as Excel's 'Unicode Text' writes; expected UTF-8: "
+                         f"{_SAVE_AS_EN}"),
+                bad_bytes=bom.hex(" ").upper(), bad_line=_first_line(fallback), fallback_text=fallback,
+            )
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError as exc:
+        return _not_utf8(data, exc, offset=0, has_bom=False)
+
+
+def _first_line(text: str) -> str:
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError, *, offset: int, has_bom: bool) -> Decoded:
+    start = offset + exc.start
+    bad = data[start : offset + exc.end]
+    line_no = data[:start].count(b"\n") + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", start)
+    line_bytes = data[line_start : line_end if line_end >= 0 else len(data)].rstrip(b"\r")
+    label, codec = _guess_8bit(data[offset:])
+    fallback = data[offset:].decode(codec, errors="replace")
+    mixed = _has_valid_utf8_multibyte(data[offset:])
+    desc_vi = {"windows-1258": "windows-1258, bảng mã tiếng Việt của Windows",
+               "windows-1252": "windows-1252 (Tây Âu)",
+               "UTF-16 LE": "UTF-16 LE không có BOM", "UTF-16 BE": "UTF-16 BE không có BOM"}.get(label, label)
+    desc_en = {"windows-1258": "windows-1258, the Windows Vietnamese code page",
+               "windows-1252": "windows-1252 (Western European)",
+               "UTF-16 LE": "UTF-16 LE without a byte order mark",
+               "UTF-16 BE": "UTF-16 BE without a byte order mark"}.get(label, label)
+    if mixed:
+        desc_vi = f"trộn UTF-8 với một bảng mã khác, có lẽ {desc_vi}"
+        desc_en = f"a mix of UTF-8 and another encoding, probably {desc_en}"
+    legacy_vi = legacy_en = ""
+    if label in ("windows-1252", "latin-1") and not mixed:
+        legacy_vi = " hoặc bảng mã phông cũ TCVN3 (ABC) / VNI"
+        legacy_en = " or a legacy Vietnamese font encoding such as TCVN3 (ABC) or VNI"
+    bom_vi = " dù có BOM UTF-8" if has_bom else ""
+    bom_en = " despite its UTF-8 byte order mark" if has_bom else ""
+    hexed = bad.hex(" ").upper()
+    problem = (
+        f"Tệp không phải UTF-8{bom_vi}: byte {hexed} ở dòng {line_no} không hợp lệ; tệp có vẻ được mã hóa "
+        f"{desc_vi}{legacy_vi}; cần UTF-8: {_SAVE_AS} / the file is not UTF-8{bom_en}: invalid byte {hexed} "
+        f"in line {line_no}; it looks like {desc_en}{legacy_en}; expected UTF-8: {_SAVE_AS_EN}"
+    )
+    return Decoded(None, label, problem=problem, bad_bytes=hexed,
+                   bad_line=line_bytes.decode(codec, errors="replace"), fallback_text=fallback)
+
+
+def _has_valid_utf8_multibyte(data: bytes) -> bool:
+    text = data[: 1 << 20].decode("utf-8", errors="replace")
+    return any(ord(c) > 127 and c != "\ufffd" for c in text)
+
+
+def _guess_8bit(data: bytes) -> tuple[str, str]:
+    """The encoding a non-UTF-8 file most likely uses: (label, Python codec)."""
+    sample = data[: 1 << 20]
+    if sample:
+        even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
+        odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
+        if odd_nul > 0.3 and even_nul < 0.05:
+            return "UTF-16 LE", "utf-16-le"
+        if even_nul > 0.3 and odd_nul < 0.05:
+            return "UTF-16 BE", "utf-16-be"
+    high = [b for b in sample if b >= 0x80]
+    if not high:
+        return "latin-1", "latin-1"
+    try:
+        as1258 = unicodedata.normalize("NFC", sample.decode("cp1258"))
+    except UnicodeDecodeError:
+        as1258 = None
+    if as1258 is not None and any(b in _CP1258_MARKERS for b in high):
+        non_ascii = [c for c in as1258 if ord(c) > 127]
+        viet = sum(c in _VIET_LETTERS for c in non_ascii)
+        if non_ascii and viet / len(non_ascii) >= 0.6:
+            return "windows-1258", "cp1258"
+    try:
+        sample.decode("cp1252")
+        return "windows-1252", "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1", "latin-1"
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+_D = "[0-9]"
+_G = f"[1-9]{_D}{{0,2}}"  # a leading thousands group: 1 to 3 digits, no leading zero
+_NUMBER_FORMS: list[tuple[str, str, str]] = [
+    # (pattern on the unsigned text, characters removed, decimal mark to turn into '.')
+    (f"{_D}+", "", ""),
+    (f"{_G}(?:\\.{_D}{{3}}){{2,}}", ".", ""),  # 1.234.567
+    (f"{_G}(?:,{_D}{{3}}){{2,}}", ",", ""),  # 1,234,567
+    (f"{_G}(?:\\.{_D}{{3}})+,{_D}+", ".", ","),  # 1.234,5
+    (f"{_G}(?:,{_D}{{3}})+\\.{_D}+", ",", ""),  # 1,234.5
+    (f"{_G}(?: {_D}{{3}})+(?:[.,]{_D}+)?", " ", ","),  # 1 234 / 1 234,5 / 1 234.5
+]
+_AMBIGUOUS = f"{_G}[.,]{_D}{{3}}"  # 1.234 / 1,234
+_DECIMAL_FORMS: list[tuple[str, str]] = [(f"{_D}+\\.{_D}+", ""), (f"{_D}+,{_D}+", ",")]
+_SPACES = re.compile("[\u00a0\u2007\u2009\u202f]")
+
+
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised number rule: (values as float, problem) with problem None, 'empty', 'ambiguous' or 'invalid'."""
+    s = text.astype("str").str.strip()
+    if not s.str.isascii().all():
+        s = s.str.replace(_SPACES.pattern, " ", regex=True).str.replace("\u2212", "-", regex=False)
+    negative = s.str.startswith("-")
+    body = s.where(~negative, s.str.slice(1))
+    canon = pd.Series(pd.NA, index=s.index, dtype="str")
+    todo = pd.Series(True, index=s.index)
+    for pattern, remove, decimal in _NUMBER_FORMS:
+        if not todo.any():
+            break
+        sub = body[todo]
+        hit = sub.str.fullmatch(pattern)
+        if hit.any():
+            idx = hit[hit].index
+            val = sub[idx]
+            if remove:
+                val = val.str.replace(remove, "", regex=False)
+            if decimal:
+                val = val.str.replace(decimal, ".", regex=False)
+            canon[idx] = val
+            todo[idx] = False
+    ambiguous = pd.Series(False, index=s.index)
+    if todo.any():
+        sub = body[todo]
+        amb = sub.str.fullmatch(_AMBIGUOUS)
+        ambiguous[amb[amb].index] = True
+        todo[amb[amb].index] = False
+    for pattern, decimal in _DECIMAL_FORMS:
+        if not todo.any():
+            break
+        sub = body[todo]
+        hit = sub.str.fullmatch(pattern)
+        if hit.any():
+            idx = hit[hit].index
+            val = sub[idx]
+            canon[idx] = val.str.replace(",", ".", regex=False) if decimal else val
+            todo[idx] = False
+    values = pd.to_numeric(canon, errors="coerce").astype("float64")
+    values = values.where(~negative, -values)
+    values = values.where(values != 0, 0.0)  # no -0.0
+    problem = pd.Series(None, index=s.index, dtype="object")
+    problem[s == ""] = "empty"
+    problem[ambiguous] = "ambiguous"
+    problem[values.isna() & (s != "") & ~ambiguous] = "invalid"
+    return values, problem
+
+
+# -- row checks ------------------------------------------------------------------------------------
+
+
+def _q(s: pd.Series) -> pd.Series:
+    return "'" + s.astype("str") + "'"
+
+
+def _map(s: pd.Series, mapping: dict[str, Any]) -> pd.Series:
+    """``s.map(mapping)`` computed on the distinct values (None where unmapped)."""
+    codes, uniques = pd.factorize(s)
+    looked_up = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(looked_up[codes], index=s.index, dtype=object)
+
+
+def _isin(s: pd.Series, values: frozenset[str]) -> pd.Series:
+    """``s.isin(values)`` computed on the distinct values (NA is never in)."""
+    codes, uniques = pd.factorize(s)
+    found = np.array([u in values for u in uniques] + [False], dtype=bool)
+    return pd.Series(found[codes], index=s.index)
+
+
+def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Every row check; returns the rejects and the rows that passed them all.
+
+    The masks are vectorised; reasons are only built for the rows they concern.
+    """
+    out: list[pd.DataFrame] = []
+    bad = np.zeros(len(frame), dtype=bool)
+    w = frame.copy()
+    w["de"] = w["data_element"].str.upper()
+    w["el_sector"] = _map(w["de"], ctx.element_sector)
+    w["el_kind"] = _map(w["de"], ctx.element_kind)
+    w["el_level"] = _map(w["de"], ctx.element_level)
+
+    def add(mask: Any, column: str | None, code: str, reason: Any) -> None:
+        nonlocal bad
+        m = np.asarray(pd.Series(mask).fillna(False), dtype=bool) if not isinstance(mask, np.ndarray) else mask
+        if not m.any():
+            return
+        sub = w.loc[m]
+        text = reason(sub) if callable(reason) else reason
+        out.append(pd.DataFrame({
+            "_rec": sub["_rec"].to_numpy(),
+            "column_name": column,
+            "value": sub[column].to_numpy(dtype=object) if column else None,
+            "check_code": code,
+            "reason": text.to_numpy(dtype=object) if isinstance(text, pd.Series) else text,
+        }))
+        bad |= m
+
+    # required cells
+    expected = {
+        "period": (f"kỳ {ctx.period}", f"the period {ctx.period}"),
+        "unit_code": ("mã xã 5 chữ số hoặc mã tỉnh 2 chữ số (2025)",
+                      "a 5-digit commune or 2-digit province code of the 2025 scheme"),
+        "data_element": (f"một mã chỉ tiêu của ngành {ctx.sector}", f"a data element code of sector {ctx.sector}"),
+        "value": ("một số", "a number"),
+    }
+    for col in REQUIRED_COLUMNS:
+        vi, en = expected[col]
+        add(w[col] == "", col, "ingest.missing_value",
+            f"Cột '{col}' bị trống; cần {vi} / column '{col}' is empty; expected {en}")
+
+    # period
+    add((w["period"] != "") & (w["period"].str.upper() != ctx.period), "period", "ingest.period_mismatch",
+        lambda d: "Cột 'period': kỳ " + _q(d["period"]) + f" khác với kỳ của thư mục; cần '{ctx.period}' "
+        f"(landing/{ctx.period}/{ctx.sector}/) / column 'period': " + _q(d["period"])
+        + f" does not match the folder's period; expected '{ctx.period}' (landing/{ctx.period}/{ctx.sector}/)")
+
+    # unit scheme
+    scheme = w["unit_scheme"].str.lower()
+    legacy = scheme == "legacy"
+    add(legacy, "unit_scheme", "ingest.unsupported_scheme",
+        "Cột 'unit_scheme': mã đơn vị cũ (trước 1/7/2025, 'legacy') chưa được nhận; cần để trống hoặc '2025' và "
+        "dùng mã xã/tỉnh mới / column 'unit_scheme': legacy (pre-July-2025) unit codes are not accepted yet; "
+        "expected empty or '2025' with the new commune/province codes")
+    add((scheme != "") & (scheme != SCHEME) & ~legacy, "unit_scheme", "ingest.unsupported_scheme",
+        lambda d: "Cột 'unit_scheme': hệ mã " + _q(d["unit_scheme"]) + " không hợp lệ; cần để trống hoặc '2025' / "
+        "column 'unit_scheme': scheme " + _q(d["unit_scheme"]) + " is not supported; expected empty or '2025'")
+
+    # data element
+    known = w["el_sector"].notna()
+    builtin = w["el_kind"] == "unit_count"
+    own = ", ".join(ctx.sector_elements)
+    add((w["data_element"] != "") & ~known, "data_element", "ingest.unknown_data_element",
+        lambda d: "Cột 'data_element': mã chỉ tiêu " + _q(d["data_element"])
+        + f" không có trong phương pháp {ctx.methodology_version}; cần một trong các mã của ngành {ctx.sector}: "
+        f"{own} / column 'data_element': " + _q(d["data_element"])
+        + f" is not a data element of methodology {ctx.methodology_version}; expected one of sector "
+        f"{ctx.sector}'s codes: {own}")
+    add(builtin, "data_element", "ingest.not_reportable",
+        lambda d: "Cột 'data_element': " + _q(d["de"]) + " do hệ thống tự tính từ danh mục đơn vị, không báo cáo; "
+        f"cần một mã của ngành {ctx.sector}: {own} / column 'data_element': " + _q(d["de"]) + " is built in "
+        f"(computed from the unit list) and is not reported; expected one of sector {ctx.sector}'s codes: {own}")
+
+    def wrong_sector(d: pd.DataFrame) -> pd.Series:
+        sec = d["el_sector"].astype("str")
+        return ("Cột 'data_element': chỉ tiêu " + _q(d["de"]) + " thuộc ngành " + sec.map(ctx.sector_vi)
+                + f", không thuộc ngành {ctx.sector_vi(ctx.sector)}; hãy gửi trong thư mục landing/{ctx.period}/"
+                + sec + "/ / column 'data_element': " + _q(d["de"]) + " belongs to sector " + sec.map(ctx.sector_en)
+                + f", not {ctx.sector_en(ctx.sector)}; expected a {ctx.sector} data element; send it in "
+                f"landing/{ctx.period}/" + sec + "/")
+
+    add(known & ~builtin & (w["el_sector"] != ctx.sector), "data_element", "ingest.wrong_sector", wrong_sector)
+
+    # value
+    values, problem = parse_numbers(w["value"])
+    w["num"] = values
+
+    def ambiguous(d: pd.DataFrame) -> pd.Series:
+        v = d["value"].astype("str")
+        as_int = v.str.replace(r"[.,]", "", regex=True)
+        as_dec = v.str.replace(",", ".", regex=False)
+        return ("Cột 'value': " + _q(v) + " không rõ nghĩa: có thể là " + as_int + " (dấu phân cách hàng nghìn) hoặc "
+                + as_dec + " (dấu thập phân); cần số viết không có dấu phân cách hàng nghìn, ví dụ 1234 hoặc 1234,5 / "
+                "column 'value': " + _q(v) + " is ambiguous: it could be " + as_int + " (thousands separator) or "
+                + as_dec + " (decimal mark); expected a number without thousands separators, e.g. 1234 or 1234.5")
+
+    def invalid(d: pd.DataFrame) -> pd.Series:
+        yn = d["el_kind"] == "yes_no"
+        hint_vi = pd.Series("", index=d.index, dtype="str").where(~yn, " (chỉ tiêu có/không: ghi 1 = có, 0 = không)")
+        hint_en = pd.Series("", index=d.index, dtype="str").where(~yn, " (yes/no element: write 1 for yes, 0 for no)")
+        return ("Cột 'value': " + _q(d["value"]) + " không phải là số; cần một số như 1234, 1.234.567 hoặc 12,5"
+                + hint_vi + " / column 'value': " + _q(d["value"]) + " is not a number; expected a number such as "
+                "1234, 1,234,567 or 12.5" + hint_en)
+
+    add((problem == "ambiguous").to_numpy(), "value", "ingest.unparseable_value", ambiguous)
+    add((problem == "invalid").to_numpy(), "value", "ingest.unparseable_value", invalid)
+    parsed = values.notna()
+    negative = parsed & (values < 0)
+    add(negative, "value", "ingest.negative_value",
+        lambda d: "Cột 'value': giá trị âm " + _q(d["value"]) + " cho " + _q(d["de"]) + "; cần số lớn hơn hoặc bằng 0 "
+        "/ column 'value': negative value " + _q(d["value"]) + " for " + _q(d["de"]) + "; expected 0 or more")
+    whole_kinds = w["el_kind"].isin(["count", "yes_no"])
+    fractional = parsed & ~negative & whole_kinds & (values != np.floor(values.fillna(0)))
+    add(fractional, "value", "ingest.not_whole_number",
+        lambda d: "Cột 'value': " + _q(d["value"]) + " không phải số nguyên; " + _q(d["de"]) + " là "
+        + d["el_kind"].map(_KIND_VI).astype("str") + ", cần số nguyên (0, 1, 2, ...) / column 'value': "
+        + _q(d["value"]) + " is not a whole number; " + _q(d["de"]) + " is a " + d["el_kind"].astype("str")
+        + " element, expected a whole number (0, 1, 2, ...)")
+    add(parsed & ~negative & ~fractional & (w["el_kind"] == "yes_no") & ~values.isin([0.0, 1.0]), "value",
+        "ingest.invalid_yes_no",
+        lambda d: "Cột 'value': " + _q(d["value"]) + " không hợp lệ cho chỉ tiêu có/không " + _q(d["de"])
+        + "; cần 1 (có) hoặc 0 (không) / column 'value': " + _q(d["value"]) + " is not valid for yes/no element "
+        + _q(d["de"]) + "; expected 1 (yes) or 0 (no)")
+
+    # unit code: only checkable when the level of the data element is known
+    # (a code of another scheme is not judged against the 2025 list: the row is rejected for its scheme)
+    scheme_ok = (scheme == "") | (scheme == SCHEME)
+    unit, unit_problem = _resolve_units(w["unit_code"], w["el_level"].where(known & ~builtin & scheme_ok), ctx)
+    w["unit"] = unit
+    if unit_problem.notna().any():
+        parts = unit_problem.fillna("").str.partition("|")
+        kind = parts[0]
+        w["other"] = parts[2]
+        add((kind == "unknown").to_numpy(), "unit_code", "ingest.unknown_unit", lambda d: _unit_reason(d, ctx, "unknown"))
+        add((kind == "wrong_level").to_numpy(), "unit_code", "ingest.unknown_unit",
+            lambda d: _unit_reason(d, ctx, "wrong_level"))
+        add((kind == "ambiguous").to_numpy(), "unit_code", "ingest.unknown_unit",
+            lambda d: _unit_reason(d, ctx, "ambiguous"))
+
+    ok = ~bad
+    cand = pd.DataFrame({
+        "period": ctx.period,
+        "sector": ctx.sector,
+        "unit_code": w["unit"][ok].to_numpy(dtype=object),
+        "data_element": w["de"][ok].to_numpy(dtype=object),
+        "disaggregation": _norm_disaggregation(w["disaggregation"][ok]).to_numpy(dtype=object),
+        "value": values[ok].to_numpy(dtype="float64"),
+        "unit_name": w["unit_name"][ok].to_numpy(dtype=object),
+        "comment": w["comment"][ok].to_numpy(dtype=object),
+        "value_text": w["value"][ok].to_numpy(dtype=object),
+        "_rec": w["_rec"][ok].to_numpy(),
+    })
+    for col in ("unit_name", "comment"):
+        cand[col] = cand[col].where(cand[col] != "", None)
+    return out, cand
+
+
+def _norm_disaggregation(s: pd.Series) -> pd.Series:
+    """'sex = F' -> 'sex=F' (only the rows that have spaces are touched)."""
+    spaced = s.str.contains(" ", regex=False)
+    if spaced.any():
+        s = s.copy()
+        s[spaced] = s[spaced].str.replace(r"\s*=\s*", "=", regex=True)
+    return s
+
+
+def _unit_reason(d: pd.DataFrame, ctx: _Context, kind: str) -> pd.Series:
+    code = _q(d["unit_code"])
+    de = _q(d["de"])
+    level = d["el_level"].astype("str")
+    level_vi = level.map(_LEVEL_VI).astype("str")
+    width = level.map({"commune": "5", "province": "2"}).astype("str")
+    if kind == "unknown":
+        return ("Cột 'unit_code': mã đơn vị " + code + " không có trong danh mục " + level_vi + f" ({SCHEME}); "
+                + de + " báo cáo theo " + level_vi + ", cần mã " + level_vi + " " + width + f" chữ số (hệ {SCHEME}) "
+                "/ column 'unit_code': unit code " + code + " is not a " + level + f" code of the {SCHEME} scheme; "
+                + de + " is reported per " + level + ", expected a " + width + "-digit " + level
+                + f" code of the {SCHEME} scheme")
+    other = d["other"].astype("str")
+    other_q = _q(other)
+    other_name = other.map(lambda c: ctx.unit_names.get(c, "")).astype("str")
+    other_level = other.str.len().map({2: "province", 5: "commune"}).astype("str")
+    other_level_vi = other_level.map(_LEVEL_VI).astype("str")
+    if kind == "wrong_level":
+        return ("Cột 'unit_code': " + code + " là mã " + other_level_vi + " " + other_q + " (" + other_name + ") nhưng "
+                + de + " báo cáo theo " + level_vi + "; cần mã " + level_vi + " " + width + f" chữ số ({SCHEME}) / "
+                "column 'unit_code': " + code + " is the code of " + other_level + " " + other_q + " (" + other_name
+                + "), but " + de + " is reported per " + level + "; expected a " + width + "-digit " + level
+                + f" code of the {SCHEME} scheme")
+    unit = _q(d["unit"].astype("str"))
+    return ("Cột 'unit_code': " + code + " không rõ: có thể là " + level_vi + " " + unit + " (mất số 0 ở đầu) hoặc "
+            + other_level_vi + " " + other_q + " (" + other_name + "); cần viết đủ " + width + " chữ số, ví dụ " + unit
+            + " (định dạng cột là Text) / column 'unit_code': " + code + " is ambiguous: it could be " + level + " "
+            + unit + " with its leading zeros lost, or " + other_level + " " + other_q + " (" + other_name
+            + "); expected all " + width + " digits, e.g. " + unit + " (format the column as Text)")
+
+
+def _fmt_number(v: float) -> str:
+    if pd.isna(v):
+        return ""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def _resolve_units(code: pd.Series, level: pd.Series, ctx: _Context) -> tuple[pd.Series, pd.Series]:
+    """Canonical unit code per row (or NA), and a problem 'unknown' | 'wrong_level|<code>' | 'ambiguous|<code>'."""
+    digits = code.str.fullmatch("[0-9]+")
+    length = code.str.len()
+    lead0 = code.str.startswith("0")
+    stripped = digits & ~lead0
+    # readings of the code as written
+    as_commune = code.str.zfill(5).where(digits & ((length == 5) | (stripped & (length < 5))))
+    as_commune = as_commune.where(_isin(as_commune, ctx.communes))
+    as_province = code.str.zfill(2).where(digits & ((length == 2) | (stripped & (length == 1))))
+    as_province = as_province.where(_isin(as_province, ctx.provinces))
+    full_commune = digits & (length == 5)
+    full_province = digits & (length == 2)
+
+    unit = pd.Series(pd.NA, index=code.index, dtype="str")
+    problem = pd.Series(pd.NA, index=code.index, dtype="str")
+    check = level.notna() & (code != "")
+    com = check & (level == "commune")
+    prov = check & (level == "province")
+
+    # commune elements
+    ok_c = com & as_commune.notna() & (full_commune | as_province.isna())
+    unit[ok_c] = as_commune[ok_c]
+    amb_c = com & as_commune.notna() & ~full_commune & as_province.notna()
+    unit[amb_c] = as_commune[amb_c]
+    problem[amb_c] = "ambiguous|" + as_province[amb_c]
+    wrong_c = com & as_commune.isna() & as_province.notna()
+    problem[wrong_c] = "wrong_level|" + as_province[wrong_c]
+    problem[com & as_commune.isna() & as_province.isna()] = "unknown"
+
+    # province elements
+    ok_p = prov & as_province.notna() & (full_province | as_commune.isna())
+    unit[ok_p] = as_province[ok_p]
+    amb_p = prov & as_province.notna() & ~full_province & as_commune.notna()
+    unit[amb_p] = as_province[amb_p]
+    problem[amb_p] = "ambiguous|" + as_commune[amb_p]
+    wrong_p = prov & as_province.isna() & as_commune.notna()
+    problem[wrong_p] = "wrong_level|" + as_commune[wrong_p]
+    problem[prov & as_province.isna() & as_commune.isna()] = "unknown"
+
+    # rows whose level is unknown (data element rejected): keep the code as written
+    unit = unit.where(check, code)
+    unit = unit.where(problem.isna() | problem.str.startswith("ambiguous"), code)
+    return unit, problem
+
+
+# -- duplicates and assembly -----------------------------------------------------------------------
+
+
+def _apply_duplicates(staged: list[_Staged], ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Values to load, and the duplicate rejects (with _file and _rec) across the staged files."""
+    parts = []
+    for i, st in enumerate(staged):
+        if st.candidates is not None and len(st.candidates):
+            parts.append(st.candidates.assign(_file=i))
+    empty_vals = pd.DataFrame({c: pd.Series(dtype=_VALUE_DTYPES[c]) for c in VALUE_COLUMNS})
+    empty_rej = pd.DataFrame(columns=["_file", "_rec", "column_name", "value", "check_code", "reason"])
+    if not parts:
+        return empty_vals, empty_rej
+    cand = pd.concat(parts, ignore_index=True).sort_values(["_file", "_rec"], ignore_index=True)
+    cand["row_number"] = np.concatenate([staged[f].row_number(g["_rec"].to_numpy())
+                                         for f, g in cand.groupby("_file", sort=True)])
+    dup = cand.duplicated(DUPLICATE_KEY, keep=False)
+    rejects = [empty_rej]
+    drop = np.zeros(len(cand), dtype=bool)
+    if dup.any():
+        d = cand.loc[dup]
+        group_id = d.groupby(DUPLICATE_KEY, sort=False, dropna=False).ngroup()
+        nvals = d.groupby(group_id)["value"].transform("nunique")
+        conflict_idx = nvals[nvals > 1].index
+        identical_idx = nvals[nvals == 1].index
+        rows: list[dict[str, Any]] = []
+        multi_file = len(parts) > 1
+        # Conflicts: every copy is rejected and names the others. Plain loops over arrays: a whole file sent
+        # twice with other numbers gives one group per row.
+        c = d.loc[conflict_idx].assign(_g=group_id[conflict_idx]).sort_values(["_g", "_file", "_rec"])
+        if len(c):
+            recs = _records(c)
+            gid = c["_g"].to_numpy()
+            starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+            for a, b in zip(starts.tolist(), np.r_[starts[1:], len(c)].tolist(), strict=True):
+                group = recs[a:b]
+                where = [_where(staged[r["_file"]].source_file, r["row_number"], multi_file) for r in group]
+                key = _key_text(group[0])
+                for n, r in enumerate(group):
+                    oth = [o for o in range(len(group)) if o != n]
+                    others_vi = "; ".join(f"{where[o][0]} = {group[o]['value_text']}" for o in oth)
+                    others_en = "; ".join(f"{where[o][1]} = {group[o]['value_text']}" for o in oth)
+                    v = r["value_text"]
+                    rows.append({
+                        "_file": r["_file"], "_rec": r["_rec"], "column_name": "value", "value": v,
+                        "check_code": "ingest.conflicting_duplicate",
+                        "reason": (f"Cột 'value': {key} có nhiều giá trị khác nhau: dòng này = {v}; {others_vi}; "
+                                   f"không nạp dòng nào; cần đúng một dòng cho mỗi (period, unit_code, data_element, "
+                                   f"disaggregation) / column 'value': {key} is given with different values: this "
+                                   f"row = {v}; {others_en}; none of them was loaded; expected exactly one row per "
+                                   f"(period, unit_code, data_element, disaggregation)"),
+                    })
+            drop[c.index.to_numpy()] = True
+        if len(identical_idx):
+            ident = d.loc[identical_idx]
+            first = ~ident.duplicated(DUPLICATE_KEY, keep="first")
+            keep_where = {
+                tuple(r[k] for k in DUPLICATE_KEY): _where(staged[r["_file"]].source_file, r["row_number"], multi_file)
+                for r in _records(ident.loc[first])
+            }
+            repeats = ident.loc[~first]
+            for r in _records(repeats):
+                (kept_vi, kept_en), key = keep_where[tuple(r[k] for k in DUPLICATE_KEY)], _key_text(r)
+                v = _fmt_number(r["value"])
+                rows.append({
+                    "_file": r["_file"], "_rec": r["_rec"], "column_name": None, "value": r["value_text"],
+                    "check_code": "ingest.duplicate_row",
+                    "reason": (f"{key} trùng hệt {kept_vi} (cùng giá trị {v}); số liệu đã được nạp một lần từ dòng "
+                               f"đó; cần mỗi số liệu đúng một dòng / {key} repeats {kept_en} with the same value {v}; "
+                               f"the value was loaded once, from that row; expected each data value once"),
+                })
+            drop[repeats.index.to_numpy()] = True
+        rejects.append(pd.DataFrame(rows, columns=empty_rej.columns))
+    vals = cand.loc[~drop]
+    vals = vals.assign(source_file=[staged[f].source_file for f in vals["_file"]]) if len(vals) else vals
+    vals = vals[VALUE_COLUMNS].reset_index(drop=True).astype(_VALUE_DTYPES)
+    for col in ("unit_name", "comment"):
+        vals[col] = vals[col].where(vals[col].notna(), None)
+    return vals, pd.concat([r for r in rejects if len(r)] or [empty_rej], ignore_index=True)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (much faster than ``DataFrame.to_dict``)."""
+    cols = ["_file", "_rec", "row_number", "value", "value_text", *DUPLICATE_KEY]
+    lists = [df[c].tolist() for c in cols]
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)]
+
+
+def _where(source: str, row: int, multi_file: bool) -> tuple[str, str]:
+    name = source.rsplit("/", 1)[-1]
+    if multi_file:
+        return f"dòng {row} tệp {name}", f"row {row} of {name}"
+    return f"dòng {row}", f"row {row}"
+
+
+def _key_text(r: dict[str, Any]) -> str:
+    dis = r["disaggregation"]
+    return f"({r['period']}, {r['unit_code']}, {r['data_element']}{', ' + dis if dis else ''})"
+
+
+_VALUE_DTYPES = {
+    "period": "object", "sector": "object", "unit_code": "object", "data_element": "object",
+    "disaggregation": "object", "value": "float64", "unit_name": "object", "comment": "object",
+    "source_file": "object", "file_sha256": "object", "row_number": "int64",
+}
+_REJECT_DTYPES = {
+    "period": "object", "sector": "object", "source_file": "object", "file_sha256": "object",
+    "row_number": "Int64", "column_name": "object", "value": "object", "check_code": "object",
+    "reason": "object", "raw_record": "object",
+}
+
+
+def _finish_rejects(staged: list[_Staged], dup_rejects: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
+    frames = []
+    for i, st in enumerate(staged):
+        parts = [r for r in st.rejects if len(r)]
+        dups = dup_rejects.loc[dup_rejects["_file"] == i].drop(columns="_file")
+        if len(dups):
+            parts.append(dups)
+        if not parts:
+            continue
+        rej = pd.concat(parts, ignore_index=True)
+        if st.whole_file:
+            rej["row_number"] = pd.array([pd.NA] * len(rej), dtype="Int64")
+        else:
+            recs = rej["_rec"].to_numpy(dtype=np.int64)
+            rej["row_number"] = pd.array(st.row_number(recs), dtype="Int64")
+            rej["raw_record"] = [st.raw_record(int(r)) for r in recs]
+        rej["source_file"] = st.source_file
+        rej["file_sha256"] = st.sha256
+        rej["period"] = ctx.period
+        rej["sector"] = ctx.sector
+        rej["_order"] = rej["check_code"].map({c: n for n, c in enumerate(CHECK_CODES)})
+        frames.append(rej)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _REJECT_DTYPES.items()})
+    out = pd.concat(frames, ignore_index=True)
+    out = out.sort_values(["source_file", "row_number", "_order"], na_position="first", kind="stable")
+    out = out[REJECT_COLUMNS].reset_index(drop=True).astype(_REJECT_DTYPES)
+    for col in ("column_name", "value", "raw_record"):
+        out[col] = out[col].where(out[col].notna(), None)
+    return out
+
+
+def _file_infos(staged: list[_Staged], values: pd.DataFrame, rejects: pd.DataFrame) -> list[FileInfo]:
+    loaded = values.groupby("source_file").size().to_dict() if len(values) else {}
+    infos = []
+    for st in staged:
+        n_loaded = int(loaded.get(st.source_file, 0))
+        infos.append(FileInfo(
+            source_file=st.source_file, file_sha256=st.sha256, encoding=st.encoding, rows_total=st.rows_total,
+            rows_loaded=n_loaded, rows_rejected=st.rows_total - n_loaded, blank_rows=st.blank_rows,
+            delimiter=st.delimiter, received_at=st.received_at, whole_file_rejected=st.whole_file,
+        ))
+    return infos
+

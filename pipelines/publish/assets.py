@@ -1,0 +1,119 @@
+"""The publish step: a release of the period, only when the gate passed.
+
+Dagster skips this step when the blocking ``publication_gate`` check failed
+in the same run; the step also reads the gate's decision itself before it
+writes anything, so no path (a partial selection in the UI, a rerun) can
+publish data that did not pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pipelines.methodology import Methodology, load_methodology
+from pipelines.ops.progress import say
+from pipelines.partitions import period_partitions, previous_period
+from pipelines.publish import contract
+from pipelines.publish.excel import write_ranking_xlsx
+from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
+from pipelines.publish.report import write_report_html
+from pipelines.quality.checks import MARTS_RANKING
+from pipelines.quality.core import BLOCKING, CheckResult, load_results
+from pipelines.quality.gate import gate_decision
+from pipelines.settings import get_settings
+from pipelines.warehouse import connect
+
+PUBLISH_GROUP = "publish"
+RELEASE_KEY = dg.AssetKey(["publish", "release"])
+UPSTREAM = [
+    dg.AssetKey(MARTS_RANKING.split("/")),
+    dg.AssetKey(["marts", "fct_domain_scores"]),
+    dg.AssetKey(["marts", "fct_indicator_values"]),
+    dg.AssetKey(["marts", "dim_indicator"]),
+]
+
+
+def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
+    """The release tables of the period match the published contract (names, order, types)."""
+    try:
+        built = build_release_tables(con, period, m)
+        problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
+    except (ReleaseError, contract.ContractError) as exc:
+        problems = [str(exc)]
+    return [CheckResult(
+        code="output.contract", severity=BLOCKING, passed=not problems, failures=len(problems),
+        message="Các bảng công bố đúng cấu trúc đã cam kết / release tables match the published contract"
+        if not problems else "; ".join(problems[:5]),
+        asset=MARTS_RANKING, title_vi="Đúng cấu trúc bảng công bố",
+        examples=[{"problem": p} for p in problems[:20]],
+    )]
+
+
+def _report_writers(period: str, m: Methodology, quality: dict):
+    def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+        write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
+
+    def report(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+        write_report_html(
+            folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
+            tables["indicator_values"], quality=quality, previous_period=previous_period(period),
+        )
+
+    return [excel, report]
+
+
+@dg.asset(
+    key=RELEASE_KEY,
+    partitions_def=period_partitions,
+    deps=UPSTREAM,
+    group_name=PUBLISH_GROUP,
+    kinds={"python", "parquet", "csv"},
+    description=(
+        "Bản công bố của kỳ báo cáo (Parquet, CSV, Excel, báo cáo HTML, từ điển dữ liệu, manifest), chỉ khi dữ liệu "
+        "đạt kiểm tra chất lượng.\n\nThe period's release (Parquet, CSV, Excel, HTML report, data dictionary, "
+        "manifest), written only when the data passed the quality gate; never overwritten."
+    ),
+)
+def release(context) -> dg.MaterializeResult:
+    settings = get_settings()
+    period = context.partition_key
+    m = load_methodology(settings.methodology_path)
+    say("publish", f"checking the gate for {period}")
+    with connect(read_only=True) as con:
+        ok, reasons = gate_decision(con, context.run_id, period)
+        if not ok:
+            raise dg.Failure(
+                description="Không công bố / publication blocked:\n" + "\n".join(f"- {r}" for r in reasons),
+                metadata={"blocking_failures": dg.MetadataValue.json(reasons)},
+            )
+        results = load_results(con, context.run_id, period)
+        report_json = settings.reports_period_dir(period) / "quality_report.json"
+        quality = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
+        checks = [r.to_dict() for r in results]
+        say("publish", f"writing the release of {period}")
+        result = publish_period(
+            con, period, settings, m, checks=checks, waivers=quality.get("waivers", []),
+            extra_writers=_report_writers(period, m, quality),
+            quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
+                     if k in quality},
+        )
+    ranking = pd.read_parquet(result.path / "province_ranking.parquet")
+    top = ranking[ranking["rank"].notna()].sort_values("rank").head(10)
+    say("publish", f"release v{result.version} of {period}: {result.path}")
+    return dg.MaterializeResult(metadata={
+        "version": result.version,
+        "path": dg.MetadataValue.path(str(result.path)),
+        "files": dg.MetadataValue.json(result.files),
+        "suppressed_cells": result.suppressed,
+        "provinces_ranked": int(ranking["rank"].notna().sum()),
+        "top_10": dg.MetadataValue.md(top[["rank", "province_name", "pcri", "tier"]].to_markdown(index=False)),
+    })
+
+
+def build_publish_assets() -> list[dg.AssetsDefinition]:
+    return [release]

@@ -1,0 +1,217 @@
+"""The ranking workbook (``ranking.xlsx``) for people who open releases in Excel.
+
+``write_ranking_xlsx`` takes the release tables as plain DataFrames plus the
+methodology (never the warehouse) and writes three sheets with Vietnamese
+headers:
+
+- "Xếp hạng": one row per province, ranked first (by rank), then the provinces
+  not ranked, with the reason;
+- "Điểm lĩnh vực": domain scores wide, one column per domain (Vietnamese names);
+- "Ghi chú": period, methodology version, where the figures come from, how to read.
+
+Numbers stay numbers (PCRI and scores shown with 2 decimals), province codes
+stay text ("01"), the header row is bold and frozen, data sheets have an
+autofilter.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipelines.methodology import Methodology
+from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
+
+__all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]
+
+RANKING_SHEET = "Xếp hạng"
+DOMAIN_SHEET = "Điểm lĩnh vực"
+NOTES_SHEET = "Ghi chú"
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="E6EAEF")
+HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+SCORE_FORMAT = "0.00"
+INT_FORMAT = "0"
+CHANGE_FORMAT = "+0;-0;0"
+
+# (header, source column, kind); kind: text | score | int | change
+RANKING_COLUMNS = [
+    ("Mã tỉnh", "province_code", "text"),
+    ("Tỉnh/thành phố", "province_name", "text"),
+    ("Chỉ số PCRI", "pcri", "score"),
+    ("Thứ hạng", "rank", "int"),
+    ("Nhóm", "tier", "int"),
+    ("Tên nhóm", "_tier_name", "text"),
+    ("Thay đổi thứ hạng", "rank_change", "change"),
+    ("Thứ hạng kỳ trước", "previous_rank", "int"),
+    ("Số chỉ số có dữ liệu", "indicators_used", "int"),
+    ("Tổng số chỉ số", "indicators_total", "int"),
+    ("Lý do không xếp hạng", "not_ranked_reason", "text"),
+]
+
+
+def _cell_value(value: Any, kind: str) -> Any:
+    if kind == "text":
+        return as_text(value) or None
+    if kind == "score":
+        return as_float(value)
+    return as_int(value)
+
+
+def _number_format(kind: str) -> str | None:
+    return {"score": SCORE_FORMAT, "int": INT_FORMAT, "change": CHANGE_FORMAT}.get(kind)
+
+
+def _sorted_ranking(province_ranking: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
+    df = province_ranking.copy()
+    df["province_code"] = df["province_code"].astype(str)
+    names = {t: s.name for t, s in tier_styles(methodology).items()}
+    given = [c for c in ("tier_name_vi", "tier_name") if c in df.columns]
+    df["_tier_name"] = [
+        next((as_text(r[c]) for c in given if as_text(r[c])), None) or names.get(as_int(r["tier"]))
+        for r in df.to_dict("records")
+    ]
+    df["_rank"] = pd.to_numeric(df["rank"], errors="coerce")
+    df["_pcri"] = pd.to_numeric(df["pcri"], errors="coerce")
+    df = df.sort_values(["_rank", "_pcri", "province_name"], ascending=[True, False, True], na_position="last")
+    return df.drop(columns=["_rank", "_pcri"]).reset_index(drop=True)
+
+
+def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], kinds: list[str],
+                 widths: dict[int, float] | None = None) -> None:
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+    for row in rows:
+        ws.append(row)
+    for col, kind in enumerate(kinds, start=1):
+        fmt = _number_format(kind)
+        if fmt is None:
+            continue
+        for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
+            cell.number_format = fmt
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
+    _fit_columns(ws, headers, rows, widths or {})
+
+
+def _fit_columns(ws: Worksheet, headers: list[str], rows: list[list[Any]], fixed: dict[int, float]) -> None:
+    """Widths from the longest value (headers wrap up to 2 lines), between 8 and 50 characters."""
+    for col, header in enumerate(headers, start=1):
+        if col in fixed:
+            ws.column_dimensions[get_column_letter(col)].width = fixed[col]
+            continue
+        values = [r[col - 1] for r in rows if r[col - 1] is not None]
+        longest = max((len(f"{v:.2f}") if isinstance(v, float) else len(str(v)) for v in values), default=0)
+        header_need = min(len(header), max(len(header) / 2 + 1, 12))
+        width = max(8.0, min(50.0, max(longest, header_need) + 2.5))
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.row_dimensions[1].height = 32
+
+
+def _ranking_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology) -> None:
+    columns = [c for c in RANKING_COLUMNS if c[1] in ranking.columns]
+    rows = [[_cell_value(r.get(src), kind) for _, src, kind in columns] for r in ranking.to_dict("records")]
+    _write_table(ws, [h for h, _, _ in columns], rows, [k for _, _, k in columns])
+    styles = tier_styles(methodology)
+    tier_col = next((n for n, c in enumerate(columns, start=1) if c[1] == "tier"), None)
+    if tier_col is None:
+        return
+    for (cell,) in ws.iter_rows(min_row=2, min_col=tier_col, max_col=tier_col):
+        style = styles.get(cell.value)
+        if style is not None:
+            cell.fill = PatternFill("solid", fgColor=style.tint.lstrip("#").upper())
+            cell.alignment = Alignment(horizontal="center")
+
+
+def _domain_sheet(ws: Worksheet, ranking: pd.DataFrame, domain_scores: pd.DataFrame,
+                  methodology: Methodology) -> None:
+    ds = domain_scores
+    if "unit_level" in ds.columns:
+        ds = ds[ds["unit_level"].astype(str) == "province"]
+    scores: dict[tuple[str, str], float | None] = {
+        (as_text(r["province_code"]), as_text(r["domain_code"])): as_float(r["score"]) for r in ds.to_dict("records")
+    }
+    domains = list(methodology.domains)
+    known = {d.code for d in domains}
+    # a domain in the data but not in the methodology still gets a column, with the data's name
+    if "domain_name" in ds.columns:
+        extra = ds[~ds["domain_code"].astype(str).isin(known)][["domain_code", "domain_name"]].drop_duplicates()
+    else:
+        extra = pd.DataFrame(columns=["domain_code", "domain_name"])
+    columns = [(d.code, d.name_vi) for d in domains] + [
+        (as_text(r["domain_code"]), as_text(r.get("domain_name")) or as_text(r["domain_code"]))
+        for r in extra.to_dict("records")
+    ]
+    headers = ["Mã tỉnh", "Tỉnh/thành phố", "Thứ hạng"] + [name for _, name in columns] + ["Chỉ số PCRI"]
+    kinds = ["text", "text", "int"] + ["score"] * len(columns) + ["score"]
+    rows = []
+    for r in ranking.to_dict("records"):
+        code = as_text(r["province_code"])
+        rows.append([code, as_text(r.get("province_name")), as_int(r.get("rank"))]
+                    + [scores.get((code, dc)) for dc, _ in columns] + [as_float(r.get("pcri"))])
+    widths = {3 + n: 20.0 for n in range(1, len(columns) + 1)}
+    _write_table(ws, headers, rows, kinds, widths)
+    ws.row_dimensions[1].height = 62
+
+
+def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology) -> None:
+    periods = sorted({as_text(p) for p in ranking.get("period", pd.Series(dtype=str)) if as_text(p)})
+    ranked = int(pd.to_numeric(ranking["rank"], errors="coerce").notna().sum())
+    how_to_read = (
+        "Thứ hạng 1 là tốt nhất. Chỉ số PCRI và điểm lĩnh vực có thang điểm 0–100, càng cao càng tốt. "
+        "“Thay đổi thứ hạng” = thứ hạng kỳ trước − thứ hạng kỳ này: số dương là tăng hạng, số âm là giảm hạng, "
+        "ô trống khi không có thứ hạng để so sánh. “Nhóm” là nhóm xếp loại theo thứ hạng (1 là nhóm tốt nhất). "
+        "Tỉnh/thành phố không đủ số liệu không được xếp hạng; lý do ghi ở cột “Lý do không xếp hạng”. "
+        "Các cột có bộ lọc; số liệu là số, hiển thị 2 chữ số thập phân."
+    )
+    entries = [
+        ("Kỳ báo cáo", ", ".join(periods) if periods else "–"),
+        ("Số tỉnh, thành phố được xếp hạng", f"{ranked}/{len(ranking)}"),
+        *method_summary(methodology),
+        ("Cách đọc", how_to_read),
+    ]
+    ws.append(["Mục", "Nội dung"])
+    for cell in ws[1]:
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+    for label, text in entries:
+        ws.append([label, text])
+    widths = {"A": 34, "B": 110}
+    for row in ws.iter_rows(min_row=2):
+        row[0].font = HEADER_FONT
+        row[0].alignment = WRAP_TOP
+        row[1].alignment = WRAP_TOP
+        # wrapped text: set the height, since not every spreadsheet program fits it on opening
+        lines = max(math.ceil(len(as_text(c.value)) / (widths[c.column_letter] - 2)) for c in row)
+        ws.row_dimensions[row[0].row].height = 15 * max(lines, 1)
+    for column, width in widths.items():
+        ws.column_dimensions[column].width = width
+    ws.freeze_panes = "A2"
+
+
+def write_ranking_xlsx(path: str | os.PathLike, province_ranking: pd.DataFrame, domain_scores: pd.DataFrame,
+                       methodology: Methodology) -> Path:
+    """Write the ranking workbook to ``path`` (sheets "Xếp hạng", "Điểm lĩnh vực", "Ghi chú"); returns the path."""
+    ranking = _sorted_ranking(province_ranking, methodology)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = RANKING_SHEET
+    _ranking_sheet(ws, ranking, methodology)
+    _domain_sheet(wb.create_sheet(DOMAIN_SHEET), ranking, domain_scores, methodology)
+    _notes_sheet(wb.create_sheet(NOTES_SHEET), ranking, methodology)
+    wb.properties.title = f"{methodology.name_vi} – xếp hạng"
+    wb.properties.creator = "cri-pipeline"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return write_bytes_atomic(Path(path), buffer.getvalue())

@@ -1,0 +1,121 @@
+"""File formats of a release: CSV for Excel, Parquet for tools, hashes and durable writes.
+
+CSV: UTF-8 with a byte-order mark (Excel then reads Vietnamese correctly),
+text in Unicode NFC, comma separator, CRLF line ends (RFC 4180), decimal
+point and no thousands separator, numbers never in exponent form, booleans
+``true``/``false``, null as an empty field.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BOM = b"\xef\xbb\xbf"
+
+
+def nfc(value):
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def nfc_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell in Unicode NFC (composed) form."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            out[col] = s.map(nfc, na_action="ignore").astype(s.dtype) if len(s) else s
+    return out
+
+
+def format_number(x) -> str:
+    """Shortest exact decimal text with a decimal point: 3.0 -> '3', 0.1 -> '0.1', never '1e-05'."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"cannot write {x} to a release file")
+    if x == 0:
+        return "0"
+    return np.format_float_positional(x, trim="-")
+
+
+def _cell(value, kind: str | None) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value is pd.NaT:
+        return ""
+    if kind == "boolean" or isinstance(value, (bool, np.bool_)):
+        return "true" if bool(value) else "false"
+    if kind == "int64" or isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if kind == "float64" or isinstance(value, (float, np.floating)):
+        return format_number(value)
+    return nfc(str(value))
+
+
+def write_csv(df: pd.DataFrame, path: Path, types: Mapping[str, str] | None = None) -> None:
+    """Write ``df`` as an Excel-friendly CSV (see the module text). ``types``: column -> logical type."""
+    types = dict(types or {})
+    cols = [str(c) for c in df.columns]
+    # each column formatted once, as text
+    columns = [[_cell(v, types.get(c)) for v in df[c].tolist()] for c in cols] if len(df) else []
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        w.writerow(cols)
+        w.writerows(zip(*columns))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_parquet(df: pd.DataFrame, path: Path, schema: pa.Schema, metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``df`` with exactly ``schema`` (column names, order and types)."""
+    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    for k, v in (metadata or {}).items():
+        meta[k.encode()] = str(v).encode()
+    table = table.replace_schema_metadata(meta)
+    pq.write_table(table, path, compression="snappy")
+    fsync_file(path)
+
+
+def write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in ``path`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

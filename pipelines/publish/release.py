@@ -1,0 +1,799 @@
+"""Versioned, immutable, atomic releases of a period's results.
+
+Layout under ``Settings.publish_dir``::
+
+    publish/<period>/v1/ ...             one folder per release, never changed after it is written
+    publish/<period>/v2/ ...
+    publish/<period>/latest.json         names the newest version (a file, not a symlink)
+
+A release folder holds, for each table of :mod:`pipelines.publish.contract`,
+``<table>.parquet`` and ``<table>.csv``; ``dictionary.csv`` and
+``dictionary.md``; whatever the extra writers add (the Excel workbook, the
+HTML report); and ``manifest.json``, which records the provenance and the
+sha256 of every other file.
+
+Writing is all-or-nothing: the files go into ``publish/<period>/.tmp-v<N>-<random>``
+on the same disk, are flushed to disk, and the folder is renamed to ``v<N>``
+in one step; only then is ``latest.json`` replaced (temp file + ``os.replace``).
+If anything fails, the temp folder is removed, no ``v<N>`` exists and
+``latest.json`` is untouched; if replacing ``latest.json`` fails after the
+rename, ``v<N>`` is taken back. A temp folder left by a crashed run is removed
+by the next write. Writers of the same period are serialised by a lock file
+(``publish/<period>/.lock``) where the platform offers ``fcntl``.
+
+Whether a period may be published (the quality gate) is decided by the caller.
+This module only reads the warehouse (``marts.*``, ``raw.ingest_files``,
+``ref.methodology``) and never writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date, datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.publish import contract
+from pipelines.publish.dictionary import dictionary_frame, write_dictionary
+from pipelines.publish.disclosure import (
+    DisclosureResult,
+    DisclosureRule,
+    apply_disclosure_control,
+    sensitive_indicator_codes,
+)
+from pipelines.publish.files import fsync_dir, fsync_file, nfc_frame, sha256_file, write_csv, write_parquet, write_text
+
+PACKAGE_NAME = "cri-pipeline"
+MANIFEST_NAME = "manifest.json"
+LATEST_NAME = "latest.json"
+LOCK_NAME = ".lock"
+TMP_PREFIX = ".tmp-"
+MANIFEST_VERSION = 1
+
+PERIOD_RE = re.compile(r"^\d{4}(?:H[12])?$")
+VERSION_RE = re.compile(r"^v([1-9]\d*)$")
+
+ExtraWriter = Callable[[Path, Mapping[str, pd.DataFrame]], Any]
+Progress = Callable[[str, str], Any]
+
+
+class ReleaseError(RuntimeError):
+    """A release cannot be built or written; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class ReleaseTables:
+    """The release tables of a period, built from the warehouse, disclosure control applied."""
+
+    period: str
+    tables: dict[str, pd.DataFrame]
+    disclosure: DisclosureResult
+    inputs: list[dict[str, Any]]
+    warehouse_methodology_sha256: str | None = None
+    source_indicator_values: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
+
+
+@dataclass
+class ReleaseResult:
+    period: str
+    version: int
+    path: Path
+    files: list[str]
+    suppressed: int
+    manifest: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class VerifyResult:
+    period: str
+    version: int | None
+    path: Path | None
+    missing: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.changed or self.extra or self.problems)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.period} v{self.version}: {self.checked} files verified"
+        parts = [f"{k}: {', '.join(v)}" for k, v in
+                 (("missing", self.missing), ("changed", self.changed), ("extra", self.extra),
+                  ("problems", self.problems)) if v]
+        return f"{self.period} v{self.version}: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    period: str
+    version: int
+    path: Path
+    created_at: str | None
+    methodology_version: str | None
+    latest: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+# --------------------------------------------------------------------------------------------------
+# reading the warehouse
+
+_MART_COLUMNS = {
+    "marts.fct_province_ranking": [
+        "period", "province_code", "province_name", "pcri", "rank", "tier", "tier_name_vi", "tier_name_en",
+        "previous_rank", "rank_change", "indicators_used", "indicators_total", "not_ranked_reason"],
+    "marts.fct_domain_scores": [
+        "period", "unit_level", "province_code", "domain_code", "domain_name_vi", "domain_name_en", "score",
+        "indicators_used", "indicators_total"],
+    "marts.fct_indicator_values": [
+        "period", "unit_level", "unit_code", "unit_name", "province_code", "indicator_code", "numerator",
+        "denominator", "value", "score"],
+    "marts.dim_indicator": ["indicator_code", "is_sensitive"],
+}
+
+_SQL = {
+    "province_ranking": """
+        select period, province_code, province_name, pcri, rank, tier, rank_change, indicators_used,
+               indicators_total, not_ranked_reason, tier_name_vi as tier_name, tier_name_en, previous_rank
+        from marts.fct_province_ranking where period = ?""",
+    "domain_scores": """
+        select period, province_code, domain_code, domain_name_vi as domain_name, score, domain_name_en,
+               indicators_used, indicators_total
+        from marts.fct_domain_scores where period = ? and unit_level = 'province'""",
+    "indicator_values": """
+        select period, unit_level, unit_code, unit_name, province_code, indicator_code, numerator, denominator,
+               value, score
+        from marts.fct_indicator_values where period = ?""",
+}
+
+
+def _check_period(period: str) -> str:
+    if not isinstance(period, str) or not PERIOD_RE.match(period):
+        raise ReleaseError(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2")
+    return period
+
+
+def _table_columns(con, table: str) -> list[str] | None:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, name]).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def _require_columns(con, table: str, wanted: Sequence[str]) -> None:
+    have = _table_columns(con, table)
+    if have is None:
+        raise ReleaseError(f"the warehouse has no table {table} (run the dbt models first)")
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        raise ReleaseError(f"{table} has no column '{missing[0]}' (the architecture contract lists it)")
+
+
+def read_input_files(con, period: str) -> list[dict[str, Any]]:
+    """The landing files the period's data came from (``raw.ingest_files``; the latest load of each file)."""
+    _require_columns(con, "raw.ingest_files",
+                     ["period", "sector", "source_file", "file_sha256", "rows_total", "rows_loaded", "rows_rejected",
+                      "loaded_at"])
+    rows = con.execute("""
+        select sector, source_file, file_sha256, rows_total, rows_loaded, rows_rejected
+        from raw.ingest_files where period = ?
+        qualify row_number() over (partition by sector, source_file order by loaded_at desc, file_sha256) = 1
+        order by sector, source_file""", [period]).fetchall()
+    return [
+        {"source_file": r[1], "sector": r[0], "sha256": r[2], "rows": int(r[3]), "rows_loaded": int(r[4]),
+         "rows_rejected": int(r[5])}
+        for r in rows
+    ]
+
+
+def _warehouse_methodology_sha(con) -> str | None:
+    cols = _table_columns(con, "ref.methodology")
+    if not cols or "file_sha256" not in cols:
+        return None
+    row = con.execute("select file_sha256 from ref.methodology limit 1").fetchone()
+    return row[0] if row else None
+
+
+def build_release_tables(con, period: str, methodology) -> ReleaseTables:
+    """Read the period's marts (read-only) and build the release tables, disclosure control applied.
+
+    The tables are conformed to the contract (column order and types),
+    text is NFC, and rows are sorted as the contract documents.
+    """
+    _check_period(period)
+    for table, cols in _MART_COLUMNS.items():
+        _require_columns(con, table, cols)
+    wh_sha = _warehouse_methodology_sha(con)
+    if wh_sha is not None and wh_sha != methodology.sha256:
+        raise ReleaseError(
+            f"the warehouse was computed with methodology sha256 {wh_sha}, but the release names "
+            f"{methodology.path.name} (sha256 {methodology.sha256}, version {methodology.version}): "
+            f"rebuild the warehouse or publish with the methodology it was computed with")
+
+    raw = {name: con.execute(sql, [period]).df() for name, sql in _SQL.items()}
+    for name, df in raw.items():
+        if df.empty:
+            raise ReleaseError(f"no rows for period {period} in the source of {name}: nothing to publish")
+
+    mart_sensitive = {
+        r[0] for r in con.execute("select indicator_code from marts.dim_indicator where is_sensitive").fetchall()
+    }
+    sensitive = sensitive_indicator_codes(methodology) | mart_sensitive
+    rule = DisclosureRule.from_methodology(methodology)
+    disclosure = apply_disclosure_control(raw["indicator_values"], sensitive, rule)
+
+    tables = {
+        "province_ranking": raw["province_ranking"],
+        "domain_scores": raw["domain_scores"],
+        "indicator_values": disclosure.table,
+    }
+    tables = {name: nfc_frame(contract.conform(name, df)) for name, df in tables.items()}
+    tables = sort_tables(tables, methodology)
+    disclosure.table = tables["indicator_values"]
+    return ReleaseTables(period=period, tables=tables, disclosure=disclosure, inputs=read_input_files(con, period),
+                         warehouse_methodology_sha256=wh_sha, source_indicator_values=raw["indicator_values"])
+
+
+def check_release_tables(con, period: str, methodology) -> list[str]:
+    """What would stop the period's release, found before publishing (for the quality gate's output check).
+
+    Builds the release tables from the warehouse (read-only) and returns the
+    problems: marts that do not match the architecture contract, tables that
+    do not match the release contract, and disclosure-rule failures. Groups
+    the rule cannot protect (see :mod:`pipelines.publish.disclosure`) are
+    listed with the prefix ``residual:``. Empty list: the release can be written.
+    """
+    from pipelines.publish.disclosure import audit
+
+    try:
+        built = build_release_tables(con, period, methodology)
+    except (ReleaseError, contract.ContractError) as exc:
+        return [str(exc)]
+    found: list[str] = []
+    for name, df in built.tables.items():
+        found += contract.problems(name, df)
+    found += audit(built.source_indicator_values, built.tables["indicator_values"],
+                   built.disclosure.sensitive_indicators, built.disclosure.rule)
+    return found
+
+
+def check_release_files(folder: Path | str) -> list[str]:
+    """Check the written table files of a release folder against the contract (Parquet schema, CSV header, BOM)."""
+    import csv
+
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    found: list[str] = []
+    for name in contract.TABLE_NAMES:
+        pq_path, csv_path = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if not pq_path.is_file():
+            found.append(f"{pq_path.name} is missing")
+        else:
+            found += contract.schema_problems(name, pq.read_schema(pq_path))
+        if not csv_path.is_file():
+            found.append(f"{csv_path.name} is missing")
+            continue
+        with open(csv_path, "rb") as fh:
+            if not fh.read(3) == b"\xef\xbb\xbf":
+                found.append(f"{csv_path.name} does not start with a UTF-8 byte-order mark")
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        found += contract.header_problems(name, header)
+    return found
+
+
+def sort_tables(tables: Mapping[str, pd.DataFrame], methodology=None) -> dict[str, pd.DataFrame]:
+    """Sort the release tables in the documented, deterministic row order."""
+    domain_order = {d.code: n for n, d in enumerate(methodology.domains)} if methodology else {}
+    indicator_order = {i.code: n for n, i in enumerate(methodology.indicators)} if methodology else {}
+    far = 10**9
+    out = dict(tables)
+
+    def _sorted(df: pd.DataFrame, keys: dict[str, pd.Series]) -> pd.DataFrame:
+        helper = pd.DataFrame({k: v.reset_index(drop=True) for k, v in keys.items()})
+        order = helper.sort_values(list(helper.columns), kind="mergesort", na_position="last").index
+        return df.reset_index(drop=True).iloc[order].reset_index(drop=True)
+
+    if "province_ranking" in out:
+        df = out["province_ranking"]
+        out["province_ranking"] = _sorted(df, {
+            "r": df["rank"].astype("Float64").fillna(float(far)).astype("float64"),
+            "p": df["province_code"].astype(str)})
+    if "domain_scores" in out:
+        df = out["domain_scores"]
+        out["domain_scores"] = _sorted(df, {
+            "p": df["province_code"].astype(str),
+            "o": df["domain_code"].map(lambda c: domain_order.get(c, far)).astype("int64"),
+            "d": df["domain_code"].astype(str)})
+    if "indicator_values" in out:
+        df = out["indicator_values"]
+        out["indicator_values"] = _sorted(df, {
+            "l": df["unit_level"].map(lambda v: 0 if v == "province" else 1).astype("int64"),
+            "p": df["province_code"].astype(str),
+            "u": df["unit_code"].astype(str),
+            "o": df["indicator_code"].map(lambda c: indicator_order.get(c, far)).astype("int64"),
+            "i": df["indicator_code"].astype(str)})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# provenance
+
+
+def code_version() -> dict[str, Any]:
+    """The package version and, when the code runs from a git checkout, its commit."""
+    try:
+        version = importlib_metadata.version(PACKAGE_NAME)
+    except importlib_metadata.PackageNotFoundError:
+        version = None
+    commit, dirty = _git_commit()
+    return {"package": PACKAGE_NAME, "version": version, "git_commit": commit, "git_dirty": dirty}
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # never write the index while asking
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=15,
+                              check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _git_commit() -> tuple[str | None, bool | None]:
+    from pipelines.settings import REPO_ROOT
+
+    top = _git(["rev-parse", "--show-toplevel"], REPO_ROOT)
+    # only the repository this code lives in counts, not one that happens to contain an installed copy
+    if not top or Path(top).resolve() != REPO_ROOT.resolve():
+        return None, None
+    commit = _git(["rev-parse", "HEAD"], REPO_ROOT)
+    if not commit or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        return None, None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], REPO_ROOT)
+    return commit, (None if status is None else bool(status))
+
+
+def quality_summary(checks: Sequence[Mapping[str, Any]], waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts of the checks passed in.
+
+    A check is a dict with ``check_code`` (or ``code``), ``severity`` and
+    ``passed``, and optionally ``waived``; without a ``waived`` field, a failed
+    check counts as waived when a waiver names its code (``check_code`` or ``check``).
+    """
+    waived_codes = {w.get("check_code") or w.get("check") for w in waivers}
+
+    def waived(c: Mapping[str, Any]) -> bool:
+        if "waived" in c:
+            return bool(c["waived"])
+        return (c.get("check_code") or c.get("code")) in waived_codes
+
+    failed = [c for c in checks if not c.get("passed")]
+    return {
+        "checks": len(checks),
+        "checks_passed": sum(1 for c in checks if c.get("passed")),
+        "checks_failed": len(failed),
+        "failed_blocking": sum(1 for c in failed if c.get("severity") == "blocking"),
+        "failed_warning": sum(1 for c in failed if c.get("severity") == "warning"),
+        "failed_waived": sum(1 for c in failed if waived(c)),
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_jsonable(v) for v in obj)
+    if isinstance(obj, datetime):
+        if obj.tzinfo is not None:
+            obj = obj.astimezone(timezone.utc).replace(tzinfo=None)
+        return obj.isoformat()
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if callable(getattr(obj, "to_dict", None)):
+        return _jsonable(obj.to_dict())
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(asdict(obj))
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "item"):  # numpy scalars
+        return _jsonable(obj.item())
+    return str(obj)
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(_jsonable(obj), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------------------------------
+# the folder of a period
+
+
+def _versions(period_dir: Path) -> list[int]:
+    if not period_dir.is_dir():
+        return []
+    out = []
+    for p in period_dir.iterdir():
+        m = VERSION_RE.match(p.name)
+        if m and p.is_dir():
+            out.append(int(m.group(1)))
+    return sorted(out)
+
+
+def _period_dir(publish_dir: Path | str, period: str | None) -> Path:
+    # (publish_dir, period), or the period's folder alone (``Settings.publish_period_dir(period)``)
+    return Path(publish_dir) if period is None else Path(publish_dir) / _check_period(period)
+
+
+def read_latest(publish_dir: Path | str, period: str | None = None) -> dict[str, Any] | None:
+    """The content of ``publish/<period>/latest.json``, or None when there is none.
+
+    Call with ``(publish_dir, period)`` or with the period's folder alone.
+    """
+    path = _period_dir(publish_dir, period) / LATEST_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def latest_version(publish_dir: Path | str, period: str | None = None) -> int | None:
+    """The version ``latest.json`` names (None: nothing published). ``(publish_dir, period)`` or the period folder."""
+    latest = read_latest(publish_dir, period)
+    return int(latest["version"]) if latest else None
+
+
+@contextlib.contextmanager
+def _period_lock(period_dir: Path):
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks here: the run queue keeps to one writer
+        yield
+        return
+    with open(period_dir / LOCK_NAME, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _remove_stale_temps(period_dir: Path) -> list[str]:
+    removed = []
+    for p in period_dir.iterdir():
+        if p.name.startswith(TMP_PREFIX):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            removed.append(p.name)
+    return removed
+
+
+def _files_in(folder: Path) -> list[str]:
+    """Every file under ``folder``, as sorted POSIX paths relative to it."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def _write_latest(period_dir: Path, content: dict[str, Any]) -> None:
+    tmp = period_dir / f"{TMP_PREFIX}latest-{secrets.token_hex(4)}.json"
+    try:
+        write_text(tmp, _dump(content))
+        os.replace(tmp, period_dir / LATEST_NAME)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(period_dir)
+
+
+# --------------------------------------------------------------------------------------------------
+# writing
+
+
+_RESERVED_MANIFEST_KEYS = {"manifest_version", "period", "release_version", "release", "created_at", "methodology",
+                           "code", "contract_version", "tables", "outputs"}
+
+
+def write_release(
+    publish_dir: Path | str,
+    period: str,
+    tables: Mapping[str, pd.DataFrame],
+    methodology,
+    provenance: Mapping[str, Any] | None = None,
+    extra_writers: Iterable[ExtraWriter] = (),
+    on_progress: Progress | None = None,
+) -> ReleaseResult:
+    """Write ``tables`` as the next release ``publish/<period>/v<N>/`` (atomic; see the module text).
+
+    ``tables`` must match the contract exactly (else :class:`ContractError`
+    naming the column, before anything is written). ``provenance`` goes into
+    the manifest as is (inputs, checks, quality, waivers, disclosure, ...).
+    ``extra_writers`` are called as ``writer(folder, tables)`` after the
+    tables and the dictionary are written, and may add files (not replace
+    them). ``on_progress(event, name)`` is called after each file
+    (``"file"``, its relative path), after each extra writer (``"extra"``),
+    and after the rename, before ``latest.json`` is replaced (``"renamed"``,
+    ``v<N>``); an exception raised by it aborts the release like any failure.
+    """
+    _check_period(period)
+    reserved = sorted(set(provenance or {}) & _RESERVED_MANIFEST_KEYS)
+    if reserved:
+        raise ValueError(f"provenance may not set the manifest field '{reserved[0]}'; the release writes it")
+    contract.validate_all(tables)  # before anything touches the disk
+    tables = {name: nfc_frame(df) for name, df in tables.items()}
+    progress = on_progress or (lambda event, name: None)
+    extra_writers = list(extra_writers)
+
+    publish_dir = Path(publish_dir)
+    period_dir = publish_dir / period
+    period_dir.mkdir(parents=True, exist_ok=True)
+
+    with _period_lock(period_dir):
+        _remove_stale_temps(period_dir)
+        latest_before = read_latest(publish_dir, period)
+        existing = _versions(period_dir) + ([int(latest_before["version"])] if latest_before else [])
+        version = max(existing, default=0) + 1
+        final = period_dir / f"v{version}"
+        tmp = period_dir / f"{TMP_PREFIX}v{version}-{secrets.token_hex(6)}"
+        tmp.mkdir()
+        created_at = _utc_now()
+        try:
+            rows: dict[str, int] = {}
+            for name in contract.TABLE_NAMES:
+                df = tables[name]
+                write_parquet(df, tmp / f"{name}.parquet", contract.arrow_schema(name),
+                              {"cri.table": name, "cri.period": period, "cri.release": f"v{version}",
+                               "cri.contract_version": contract.CONTRACT_VERSION})
+                rows[f"{name}.parquet"] = len(df)
+                progress("file", f"{name}.parquet")
+                write_csv(df, tmp / f"{name}.csv", contract.table(name).dtypes)
+                rows[f"{name}.csv"] = len(df)
+                progress("file", f"{name}.csv")
+            rule = DisclosureRule.from_methodology(methodology)
+            for path in write_dictionary(tmp, methodology, rule):
+                progress("file", path.name)
+            rows["dictionary.csv"] = len(dictionary_frame(methodology))
+
+            own = {name: sha256_file(tmp / name) for name in _files_in(tmp)}
+            for writer in extra_writers:
+                writer(tmp, {name: df.copy() for name, df in tables.items()})
+                progress("extra", getattr(writer, "__name__", type(writer).__name__))
+            for name, digest in own.items():
+                if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:
+                    raise ReleaseError(f"an extra writer replaced or removed {name}; writers may only add files")
+            names = [n for n in _files_in(tmp) if n != MANIFEST_NAME]
+            if MANIFEST_NAME in _files_in(tmp):
+                raise ReleaseError(f"an extra writer wrote {MANIFEST_NAME}; the release writes it")
+
+            outputs = []
+            for name in names:
+                path = tmp / name
+                if path.is_symlink():
+                    raise ReleaseError(f"{name} is a symbolic link; a release holds files only")
+                fsync_file(path)
+                outputs.append({"name": name, "sha256": own.get(name) or sha256_file(path), "rows": rows.get(name),
+                                "bytes": path.stat().st_size})
+            manifest = {
+                "manifest_version": MANIFEST_VERSION,
+                "period": period,
+                "release_version": version,
+                "release": f"v{version}",
+                "created_at": created_at,
+                "methodology": {
+                    "version": methodology.version,
+                    "name_vi": methodology.name_vi,
+                    "name_en": methodology.name_en,
+                    "file": methodology.path.name,
+                    "sha256": methodology.sha256,
+                },
+                "code": code_version(),
+                "contract_version": contract.CONTRACT_VERSION,
+                "tables": {
+                    name: {"rows": len(tables[name]),
+                           "columns": [{"name": c.name, "type": c.type} for c in contract.table(name).columns]}
+                    for name in contract.TABLE_NAMES
+                },
+                **dict(provenance or {}),
+                "outputs": outputs,
+            }
+            write_text(tmp / MANIFEST_NAME, _dump(manifest))
+            progress("file", MANIFEST_NAME)
+            for d in sorted({(tmp / n).parent for n in names} | {tmp}, key=lambda p: -len(p.parts)):
+                fsync_dir(d)
+
+            if final.exists():
+                raise ReleaseError(f"{final} appeared while writing; not overwriting it")
+            os.rename(tmp, final)
+            fsync_dir(period_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+        try:
+            progress("renamed", final.name)
+            _write_latest(period_dir, {
+                "period": period, "version": version, "release": final.name, "created_at": created_at,
+                "manifest_sha256": sha256_file(final / MANIFEST_NAME),
+            })
+        except BaseException:
+            # take the release back: without latest.json pointing to it, it was never published
+            trash = period_dir / f"{TMP_PREFIX}v{version}-{secrets.token_hex(6)}-rollback"
+            with contextlib.suppress(OSError):
+                os.rename(final, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+                fsync_dir(period_dir)
+            raise
+
+    disclosure = manifest.get("disclosure") or {}
+    return ReleaseResult(period=period, version=version, path=final, files=[o["name"] for o in outputs],
+                         suppressed=int(disclosure.get("cells_suppressed", 0) or 0), manifest=manifest)
+
+
+def publish_period(
+    con,
+    period: str,
+    settings,
+    methodology,
+    checks: Sequence[Mapping[str, Any]] = (),
+    waivers: Sequence[Mapping[str, Any]] = (),
+    extra_writers: Iterable[ExtraWriter] = (),
+    *,
+    quality: Mapping[str, Any] | None = None,
+    on_progress: Progress | None = None,
+) -> ReleaseResult:
+    """Build the release of ``period`` from the warehouse and write it as the next version.
+
+    The caller (the Dagster publish asset) has already decided that the
+    period may be published; ``checks`` (rows of ``quality.check_results``)
+    and ``waivers`` are recorded in the manifest, with a quality summary
+    computed from them (``quality`` adds or overrides fields). ``con`` is
+    only read. ``extra_writers(folder, tables)`` add files to the release
+    (Excel workbook, HTML report).
+    """
+    built = build_release_tables(con, period, methodology)
+    # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
+    checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
+    provenance = {
+        "warehouse_methodology_sha256": built.warehouse_methodology_sha256,
+        "inputs": built.inputs,
+        "checks": checks,
+        "quality": {**quality_summary(checks, waivers), **dict(quality or {})},
+        "waivers": waivers,
+        "disclosure": built.disclosure.summary(),
+    }
+    return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
+                         extra_writers=extra_writers, on_progress=on_progress)
+
+
+# --------------------------------------------------------------------------------------------------
+# reading releases back
+
+
+def verify_release(publish_dir: Path | str, period: str, version: int | None = None) -> VerifyResult:
+    """Re-hash every file the manifest lists; report missing, changed and extra files.
+
+    ``version`` None: the version ``latest.json`` names (or the highest when it is absent).
+    """
+    publish_dir = Path(publish_dir)
+    period_dir = publish_dir / _check_period(period)
+    latest = None
+    try:
+        latest = read_latest(publish_dir, period)
+    except (OSError, ValueError) as exc:
+        result = VerifyResult(period=period, version=version, path=None)
+        result.problems.append(f"{LATEST_NAME} cannot be read: {exc}")
+        if version is None:
+            return result
+    if version is None:
+        version = int(latest["version"]) if latest else max(_versions(period_dir), default=None)
+    result = VerifyResult(period=period, version=version, path=None)
+    if version is None:
+        result.problems.append(f"no release of period {period} under {publish_dir}")
+        return result
+    folder = period_dir / f"v{version}"
+    result.path = folder
+    if not folder.is_dir():
+        result.problems.append(f"{folder} does not exist")
+        return result
+    if latest and int(latest.get("version", 0)) > max(_versions(period_dir), default=0):
+        result.problems.append(f"{LATEST_NAME} names v{latest.get('version')}, which does not exist")
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        result.missing.append(MANIFEST_NAME)
+        return result
+    except (OSError, ValueError) as exc:
+        result.problems.append(f"{MANIFEST_NAME} cannot be read: {exc}")
+        return result
+    if manifest.get("period") != period or manifest.get("release_version") != version:
+        result.problems.append(f"{MANIFEST_NAME} describes {manifest.get('period')} "
+                               f"v{manifest.get('release_version')}, not {period} v{version}")
+    if latest and int(latest.get("version", 0)) == version and latest.get("manifest_sha256") not in (
+            None, sha256_file(folder / MANIFEST_NAME)):
+        result.changed.append(MANIFEST_NAME)
+
+    listed = set()
+    root = folder.resolve()
+    for entry in manifest.get("outputs", []):
+        name = str(entry.get("name", ""))
+        listed.add(name)
+        path = folder / name
+        if not name or root not in path.resolve().parents:
+            result.problems.append(f"{MANIFEST_NAME} lists a file outside the release: {name!r}")
+            continue
+        result.checked += 1
+        if not path.is_file():
+            result.missing.append(name)
+        elif path.stat().st_size != entry.get("bytes") or sha256_file(path) != entry.get("sha256"):
+            result.changed.append(name)
+    result.extra = [n for n in _files_in(folder) if n != MANIFEST_NAME and n not in listed]
+    return result
+
+
+def list_releases(publish_dir: Path | str) -> list[ReleaseInfo]:
+    """Every release under ``publish_dir``, by period then version."""
+    publish_dir = Path(publish_dir)
+    if not publish_dir.is_dir():
+        return []
+    out = []
+    for period_dir in sorted(p for p in publish_dir.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)):
+        try:
+            latest = latest_version(publish_dir, period_dir.name)
+        except (OSError, ValueError, KeyError, TypeError):
+            latest = None
+        for v in _versions(period_dir):
+            folder = period_dir / f"v{v}"
+            try:
+                manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                manifest = {}
+            out.append(ReleaseInfo(
+                period=period_dir.name, version=v, path=folder, created_at=manifest.get("created_at"),
+                methodology_version=(manifest.get("methodology") or {}).get("version"), latest=(v == latest)))
+    return out

@@ -1,0 +1,173 @@
+"""The quality gate in Dagster: one step that runs every check of the period.
+
+Each family of checks shows on the asset it guards (ingest assets, staging
+and mart models). One more check, ``publication_gate`` on the province
+ranking, is blocking: when any blocking check failed (and is not waived),
+Dagster does not run the publish step, and the publish step checks the gate
+again itself before it writes anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.methodology import Methodology
+from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
+from pipelines.quality.core import CheckResult
+from pipelines.quality.expectations import load_suites
+from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
+from pipelines.settings import get_settings
+from pipelines.warehouse import connect
+
+GATE_ASSET = dg.AssetKey(MARTS_RANKING.split("/"))
+GATE_CHECK = "publication_gate"
+
+# (asset, family) -> description: one Dagster check per family of checks on the asset it guards.
+FAMILIES: dict[tuple[str, str], str] = {
+    (MARTS_DATA_VALUES, "consistency"): "Tổng theo nhóm tuổi và tổng các xã khớp với tỉnh / sums that must hold",
+    (MARTS_INDICATORS, "consistency"): "Tử số ≤ mẫu số, giá trị trong khoảng hợp lý / numerator ≤ denominator, ranges",
+    (MARTS_INDICATORS, "plausibility"): "Biến động theo năm, giá trị bất thường (cảnh báo) / year-on-year, outliers",
+    (MARTS_RANKING, "output"): "Đủ 34 tỉnh, thứ hạng hợp lệ, đúng cấu trúc công bố / all provinces, proper ranks",
+}
+
+
+def period_of(context) -> str:
+    period = context.run.tags.get("dagster/partition")
+    if not period:
+        raise dg.Failure(
+            description="Chọn kỳ báo cáo (partition) trước khi chạy / choose a period (partition) for this run"
+        )
+    return period
+
+
+def _key(asset: str) -> dg.AssetKey:
+    return dg.AssetKey(asset.split("/"))
+
+
+def _family_specs() -> list[tuple[str, str, str]]:
+    specs = [(asset, family, desc) for (asset, family), desc in FAMILIES.items()]
+    for suite in load_suites():
+        desc = suite.document["meta"]["cri"].get("description_vi", suite.name)
+        specs.append((suite.asset, f"gx_{suite.name}", f"Great Expectations: {desc}"))
+    return specs
+
+
+def _family_of(r: CheckResult) -> str:
+    if r.code.startswith("gx."):
+        return "gx_" + r.code.split(".")[1]
+    return r.code.split(".")[0]
+
+
+def _summary_result(key: dg.AssetKey, name: str, results: list[CheckResult], extra: dict | None = None):
+    failed = [r for r in results if not r.passed]
+    blocks = any(r.blocks for r in results)
+    table = pd.DataFrame(
+        [(r.code, r.severity, "đạt" if r.passed else ("miễn trừ" if r.waived else "không đạt"), r.failures,
+          r.message[:200]) for r in results],
+        columns=["check", "severity", "outcome", "failures", "message"],
+    )
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=name,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if blocks else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failed": len(failed),
+            "blocking_failed": sum(r.blocks for r in results),
+            "checks": dg.MetadataValue.md(table.to_markdown(index=False)) if len(table) else "none",
+            **(extra or {}),
+        },
+    )
+
+
+def build_quality_gate(
+    methodology: Methodology, ingest_keys: dict[str, dg.AssetKey], extra_checks: tuple[ExtraCheck, ...] = ()
+) -> dg.AssetChecksDefinition:
+    specs = [
+        dg.AssetCheckSpec(name, asset=key, description=desc)
+        for sector, key in ingest_keys.items()
+        for name, desc in (
+            ("rows_valid", f"Các dòng dữ liệu ngành {sector} hợp lệ / every row of the {sector} files is valid"),
+            ("completeness", f"Các xã báo cáo đầy đủ ngành {sector} / communes report every mandatory element"),
+        )
+    ]
+    families = _family_specs()
+    specs += [dg.AssetCheckSpec(family, asset=_key(asset), description=desc) for asset, family, desc in families]
+    specs.append(dg.AssetCheckSpec(
+        GATE_CHECK, asset=GATE_ASSET, blocking=True,
+        description="Cổng công bố: mọi kiểm tra chặn đều đạt / every blocking check passed (or is waived)",
+    ))
+
+    @dg.multi_asset_check(specs=specs, name="quality_gate")
+    def quality_gate(context):
+        """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
+        settings = get_settings()
+        period = period_of(context)
+        with connect() as con:
+            outcome = evaluate_period(con, period, context.run.run_id, methodology, settings, extra_checks)
+        yield from results_for_specs(outcome, ingest_keys, families, min_share)
+
+    min_share = float(methodology.quality.get("min_commune_reporting_share", 0.9))
+    return quality_gate
+
+
+def results_for_specs(outcome: GateOutcome, ingest_keys: dict[str, dg.AssetKey], families, min_share):
+    """Map the gate's results onto the Dagster checks (every spec gets exactly one result)."""
+    by_family: dict[tuple[str, str], list[CheckResult]] = defaultdict(list)
+    for r in outcome.results:
+        by_family[(r.asset, _family_of(r))].append(r)
+    for sector, key in ingest_keys.items():
+        sector_rejects = [
+            _sector_view(r, sector) for r in outcome.by_code("ingest.") if r.code != "ingest.data_present"
+        ]
+        yield _summary_result(key, "rows_valid", sector_rejects)
+        rates = outcome.rates[outcome.rates["sector"] == sector] if len(outcome.rates) else outcome.rates
+        yield _completeness_result(key, rates, min_share)
+    for asset, family, _ in families:
+        yield _summary_result(_key(asset), family, by_family.get((asset, family), []))
+    blocking = [r for r in outcome.results if r.blocks]
+    yield dg.AssetCheckResult(
+        asset_key=GATE_ASSET,
+        check_name=GATE_CHECK,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "period": outcome.period,
+            "blocking_failures": dg.MetadataValue.md(
+                "\n".join(f"- `{r.code}`: {r.message}" for r in blocking) or "none"),
+            "checks": len(outcome.results),
+            "warnings": outcome.summary["failed_warning"],
+            "waived": outcome.summary["waived"],
+            "report": dg.MetadataValue.path(str(outcome.report_dir / "quality_report.html")),
+        },
+    )
+
+
+def _sector_view(r: CheckResult, sector: str) -> CheckResult:
+    examples = [e for e in r.examples if e.get("sector") == sector]
+    n = r.failures if all(e.get("sector") == sector for e in r.examples) else len(examples)
+    return CheckResult(code=r.code, severity=r.severity, passed=n == 0, failures=n, message=r.message,
+                       asset=r.asset, title_vi=r.title_vi, examples=examples, waived=r.waived)
+
+
+def _completeness_result(key, rates: pd.DataFrame, min_share: float) -> dg.AssetCheckResult:
+    """Reporting rate of one sector: provinces where too few communes reported (a warning)."""
+    low = rates[rates["received"] < min_share * rates["expected"]] if len(rates) else rates
+    total = lambda col: int(rates[col].sum()) if len(rates) else 0  # noqa: E731
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name="completeness",
+        passed=len(low) == 0 and len(rates) > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "provinces_below": len(low),
+            "min_share": min_share,
+            "expected": total("expected"),
+            "received": total("received"),
+            "complete": total("complete"),
+            "on_time": total("on_time"),
+        },
+    )

@@ -1,0 +1,400 @@
+"""The data checks of a period, computed on the warehouse.
+
+Each function takes an open connection, the period and the methodology and
+returns ``CheckResult``s. Severities and thresholds come from the methodology
+file (``quality`` section); none of these functions writes anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines.methodology import Methodology
+from pipelines.quality.core import BLOCKING, WARNING, CheckResult, examples_from, result_from_failures
+
+MARTS_INDICATORS = "marts/fct_indicator_values"
+MARTS_DATA_VALUES = "marts/fct_data_values"
+MARTS_RANKING = "marts/fct_province_ranking"
+
+# Ingest rejections: what each code means to an operator, and whether it blocks.
+INGEST_CHECKS: dict[str, tuple[str, str]] = {
+    "ingest.file_encoding": ("Tệp không đúng mã UTF-8", BLOCKING),
+    "ingest.file_empty": ("Tệp rỗng", BLOCKING),
+    "ingest.missing_column": ("Thiếu cột bắt buộc", BLOCKING),
+    "ingest.unparseable_value": ("Giá trị không đọc được thành số", BLOCKING),
+    "ingest.not_whole_number": ("Số đếm không phải số nguyên", BLOCKING),
+    "ingest.invalid_yes_no": ("Giá trị có/không phải là 0 hoặc 1", BLOCKING),
+    "ingest.negative_value": ("Số âm", BLOCKING),
+    "ingest.unknown_data_element": ("Mã chỉ tiêu không có trong danh mục", BLOCKING),
+    "ingest.wrong_sector": ("Chỉ tiêu thuộc ngành khác", BLOCKING),
+    "ingest.unknown_unit": ("Mã đơn vị hành chính không hợp lệ", BLOCKING),
+    "ingest.period_mismatch": ("Kỳ báo cáo không khớp với thư mục", BLOCKING),
+    "ingest.unsupported_scheme": ("Hệ thống đơn vị hành chính không hỗ trợ", BLOCKING),
+    "ingest.conflicting_duplicate": ("Trùng dòng với giá trị khác nhau", BLOCKING),
+    "ingest.duplicate_row": ("Trùng dòng giống hệt (đã giữ một dòng)", WARNING),
+}
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def ingest_checks(con: duckdb.DuckDBPyConnection, period: str, sectors: list[str] | None = None) -> list[CheckResult]:
+    """One result per ingest check code: the rows rejected for this period."""
+    rejects = _df(
+        con,
+        "select sector, source_file, row_number, column_name, value, check_code, reason "
+        "from raw.rejected_rows where period = ? order by source_file, row_number",
+        [period],
+    )
+    if sectors is not None:
+        rejects = rejects[rejects["sector"].isin(sectors)]
+    codes = list(INGEST_CHECKS) + sorted(set(rejects["check_code"]) - set(INGEST_CHECKS))
+    results = []
+    for code in codes:
+        title, severity = INGEST_CHECKS.get(code, (code, BLOCKING))
+        failures = rejects[rejects["check_code"] == code].drop(columns="check_code")
+        results.append(result_from_failures(
+            code, severity, failures,
+            ok_message="Không có dòng nào bị từ chối / no row rejected",
+            fail_message="{n} dòng bị từ chối và đưa vào khu cách ly / {n} rows rejected and quarantined",
+            asset="ingest", title_vi=title, unit_column=None,
+        ))
+    return results
+
+
+def consistency_rules(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
+    """Sums declared in the methodology (children by age, communes against province)."""
+    results = []
+    for rule in m.consistency_rules:
+        parts = rule["parts"]
+        placeholders = ", ".join("?" for _ in parts)
+        failures = _df(
+            con,
+            f"""
+            with v as (
+                select unit_code, province_code, data_element, value
+                from marts.fct_data_values where period = ? and unit_level = ?
+            ),
+            totals as (select unit_code, province_code, value as total from v where data_element = ?),
+            parts as (
+                select unit_code, sum(value) as parts_sum, count(*) as parts_reported
+                from v where data_element in ({placeholders}) group by unit_code
+            )
+            select t.province_code, t.unit_code, u.unit_name, t.total, p.parts_sum
+            from totals t
+            join parts p using (unit_code)
+            left join ref.admin_units u using (unit_code)
+            where abs(p.parts_sum - t.total) > ? * greatest(t.total, 1)
+            order by abs(p.parts_sum - t.total) desc
+            """,
+            [period, rule["level"], rule["total"], *parts, float(rule["tolerance_share"])],
+        )
+        results.append(result_from_failures(
+            f"consistency.{rule['code']}", BLOCKING, failures,
+            ok_message=f"{rule['name_en']}: holds for every unit",
+            fail_message=f"{rule['name_vi']}: sai ở {{n}} đơn vị / does not hold for {{n}} units "
+                         f"({' + '.join(parts)} vs {rule['total']}, tolerance {rule['tolerance_share']:.0%})",
+            asset=MARTS_DATA_VALUES, title_vi=rule["name_vi"],
+        ))
+    return results
+
+
+def numerator_le_denominator(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    """For indicators built from counts, a numerator can never exceed its denominator."""
+    count_kinds = {"count", "yes_no", "unit_count"}
+    codes = [
+        i.code for i in m.indicators
+        if all(m.elements_by_code[t].kind in count_kinds for t in i.numerator + i.denominator)
+    ]
+    placeholders = ", ".join("?" for _ in codes) or "''"
+    failures = _df(
+        con,
+        f"""
+        select v.unit_level, v.province_code, v.unit_code, v.unit_name, v.indicator_code, v.numerator, v.denominator
+        from marts.fct_indicator_values v
+        where v.period = ? and v.indicator_code in ({placeholders}) and v.numerator > v.denominator
+        order by v.unit_level desc, v.province_code, v.unit_code
+        """,
+        [period, *codes],
+    )
+    return result_from_failures(
+        "consistency.numerator_le_denominator", BLOCKING, failures,
+        ok_message="Every numerator is at most its denominator",
+        fail_message="Tử số lớn hơn mẫu số ở {n} trường hợp / numerator above denominator in {n} cases",
+        asset=MARTS_INDICATORS, title_vi="Tử số không vượt quá mẫu số",
+    )
+
+
+def plausible_ranges(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    ranges = pd.DataFrame(
+        [(i.code, i.plausible_min, i.plausible_max) for i in m.indicators
+         if i.plausible_min is not None or i.plausible_max is not None],
+        columns=["indicator_code", "plausible_min", "plausible_max"],
+    )
+    con.register("_ranges", ranges)
+    try:
+        failures = _df(
+            con,
+            """
+            select v.unit_level, v.province_code, v.unit_code, v.unit_name, v.indicator_code, v.value,
+                   r.plausible_min, r.plausible_max
+            from marts.fct_indicator_values v join _ranges r using (indicator_code)
+            where v.period = ? and v.value is not null
+              and (v.value < coalesce(r.plausible_min, v.value) or v.value > coalesce(r.plausible_max, v.value))
+            order by v.unit_level desc, v.province_code, v.unit_code
+            """,
+            [period],
+        )
+    finally:
+        con.unregister("_ranges")
+    return result_from_failures(
+        "consistency.plausible_range", BLOCKING, failures,
+        ok_message="Every indicator value is inside its plausible range",
+        fail_message="{n} giá trị nằm ngoài khoảng hợp lý khai báo trong phương pháp / "
+                     "{n} values outside the plausible range declared in the methodology",
+        asset=MARTS_INDICATORS, title_vi="Giá trị trong khoảng hợp lý",
+    )
+
+
+def deadline(period: str) -> str:
+    """Reporting deadline: 20 May for first half-years, 15 November for years and second half-years."""
+    year = period[:4]
+    return f"{year}-05-20" if period.endswith("H1") else f"{year}-11-15"
+
+
+def reporting_rates(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> pd.DataFrame:
+    """DHIS2-style reporting rates per province and sector: expected, received, complete, on time."""
+    elements = pd.DataFrame(
+        [(e.code, e.sector, e.level) for e in m.data_elements if e.mandatory and e.kind != "unit_count"],
+        columns=["data_element", "sector", "level"],
+    )
+    con.register("_elements", elements)
+    try:
+        return _df(
+            con,
+            """
+            with units as (
+                select unit_code, unit_level, province_code from ref.admin_units
+            ),
+            expected as (
+                select u.province_code, e.sector, u.unit_code, count(*) as n_elements
+                from units u join _elements e on e.level = u.unit_level
+                group by all
+            ),
+            received_rows as (
+                select d.unit_code, d.sector, d.data_element, max(f.received_at) as received_at
+                from raw.data_values d
+                left join raw.ingest_files f
+                  on f.period = d.period and f.source_file = d.source_file
+                where d.period = ? and d.disaggregation = ''
+                group by all
+            ),
+            per_unit as (
+                select x.province_code, x.sector, x.unit_code, x.n_elements,
+                       count(r.data_element) as n_received,
+                       max(r.received_at) as received_at
+                from expected x
+                left join received_rows r
+                  on r.unit_code = x.unit_code and r.sector = x.sector
+                 and r.data_element in (select data_element from _elements e where e.sector = x.sector)
+                group by all
+            )
+            select p.province_code, a.unit_name as province_name, p.sector,
+                   count(*) as expected,
+                   count(*) filter (where n_received > 0) as received,
+                   count(*) filter (where n_received = n_elements) as complete,
+                   count(*) filter (where n_received > 0 and received_at <= cast(? as timestamp) + interval 1 day)
+                       as on_time
+            from per_unit p join ref.admin_units a on a.unit_code = p.province_code
+            group by all
+            order by p.province_code, p.sector
+            """,
+            [period, deadline(period)],
+        )
+    finally:
+        con.unregister("_elements")
+
+
+def completeness(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> tuple[CheckResult, pd.DataFrame]:
+    """Each province reports each mandatory data element for enough of its communes."""
+    share = float(m.quality.get("min_commune_reporting_share", 0.9))
+    elements = pd.DataFrame(
+        [(e.code, e.sector, e.level) for e in m.data_elements if e.mandatory and e.kind != "unit_count"],
+        columns=["data_element", "sector", "level"],
+    )
+    con.register("_elements", elements)
+    try:
+        failures = _df(
+            con,
+            """
+            with reported as (
+                select distinct unit_code, data_element from raw.data_values where period = ? and disaggregation = ''
+            ),
+            grid as (
+                select u.province_code, e.sector, e.data_element,
+                       count(*) as expected, count(r.unit_code) as received
+                from ref.admin_units u
+                join _elements e on e.level = u.unit_level
+                left join reported r on r.unit_code = u.unit_code and r.data_element = e.data_element
+                group by all
+            )
+            select g.province_code, a.unit_name as province_name, g.sector, g.data_element,
+                   g.received, g.expected, round(g.received / g.expected, 3) as share
+            from grid g join ref.admin_units a on a.unit_code = g.province_code
+            where g.received < ? * g.expected
+            order by g.province_code, g.sector, g.data_element
+            """,
+            [period, share],
+        )
+    finally:
+        con.unregister("_elements")
+    provinces = failures["province_code"].nunique() if len(failures) else 0
+    result = result_from_failures(
+        "completeness.commune_reporting", WARNING, failures,
+        ok_message=f"Every province reports every mandatory data element for at least {share:.0%} of its communes",
+        fail_message=f"{{n}} chỉ tiêu-tỉnh dưới {share:.0%} số xã báo cáo ({provinces} tỉnh) / "
+                     f"{{n}} province-element pairs below {share:.0%} of communes reporting",
+        asset="ingest", title_vi="Đầy đủ báo cáo theo tỉnh", unit_column="province_code",
+    )
+    return result, reporting_rates(con, period, m)
+
+
+def year_on_year(con: duckdb.DuckDBPyConnection, period: str, previous: str, m: Methodology) -> CheckResult:
+    limit = float(m.quality.get("max_year_on_year_change_share", 0.5))
+    failures = _df(
+        con,
+        """
+        select c.province_code, c.unit_name as province_name, c.indicator_code,
+               p.value as previous_value, c.value,
+               round((c.value - p.value) / abs(p.value), 3) as change_share
+        from marts.fct_indicator_values c
+        join marts.fct_indicator_values p
+          on p.unit_level = 'province' and p.unit_code = c.unit_code
+         and p.indicator_code = c.indicator_code and p.period = ?
+        where c.period = ? and c.unit_level = 'province' and p.value <> 0
+          and abs(c.value - p.value) / abs(p.value) > ?
+        order by abs(c.value - p.value) / abs(p.value) desc
+        """,
+        [previous, period, limit],
+    )
+    return result_from_failures(
+        "plausibility.year_on_year", WARNING, failures,
+        ok_message=f"No province indicator changed by more than {limit:.0%} since {previous}",
+        fail_message=f"{{n}} chỉ số cấp tỉnh thay đổi quá {limit:.0%} so với {previous} / "
+                     f"{{n}} province indicators changed by more than {limit:.0%} since {previous}",
+        asset=MARTS_INDICATORS, title_vi="Biến động bất thường so với kỳ trước", unit_column="province_code",
+    )
+
+
+def commune_outliers(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    """Modified z-score (Iglewicz-Hoaglin) of commune values within their province."""
+    threshold = float(m.quality.get("outlier_modified_z", 3.5))
+    df = _df(
+        con,
+        "select province_code, unit_code, unit_name, indicator_code, value from marts.fct_indicator_values "
+        "where period = ? and unit_level = 'commune' and value is not null",
+        [period],
+    )
+    if df.empty:
+        flagged = df.assign(modified_z=pd.Series(dtype=float))
+    else:
+        grouped = df.groupby(["province_code", "indicator_code"])["value"]
+        median = grouped.transform("median")
+        mad = (df["value"] - median).abs().groupby([df["province_code"], df["indicator_code"]]).transform("median")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = 0.6745 * (df["value"] - median) / mad
+        df = df.assign(modified_z=z.round(2))
+        flagged = df[(mad > 0) & (z.abs() > threshold)].sort_values("modified_z", key=abs, ascending=False)
+    return result_from_failures(
+        "plausibility.commune_outliers", WARNING, flagged,
+        ok_message=f"No commune value with a modified z-score above {threshold} within its province",
+        fail_message=f"{{n}} giá trị cấp xã bất thường so với các xã cùng tỉnh (|z| > {threshold}) / "
+                     f"{{n}} commune values are outliers within their province",
+        asset=MARTS_INDICATORS, title_vi="Giá trị cấp xã bất thường",
+    )
+
+
+def ranking_output(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
+    """Every province is in the ranking, and the ranks form a proper ranking."""
+    decimals = int(m.method.get("rank_decimals", 2))
+    missing = _df(
+        con,
+        """
+        select a.unit_code as province_code, a.unit_name as province_name
+        from ref.admin_units a
+        where a.unit_level = 'province'
+          and a.unit_code not in (select province_code from marts.fct_province_ranking where period = ?)
+        """,
+        [period],
+    )
+    wrong = _df(
+        con,
+        f"""
+        with r as (select * from marts.fct_province_ranking where period = ?),
+        expected as (
+            select province_code,
+                   1 + (select count(*) from r r2
+                        where r2.rank is not null and round(r2.pcri, {decimals}) > round(r.pcri, {decimals}))
+                       as expected_rank
+            from r where rank is not null
+        )
+        select r.province_code, r.province_name, r.pcri, r.rank, e.expected_rank, r.tier, r.not_ranked_reason
+        from r left join expected e using (province_code)
+        where (r.rank is not null and (r.rank <> e.expected_rank or r.tier is null or r.pcri is null))
+           or (r.rank is null and coalesce(r.not_ranked_reason, '') = '')
+        """,
+        [period],
+    )
+    return [
+        result_from_failures(
+            "output.all_provinces", BLOCKING, missing,
+            ok_message="All provinces are in the ranking",
+            fail_message="{n} tỉnh không có trong bảng xếp hạng / {n} provinces missing from the ranking",
+            asset=MARTS_RANKING, title_vi="Đủ 34 tỉnh trong bảng xếp hạng", unit_column="province_code",
+        ),
+        result_from_failures(
+            "output.ranking_valid", BLOCKING, wrong,
+            ok_message="Ranks follow the PCRI, ties share the better rank, every ranked province has a tier",
+            fail_message="{n} dòng xếp hạng sai / {n} ranking rows are not a proper ranking",
+            asset=MARTS_RANKING, title_vi="Thứ hạng hợp lệ", unit_column="province_code",
+        ),
+    ]
+
+
+def data_present(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
+    n = con.execute("select count(*) from raw.data_values where period = ?", [period]).fetchone()[0]
+    failures = pd.DataFrame({"period": [period]}) if n == 0 else pd.DataFrame({"period": []})
+    return result_from_failures(
+        "ingest.data_present", BLOCKING, failures,
+        ok_message=f"{n} data values loaded for {period}",
+        fail_message=f"Không có dữ liệu nào cho kỳ {period} / no data value loaded for {period}: "
+                     f"put the agencies' files in landing/{period}/<sector>/",
+        asset="ingest", title_vi="Có dữ liệu cho kỳ báo cáo", unit_column=None,
+    )
+
+
+def dbt_result(code: str, asset: str, passed: bool, severity: str, failures: int, message: str) -> CheckResult:
+    return CheckResult(
+        code=f"dbt.{code}", severity=BLOCKING if severity == "error" else WARNING, passed=passed,
+        failures=failures, message=message, asset=asset, title_vi="Kiểm thử dbt",
+    )
+
+
+_SAFE = re.compile(r"[^a-z0-9_]+")
+
+
+def check_name(code: str) -> str:
+    """A Dagster-safe check name for a check code (``ingest.unknown_unit`` -> ``ingest__unknown_unit``)."""
+    return _SAFE.sub("_", code.lower().replace(".", "__"))
+
+
+__all__ = [
+    "INGEST_CHECKS", "ingest_checks", "consistency_rules", "numerator_le_denominator", "plausible_ranges",
+    "completeness", "reporting_rates", "year_on_year", "commune_outliers", "ranking_output", "data_present",
+    "dbt_result", "check_name", "deadline", "examples_from",
+]

@@ -1,0 +1,98 @@
+"""Run the Great Expectations suites kept in ``expectations/*.json``.
+
+A suite file is a GX 1.x expectation suite plus, in ``meta.cri``, the asset it
+guards and the SQL query (one ``?`` for the period) that gives its batch. Each
+expectation carries ``meta.id``, ``meta.severity`` and ``meta.title_vi``; its
+result becomes the check ``gx.<suite>.<id>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.quality.core import BLOCKING, CheckResult, examples_from
+from pipelines.settings import EXPECTATIONS_DIR
+
+ID_COLUMNS = ["sector", "source_file", "row_number", "unit_level", "province_code", "unit_code", "unit_name",
+              "indicator_code", "data_element"]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    asset: str
+    query: str
+    document: dict
+
+    @property
+    def expectation_ids(self) -> list[str]:
+        return [e["meta"]["id"] for e in self.document["expectations"]]
+
+
+def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
+    suites = []
+    for path in sorted(folder.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        cri = doc.get("meta", {}).get("cri", {})
+        for key in ("asset", "query"):
+            if key not in cri:
+                raise ValueError(f"{path}: meta.cri.{key} is required")
+        for n, e in enumerate(doc["expectations"]):
+            if "id" not in e.get("meta", {}):
+                raise ValueError(f"{path}: expectations[{n}] needs meta.id")
+        suites.append(Suite(name=doc["name"], asset=cri["asset"], query=cri["query"], document=doc))
+    return suites
+
+
+def check_code(suite: str, expectation_id: str) -> str:
+    return f"gx.{suite}.{expectation_id}"
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str) -> list[CheckResult]:
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    df = con.execute(suite.query, [period]).df()
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas(suite.name)
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe(suite.name)
+        .get_batch(batch_parameters={"dataframe": df})
+    )
+    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=[dict(e) for e in suite.document["expectations"]])
+    validation = batch.validate(gx_suite, result_format={"result_format": "COMPLETE"})
+    results = []
+    for res in validation.results:
+        meta = res.expectation_config.meta or {}
+        info = res.result or {}
+        index = info.get("unexpected_index_list") or []
+        rows = df.loc[[i for i in index if isinstance(i, int | float) and i in df.index]] if index else df.head(0)
+        failures = int(info.get("unexpected_count") or (0 if res.success else 1))
+        id_cols = [c for c in ID_COLUMNS if c in rows.columns]
+        kwargs = {k: v for k, v in res.expectation_config.kwargs.items() if k != "batch_id"}
+        examples = examples_from(rows[id_cols + [c for c in rows.columns if c not in id_cols]]) if len(rows) else (
+            [] if res.success else [{"observed_value": info.get("observed_value"), **kwargs}])
+        results.append(CheckResult(
+            code=check_code(suite.name, meta["id"]),
+            severity=meta.get("severity", BLOCKING),
+            passed=bool(res.success),
+            failures=0 if res.success else failures,
+            message=(f"{res.expectation_config.type} {json.dumps(kwargs, ensure_ascii=False, default=str)}: "
+                     + ("passed" if res.success else f"{failures} unexpected")),
+            asset=suite.asset,
+            title_vi=meta.get("title_vi", ""),
+            examples=examples,
+            failing_units=sorted({str(u) for u in rows.get("unit_code", pd.Series(dtype=str)).dropna()}),
+        ))
+    return results
+
+
+def run_all(con: duckdb.DuckDBPyConnection, period: str, suites: list[Suite] | None = None) -> list[CheckResult]:
+    return [r for suite in (suites or load_suites()) for r in run_suite(con, suite, period)]

@@ -1,0 +1,228 @@
+"""Internal consistency of the framework: do the indicators of a domain belong together?
+
+Computed on the nominal scores (normalised, oriented so that higher is better)
+of the ranked provinces, pairwise complete:
+
+- each indicator against its domain score and against the PCRI, Pearson and
+  Spearman, with the two-sided p-value of a test against zero; with n
+  provinces, |r| below the critical value r_crit(n) (0.339 for n = 34 at the
+  5% level) cannot be told from zero. The correlation with the domain score is
+  inflated by the indicator being part of it, so the correlation with the rest
+  of the domain (the weighted mean of the domain's other indicators) is given
+  too;
+- every pair of indicators of a domain;
+- Cronbach's alpha of each domain (provinces with every indicator of the domain).
+
+Warnings (severity ``warning``, never blocking):
+
+- ``robustness.negative_correlation``: an indicator correlates negatively with
+  its domain score or with the PCRI (either coefficient);
+- ``robustness.negative_pair``: two indicators of a domain correlate negatively
+  and distinguishably from zero (a trade-off inside the domain);
+- ``robustness.collinear_pair``: two indicators of a domain correlate above
+  ``collinear_above`` (0.9; either coefficient): one may be redundant;
+- ``robustness.weak_correlation``: an indicator's positive correlation with its
+  domain score or with the PCRI is too weak to tell from zero; or (domains of
+  3+ indicators) its correlation with the rest of its domain is (a pair in a
+  2-indicator domain is covered by the pair checks);
+- ``robustness.low_alpha``: Cronbach's alpha of a domain below ``alpha_min``;
+- ``robustness.no_variation``: an indicator has the same score in every ranked
+  province, so no correlation is defined.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipelines.robustness.config import UncertaintySettings
+from pipelines.robustness.engine import Evaluation, IndexModel
+
+SEVERITY = "warning"
+
+
+def critical_r(n: int, alpha: float = 0.05) -> float:
+    """Smallest |r| that differs from zero at level ``alpha`` (two-sided t test) with n pairs."""
+    if n < 3:
+        return float("nan")
+    t = stats.t.ppf(1 - alpha / 2, n - 2)
+    return float(t / np.sqrt(n - 2 + t * t))
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    ok = ~np.isnan(x) & ~np.isnan(y)
+    n = int(ok.sum())
+    out = {"n": n, "pearson": np.nan, "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}
+    if n < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return out
+    pr = stats.pearsonr(x[ok], y[ok])
+    sr = stats.spearmanr(x[ok], y[ok])
+    out.update(pearson=float(pr.statistic), pearson_p=float(pr.pvalue),
+               spearman=float(sr.statistic), spearman_p=float(sr.pvalue))
+    return out
+
+
+def cronbach_alpha(items: np.ndarray) -> tuple[float, int]:
+    """Cronbach's alpha of the columns of ``items`` over complete rows; (alpha, rows used)."""
+    complete = items[~np.isnan(items).any(axis=1)]
+    n, k = complete.shape
+    if k < 2 or n < 3:
+        return float("nan"), n
+    total_var = complete.sum(axis=1).var(ddof=1)
+    if total_var <= 0:
+        return float("nan"), n
+    return float(k / (k - 1) * (1 - complete.var(axis=0, ddof=1).sum() / total_var)), n
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or np.isnan(x) else f"{x:+.2f}"
+
+
+def consistency_checks(model: IndexModel, nominal: Evaluation, settings: UncertaintySettings
+                       ) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """Warnings and tables of the internal-consistency analysis."""
+    rows = model.ranked
+    scores = nominal.indicator_scores[0][rows]     # (Pr, I)
+    domains = nominal.domain_scores[0][rows]       # (Pr, D)
+    pcri = nominal.pcri[0][rows]                   # (Pr,)
+    alpha_level = settings.significance
+    warnings: list[dict[str, Any]] = []
+    ind_rows, pair_rows, alpha_rows = [], [], []
+
+    def warn(code: str, message: str, message_vi: str, **detail: Any) -> None:
+        warnings.append({"code": code, "severity": SEVERITY, "message": message, "message_vi": message_vi,
+                         **detail})
+
+    for d, dom in enumerate(model.domains):
+        members = np.nonzero(model.domain_of == d)[0]
+        for i in members:
+            code = model.indicators[i]
+            x = scores[:, i]
+            others = [j for j in members if j != i]
+            rest = np.full(x.shape, np.nan)
+            if others:
+                sub = scores[:, others]
+                w = model.indicator_weight[others]
+                have = ~np.isnan(sub)
+                den = (have * w).sum(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rest = np.where(den > 0, (np.where(have, sub, 0) * w).sum(axis=1) / den, np.nan)
+            to_dom, to_pcri, to_rest = _corr(x, domains[:, d]), _corr(x, pcri), _corr(x, rest)
+            n = to_dom["n"]
+            rc = critical_r(n, alpha_level)
+            row = {
+                "domain_code": dom, "indicator_code": code, "n": n, "critical_r": rc,
+                "pearson_domain": to_dom["pearson"], "pearson_domain_p": to_dom["pearson_p"],
+                "spearman_domain": to_dom["spearman"], "spearman_domain_p": to_dom["spearman_p"],
+                "pearson_domain_rest": to_rest["pearson"], "spearman_domain_rest": to_rest["spearman"],
+                "pearson_pcri": to_pcri["pearson"], "pearson_pcri_p": to_pcri["pearson_p"],
+                "spearman_pcri": to_pcri["spearman"], "spearman_pcri_p": to_pcri["spearman_p"],
+            }
+            row["domain_distinguishable_from_zero"] = bool(
+                np.nan_to_num(to_dom["pearson_p"], nan=1) < alpha_level
+                or np.nan_to_num(to_dom["spearman_p"], nan=1) < alpha_level)
+            row["domain_rest_distinguishable_from_zero"] = bool(
+                np.nan_to_num(to_rest["pearson_p"], nan=1) < alpha_level
+                or np.nan_to_num(to_rest["spearman_p"], nan=1) < alpha_level)
+            row["pcri_distinguishable_from_zero"] = bool(
+                np.nan_to_num(to_pcri["pearson_p"], nan=1) < alpha_level
+                or np.nan_to_num(to_pcri["spearman_p"], nan=1) < alpha_level)
+            ind_rows.append(row)
+
+            if n >= 3 and np.ptp(x[~np.isnan(x)]) == 0:
+                warn("robustness.no_variation",
+                     f"{code} ({dom}) has the same score in every ranked province: it does not separate "
+                     "provinces and no correlation is defined.",
+                     f"{code} ({dom}) có cùng điểm ở mọi tỉnh được xếp hạng: chỉ tiêu không phân biệt được các tỉnh.",
+                     domain_code=dom, indicator_code=code)
+                continue
+            for target, res, label_vi in (("domain", to_dom, f"điểm lĩnh vực {dom}"), ("pcri", to_pcri, "PCRI")):
+                target_en = f"its domain score ({dom})" if target == "domain" else "the PCRI"
+                neg = [res[k] for k in ("pearson", "spearman") if not np.isnan(res[k]) and res[k] < 0]
+                if neg:
+                    sig = min(res["pearson_p"], res["spearman_p"]) < alpha_level
+                    warn("robustness.negative_correlation",
+                         f"{code} correlates negatively with {target_en}: Pearson {_fmt(res['pearson'])}, "
+                         f"Spearman {_fmt(res['spearman'])} (n = {n}; "
+                         + ("distinguishable from zero" if sig else f"|r| < {rc:.2f} cannot be told from zero")
+                         + "). Check its direction and whether it belongs in the domain.",
+                         f"{code} tương quan âm với {label_vi}: Pearson {_fmt(res['pearson'])}, "
+                         f"Spearman {_fmt(res['spearman'])} (n = {n}). Kiểm tra chiều và sự phù hợp của chỉ tiêu.",
+                         domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
+                         spearman=res["spearman"], n=n, distinguishable_from_zero=bool(sig))
+                elif not row[f"{target}_distinguishable_from_zero"] and not np.isnan(res["pearson"]):
+                    warn("robustness.weak_correlation",
+                         f"{code} and {target_en}: Pearson {_fmt(res['pearson'])}, Spearman "
+                         f"{_fmt(res['spearman'])}; with n = {n} provinces a correlation below {rc:.2f} "
+                         f"cannot be told from zero (p >= {alpha_level:g}).",
+                         f"{code} và {label_vi}: tương quan quá yếu để phân biệt với 0 với n = {n} tỉnh "
+                         f"(|r| < {rc:.2f}).",
+                         domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
+                         spearman=res["spearman"], n=n, critical_r=rc)
+            # the domain score contains the indicator itself; against the rest of the domain the
+            # correlation is not inflated by that, and a weak one says the indicator stands apart
+            if (len(others) >= 2 and not np.isnan(to_rest["pearson"]) and to_dom["pearson"] >= 0
+                    and not row["domain_rest_distinguishable_from_zero"]):
+                warn("robustness.weak_correlation",
+                     f"{code} and the rest of its domain {dom} (its other indicators): Pearson "
+                     f"{_fmt(to_rest['pearson'])}, Spearman {_fmt(to_rest['spearman'])}; with n = {n} provinces a "
+                     f"correlation below {rc:.2f} cannot be told from zero. Its correlation with the domain score "
+                     f"({_fmt(to_dom['pearson'])}) is mostly the indicator correlating with itself.",
+                     f"{code} gần như không tương quan với các chỉ tiêu còn lại của lĩnh vực {dom} "
+                     f"(|r| < {rc:.2f} với n = {n} tỉnh).",
+                     domain_code=dom, indicator_code=code, target="domain_rest", pearson=to_rest["pearson"],
+                     spearman=to_rest["spearman"], n=n, critical_r=rc)
+
+        for i, j in combinations(members, 2):
+            a, b = model.indicators[i], model.indicators[j]
+            res = _corr(scores[:, i], scores[:, j])
+            rc = critical_r(res["n"], alpha_level)
+            sig = min(np.nan_to_num(res["pearson_p"], nan=1), np.nan_to_num(res["spearman_p"], nan=1)) < alpha_level
+            high = max(np.nan_to_num(res["pearson"], nan=-2), np.nan_to_num(res["spearman"], nan=-2))
+            low = min(np.nan_to_num(res["pearson"], nan=2), np.nan_to_num(res["spearman"], nan=2))
+            pair_rows.append({"domain_code": dom, "indicator_a": a, "indicator_b": b, "n": res["n"],
+                              "pearson": res["pearson"], "pearson_p": res["pearson_p"],
+                              "spearman": res["spearman"], "spearman_p": res["spearman_p"], "critical_r": rc,
+                              "distinguishable_from_zero": bool(sig),
+                              "collinear": bool(high > settings.collinear_above),
+                              "negative": bool(low < 0)})
+            if high > settings.collinear_above:
+                warn("robustness.collinear_pair",
+                     f"{a} and {b} ({dom}) correlate above {settings.collinear_above:g}: Pearson "
+                     f"{_fmt(res['pearson'])}, Spearman {_fmt(res['spearman'])} (n = {res['n']}). "
+                     "They may measure the same thing and double its weight.",
+                     f"{a} và {b} ({dom}) tương quan trên {settings.collinear_above:g}: có thể trùng lặp.",
+                     domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
+                     n=res["n"])
+            if low < 0 and sig:
+                warn("robustness.negative_pair",
+                     f"{a} and {b} ({dom}) correlate negatively: Pearson {_fmt(res['pearson'])}, Spearman "
+                     f"{_fmt(res['spearman'])} (n = {res['n']}, distinguishable from zero): a trade-off "
+                     "inside the domain, which the domain mean averages away.",
+                     f"{a} và {b} ({dom}) tương quan âm rõ rệt: hai chỉ tiêu bù trừ nhau trong lĩnh vực.",
+                     domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
+                     n=res["n"])
+
+        alpha, n_complete = cronbach_alpha(scores[:, members])
+        alpha_rows.append({"domain_code": dom, "indicators": len(members), "provinces_complete": n_complete,
+                           "cronbach_alpha": alpha})
+        if len(members) >= 2 and not np.isnan(alpha) and alpha < settings.alpha_min:
+            warn("robustness.low_alpha",
+                 f"Cronbach's alpha of {dom} is {alpha:.2f} (< {settings.alpha_min:g}) over {n_complete} provinces "
+                 f"with all {len(members)} indicators: the indicators do not move together as one dimension.",
+                 f"Hệ số Cronbach's alpha của {dom} là {alpha:.2f} (< {settings.alpha_min:g}): các chỉ tiêu "
+                 "chưa thống nhất với nhau.",
+                 domain_code=dom, cronbach_alpha=alpha, provinces_complete=n_complete)
+
+    tables = {
+        "indicator_correlations": pd.DataFrame(ind_rows),
+        "pair_correlations": pd.DataFrame(pair_rows, columns=[
+            "domain_code", "indicator_a", "indicator_b", "n", "pearson", "pearson_p", "spearman", "spearman_p",
+            "critical_r", "distinguishable_from_zero", "collinear", "negative"]),
+        "cronbach_alpha": pd.DataFrame(alpha_rows),
+    }
+    return warnings, tables

@@ -1,0 +1,138 @@
+"""dbt models as Dagster assets: every indicator, score, domain, index, rank and tier.
+
+The models cover every period in the warehouse (they are small); the run's
+period only scopes the checks and the release. dbt tests become asset checks,
+and their outcomes are recorded for the publication gate, which applies
+waivers to them like to every other check.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from pipelines.methodology import load_methodology
+from pipelines.quality.checks import dbt_result
+from pipelines.quality.core import record_results
+from pipelines.settings import DBT_PROJECT_DIR, get_settings
+from pipelines.warehouse import connect
+
+TRANSFORM_GROUP = "transform"
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def prepare_manifest(project: DbtProject = dbt_project, force: bool = False) -> Path:
+    """Write dbt's manifest.json (``dbt parse``) when it is missing, with the running interpreter's dbt."""
+    if force or not project.manifest_path.exists():
+        subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+             "--profiles-dir", str(project.profiles_dir)],
+            check=True,
+        )
+    return project.manifest_path
+
+
+prepare_manifest()
+
+
+class CriDbtTranslator(DagsterDbtTranslator):
+    """Asset keys ``<layer>/<model>``; raw data values come from the ingest assets."""
+
+    def __init__(self, ingest_keys: list[dg.AssetKey]):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self._ingest_keys = ingest_keys
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id) or {}
+        if node.get("resource_type") == "source" and node.get("source_name") == "ref":
+            # each ref.* table is written by a reference asset of the same name
+            return spec.replace_attributes(key=dg.AssetKey(["reference", node["name"]]))
+        if node.get("resource_type") != "model":
+            return spec
+        layer = node["fqn"][1] if len(node.get("fqn", [])) > 2 else "models"
+        deps = [d for d in spec.deps if d.asset_key.path[0] != "raw"]
+        if len(deps) != len(spec.deps):  # the model reads raw.* tables
+            deps += [dg.AssetDep(k) for k in self._ingest_keys]
+        return spec.replace_attributes(
+            key=dg.AssetKey([layer, node["name"]]),
+            group_name=TRANSFORM_GROUP,
+            deps=deps,
+            kinds={"dbt", "duckdb"},
+        )
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        # One gate decides publication (with waivers); dbt tests must not stop the run before it.
+        return spec._replace(blocking=False) if spec is not None else None
+
+
+def dbt_vars() -> dict[str, Any]:
+    m = load_methodology(get_settings().methodology_path)
+    return {"min_commune_reporting_share": float(m.quality.get("min_commune_reporting_share", 0.9))}
+
+
+def _record_dbt_outcomes(period: str | None, run_id: str, outcomes: list) -> None:
+    if not period or not outcomes:
+        return
+    with connect() as con:
+        record_results(con, run_id, period, outcomes)
+
+
+def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=CriDbtTranslator(ingest_keys),
+        name="dbt_models",
+    )
+    def dbt_models(context, dbt: DbtCliResource):
+        """Chạy các mô hình dbt / build the dbt models and run their tests."""
+        get_settings().export_env()
+        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context, raise_on_error=False)
+        outcomes = []
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetCheckResult):
+                meta = event.metadata or {}
+                failed = meta.get("dagster_dbt/failed_row_count")
+                failures = int(failed.value) if failed is not None else (0 if event.passed else 1)
+                severity = "error" if event.severity == dg.AssetCheckSeverity.ERROR else "warn"
+                outcomes.append(dbt_result(
+                    event.check_name, event.asset_key.to_user_string(), bool(event.passed), severity, failures,
+                    f"dbt test {event.check_name} on {event.asset_key.to_user_string()}: "
+                    + ("passed" if event.passed else f"{failures} failing rows"),
+                ))
+            yield event
+        _record_dbt_outcomes(context.run.tags.get("dagster/partition"), context.run_id, outcomes)
+        run_results = invocation.get_artifact("run_results.json")
+        errors = [
+            f"{r['unique_id']}: {(r.get('message') or '').splitlines()[0] if r.get('message') else ''}"
+            for r in run_results.get("results", [])
+            if r.get("status") in ("error", "runtime error") and not r["unique_id"].startswith("test.")
+        ]
+        if errors:
+            raise dg.Failure(
+                description="Mô hình dbt bị lỗi / dbt models failed: " + "; ".join(errors),
+                metadata={"errors": dg.MetadataValue.json(errors)},
+            )
+
+    return dbt_models
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

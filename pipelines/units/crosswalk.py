@@ -1,0 +1,622 @@
+"""Units before 1 July 2025 and the crosswalk onto the units in force since.
+
+Built offline from the data files shipped in the ``vietnamadminunits``
+package (never from its address functions, which can call a geocoder):
+
+- ``data/dataset.db``, table ``admin_units_legacy``: the 63 provinces, 696
+  districts and 10,035 communes as they stood just before the reform (GSO
+  codes, names, types, and the former names of units merged in 2019-2025
+  as aliases), plus five island districts that had no communes (Bạch Long
+  Vĩ, Cồn Cỏ, Hoàng Sa, Lý Sơn, Côn Đảo);
+- ``data/dataset.db``, table ``admin_units``: the 3,321 new communes with
+  their area (km²);
+- ``data/converter_2025.json``: ``DICT_PROVINCE`` (new province -> old
+  provinces), ``DICT_PROVINCE_WARD_NO_DIVIDED`` (new commune -> the old
+  communes it took whole) and ``DICT_PROVINCE_WARD_DIVIDED`` (old commune
+  split between several new communes -> those communes, with their area).
+
+The package is located with ``importlib.util.find_spec``, which does not
+import it: none of its code runs here.
+
+New units are identified by the project's reference codes
+(``pipelines.reference.units.admin_units()``, from vietnam-provinces), not
+by vietnamadminunits' own new-commune codes, which differ for about 140
+communes. The join is by province code and official name (exact after
+normalisation, see ``pipelines.units.names``); the build fails loudly if a
+single new commune cannot be joined.
+
+Apportioning a split commune (``rule``):
+
+- ``area`` (default): each new commune's share is its area over the summed
+  area of all the new communes that received part of the old one. The
+  package carries the area of whole new communes, not of the pieces of the
+  old commune; the share is a proxy, and documented as such. When a
+  successor has no area in the package (one case: Phường 3, Cai Lậy, whose
+  successor Mỹ Phước Tây has area 0) the commune falls back to equal shares
+  and the decision says so.
+- ``equal``: equal shares.
+
+Counts stay whole numbers: a split value is divided by the largest-remainder
+method (each part gets the floor of its quota, the units left over go to the
+largest fractional parts; ties go to the larger share, then the lower code),
+so the parts add up exactly to the value and every total (commune, province,
+national) is unchanged. Non-integer values are split by share, the last part
+taking the exact remainder. Yes/no flags are never divided or added: a new
+unit has the flag when any of its predecessors had it (a split commune's
+flag goes to each of its successors), and the rows say so.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import math
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+RULES = ("area", "equal")
+LEGACY_UNIT_COLUMNS = [
+    "unit_code", "unit_level", "unit_name", "division_type", "province_code", "province_name",
+    "district_code", "district_name", "has_communes", "package_key",
+]
+
+
+class CrosswalkError(RuntimeError):
+    """The package data cannot be turned into a consistent crosswalk."""
+
+
+def package_data_dir() -> Path:
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise CrosswalkError("the vietnamadminunits package is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data"
+    if not (path / "dataset.db").exists() or not (path / "converter_2025.json").exists():
+        raise CrosswalkError(f"vietnamadminunits data files not found in {path}")
+    return path
+
+
+def package_version() -> str:
+    try:
+        return f"vietnamadminunits {importlib.metadata.version('vietnamadminunits')}"
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "vietnamadminunits (unknown version)"
+
+
+def _query(sql: str) -> list[dict]:
+    db = package_data_dir() / "dataset.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
+def _nfc(text: Any) -> Any:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
+
+
+# -- legacy units ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _legacy_rows() -> list[dict]:
+    return _query("select * from admin_units_legacy")
+
+
+@lru_cache(maxsize=1)
+def legacy_units() -> pd.DataFrame:
+    """The units before 1 July 2025: 63 provinces, 696 districts, 10,035 communes.
+
+    Codes are zero-padded text (2, 3, 5 digits). ``has_communes`` is False for
+    the five island districts that had no communes; they stand in for a
+    commune in commune-level files.
+    """
+    rows = _legacy_rows()
+    provinces: dict[str, dict] = {}
+    districts: dict[str, dict] = {}
+    communes: list[dict] = []
+    for r in rows:
+        pcode, pname = r["provinceCode"], _nfc(r["province"])
+        if pcode not in provinces:
+            provinces[pcode] = {
+                "unit_code": pcode, "unit_level": "province", "unit_name": pname,
+                "division_type": "thành phố trung ương" if pname.startswith("Thành phố") else "tỉnh",
+                "province_code": pcode, "province_name": pname, "district_code": None, "district_name": None,
+                "has_communes": True, "package_key": r["provinceKey"],
+            }
+        dcode, dname = r["districtCode"], _nfc(r["district"])
+        d = districts.setdefault(dcode, {
+            "unit_code": dcode, "unit_level": "district", "unit_name": dname,
+            "division_type": _nfc(r["districtType"]).lower(), "province_code": pcode, "province_name": pname,
+            "district_code": dcode, "district_name": dname, "has_communes": False,
+            "package_key": f"{r['provinceKey']}_{r['districtKey']}",
+        })
+        if r["wardCode"]:
+            d["has_communes"] = True
+            communes.append({
+                "unit_code": r["wardCode"], "unit_level": "commune", "unit_name": _nfc(r["ward"]),
+                "division_type": _nfc(r["wardType"]).lower(), "province_code": pcode, "province_name": pname,
+                "district_code": dcode, "district_name": dname, "has_communes": True,
+                "package_key": f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}",
+            })
+    df = pd.DataFrame([*provinces.values(), *districts.values(), *communes], columns=LEGACY_UNIT_COLUMNS)
+    order = {"province": 0, "district": 1, "commune": 2}
+    df = df.sort_values(["unit_level", "unit_code"], key=lambda s: s.map(order) if s.name == "unit_level" else s)
+    return df.reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def legacy_aliases(level: str) -> dict[str, tuple[str, ...]]:
+    """Former names the package records for legacy units (key form, no type
+    prefix, no diacritics), by legacy code. E.g. Phường Trúc Bạch (00004) also
+    answers to 'nguyentrungtruc', a ward merged into it before the reform."""
+    col = {"province": ("provinceCode", "provinceAlias"), "district": ("districtCode", "districtAlias"),
+           "commune": ("wardCode", "wardAlias")}[level]
+    prefixes = {"province": ("thanhpho", "tinh", "tp"), "district": ("thanhpho", "thixa", "quan", "huyen", "tp", "tx"),
+                "commune": ("thitran", "phuong", "xa", "tt")}[level]
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in _legacy_rows():
+        code, raw = r[col[0]], r[col[1]]
+        if not code or not raw:
+            continue
+        for key in json.loads(raw):
+            for p in prefixes:
+                if key.startswith(p) and len(key) > len(p):
+                    key = key[len(p):]
+                    break
+            out[code].add(key)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+# -- the crosswalk ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    provinces: pd.DataFrame  # one row per legacy province
+    districts: pd.DataFrame  # one row per legacy district
+    communes: pd.DataFrame  # one row per (legacy commune, new commune) edge
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _new_code_map() -> tuple[dict[tuple[str, str], dict], dict[str, str]]:
+    """(province key, ward key) in the package -> the reference commune; package
+    province key -> reference province code."""
+    from pipelines.reference.units import admin_units
+    from pipelines.units.names import match_unit
+
+    ref = admin_units()
+    ref_provinces = set(ref.loc[ref["unit_level"] == "province", "unit_code"])
+    rows = _query("select provinceKey, provinceCode, province, wardKey, wardCode, ward, wardAreaKm2 from admin_units")
+    wards: dict[tuple[str, str], dict] = {}
+    provinces: dict[str, str] = {}
+    failures = []
+    for r in rows:
+        if r["provinceCode"] not in ref_provinces:
+            failures.append(f"province {r['provinceCode']} {r['province']}")
+            continue
+        provinces[r["provinceKey"]] = r["provinceCode"]
+        m = match_unit(_nfc(r["ward"]), "commune", province_code=r["provinceCode"], scheme="2025")
+        if m.status != "exact" or m.method != "name":
+            failures.append(f"{r['provinceCode']} {r['ward']} ({m.status})")
+            continue
+        wards[(r["provinceKey"], r["wardKey"])] = {
+            "unit_code": m.unit_code, "unit_name": m.unit_name, "province_code": m.province_code,
+            "area_km2": r["wardAreaKm2"], "package_code": r["wardCode"],
+        }
+    if failures:
+        raise CrosswalkError(f"{len(failures)} package units do not join the reference units: {failures[:10]}")
+    codes = [w["unit_code"] for w in wards.values()]
+    if len(set(codes)) != len(codes) or set(codes) != set(ref.loc[ref["unit_level"] == "commune", "unit_code"]):
+        raise CrosswalkError("package communes do not join the reference communes one to one")
+    return wards, provinces
+
+
+@lru_cache(maxsize=1)
+def load_crosswalk() -> Crosswalk:
+    """Build the crosswalk once per process (about a second) and keep it."""
+    started = time.perf_counter()
+    from pipelines.reference.units import admin_units
+
+    ref = admin_units()
+    ref_names = dict(zip(ref["unit_code"], ref["unit_name"]))
+    data = json.loads((package_data_dir() / "converter_2025.json").read_text(encoding="utf-8"))
+    wards, new_province_of_key = _new_code_map()
+    lu = legacy_units()
+    legacy_by_key = {r["package_key"]: r for r in lu.to_dict("records")}
+    legacy_province_by_key = {r["package_key"]: r for r in lu[lu["unit_level"] == "province"].to_dict("records")}
+
+    # provinces
+    prov_rows = []
+    for new_key, old_keys in data["DICT_PROVINCE"].items():
+        code = new_province_of_key[new_key]
+        for ok in old_keys:
+            old = legacy_province_by_key[ok]
+            prov_rows.append({
+                "legacy_code": old["unit_code"], "legacy_name": old["unit_name"],
+                "unit_code": code, "unit_name": ref_names[code], "merged": len(old_keys) > 1,
+                "predecessors": len(old_keys),
+            })
+    provinces = pd.DataFrame(prov_rows).sort_values("legacy_code", ignore_index=True)
+    if len(provinces) != 63 or provinces["legacy_code"].duplicated().any():
+        raise CrosswalkError("DICT_PROVINCE does not cover the 63 legacy provinces exactly once")
+    new_of_old_province = dict(zip(provinces["legacy_code"], provinces["unit_code"]))
+
+    # districts: a legacy district lies in one legacy province, hence in one new province
+    dist = lu[lu["unit_level"] == "district"]
+    districts = pd.DataFrame({
+        "legacy_code": dist["unit_code"].values, "legacy_name": dist["unit_name"].values,
+        "legacy_province_code": dist["province_code"].values,
+        "unit_code": dist["province_code"].map(new_of_old_province).values,
+        "has_communes": dist["has_communes"].values,
+    })
+    districts["unit_name"] = districts["unit_code"].map(ref_names)
+
+    # communes
+    edges = []
+    for new_pkey, mapping in data["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+        for new_wkey, old_keys in mapping.items():
+            new = wards[(new_pkey, new_wkey)]
+            for ok in old_keys:
+                edges.append((ok, new, new["area_km2"], True))
+    for new_pkey, mapping in data["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for ok, parts in mapping.items():
+            for part in parts:
+                new = wards[(new_pkey, part["newWardKey"])]
+                edges.append((ok, new, part["newWardAreaKm2"], bool(part["isDefaultNewWard"])))
+    rows = []
+    for ok, new, area, default in edges:
+        old = legacy_by_key.get(ok.rstrip("_")) if ok.endswith("_") else legacy_by_key.get(ok)
+        if old is None:
+            raise CrosswalkError(f"converter key {ok!r} is not a legacy unit")
+        rows.append({
+            "legacy_code": old["unit_code"], "legacy_level": old["unit_level"], "legacy_name": old["unit_name"],
+            "legacy_district_code": old["district_code"], "legacy_district_name": old["district_name"],
+            "legacy_province_code": old["province_code"], "legacy_province_name": old["province_name"],
+            "unit_code": new["unit_code"], "unit_name": new["unit_name"], "province_code": new["province_code"],
+            "area_km2": float(area) if area else 0.0, "package_default": default,
+        })
+    communes = pd.DataFrame(rows)
+    n = communes.groupby("legacy_code")["unit_code"].transform("size")
+    communes["successors"] = n
+    communes["split"] = n > 1
+    area_sum = communes.groupby("legacy_code")["area_km2"].transform("sum")
+    area_ok = (communes["area_km2"] > 0).groupby(communes["legacy_code"]).transform("all").astype(bool)
+    communes["share_equal"] = 1.0 / n
+    communes["share_area"] = (communes["area_km2"] / area_sum).where(area_ok, communes["share_equal"])
+    communes["area_basis"] = area_ok.map({True: "area", False: "equal (area missing)"})
+    communes.loc[~communes["split"], "area_basis"] = "whole"
+    communes = communes.sort_values(["legacy_code", "unit_code"], ignore_index=True)
+
+    # checks: every legacy commune (and island district) once, every new commune reached,
+    # no split across new provinces, new province of each edge = that of its legacy province
+    expected = set(lu.loc[lu["unit_level"] == "commune", "unit_code"]) | set(
+        lu.loc[(lu["unit_level"] == "district") & ~lu["has_communes"], "unit_code"])
+    if set(communes["legacy_code"]) != expected:
+        raise CrosswalkError("the converter does not cover every legacy commune")
+    if set(communes["unit_code"]) != set(ref.loc[ref["unit_level"] == "commune", "unit_code"]):
+        raise CrosswalkError("the converter does not reach every new commune")
+    wrong = communes[communes["legacy_province_code"].map(new_of_old_province) != communes["province_code"]]
+    if len(wrong):
+        raise CrosswalkError(f"{len(wrong)} crosswalk edges leave their province, e.g. {wrong.head(3).to_dict('records')}")
+
+    split = communes[communes["split"]].drop_duplicates("legacy_code")
+    package_codes = {w["unit_code"]: w["package_code"] for w in wards.values()}
+    summary = {
+        "source": package_version(),
+        "legacy_provinces": int((lu["unit_level"] == "province").sum()),
+        "legacy_districts": int((lu["unit_level"] == "district").sum()),
+        "legacy_communes": int((lu["unit_level"] == "commune").sum()),
+        "island_districts_without_communes": int(((lu["unit_level"] == "district") & ~lu["has_communes"]).sum()),
+        "new_provinces": int(provinces["unit_code"].nunique()),
+        "new_communes": int(communes["unit_code"].nunique()),
+        "merged_provinces": int(provinces["merged"].sum()),
+        "unmerged_provinces": int((~provinces["merged"]).sum()),
+        "split_communes": int(len(split)),
+        "split_successor_counts": {int(k): int(v) for k, v in split["successors"].value_counts().sort_index().items()},
+        "crosswalk_edges": int(len(communes)),
+        "area_fallbacks": sorted(communes.loc[communes["area_basis"] == "equal (area missing)", "legacy_code"].unique().tolist()),
+        "package_commune_codes_differing_from_reference": sum(1 for c, p in package_codes.items() if c != p),
+    }
+    summary["build_seconds"] = round(time.perf_counter() - started, 3)
+    return Crosswalk(provinces=provinces, districts=districts, communes=communes, summary=summary)
+
+
+def province_crosswalk() -> pd.DataFrame:
+    return load_crosswalk().provinces
+
+
+def district_crosswalk() -> pd.DataFrame:
+    return load_crosswalk().districts
+
+
+def commune_crosswalk() -> pd.DataFrame:
+    return load_crosswalk().communes
+
+
+# -- apportioning ---------------------------------------------------------------
+
+
+def _is_whole(value: float) -> bool:
+    return math.isfinite(value) and float(value).is_integer()
+
+
+def apportion(value: float, shares: list[float], codes: list[str] | None = None) -> list[float]:
+    """Split ``value`` by ``shares`` so that the parts add up to ``value`` exactly.
+
+    Whole values: largest-remainder method on exact fractions (each part gets
+    the floor of its quota; the leftover units go to the largest fractional
+    parts, ties to the larger share and then the lower code). Other values:
+    by share, the part with the largest share taking the exact remainder.
+    """
+    if not shares:
+        raise ValueError("no shares")
+    codes = codes or [f"{i:09d}" for i in range(len(shares))]
+    total_share = sum(Fraction(s) for s in shares)
+    if total_share <= 0:
+        shares = [1.0] * len(shares)
+        total_share = Fraction(len(shares))
+    fracs = [Fraction(s) / total_share for s in shares]
+    if _is_whole(value):
+        v = int(value)
+        quotas = [f * v for f in fracs]
+        floors = [math.floor(q) for q in quotas]
+        left = v - sum(floors)
+        order = sorted(range(len(shares)), key=lambda i: (-(quotas[i] - floors[i]), -fracs[i], codes[i]))
+        for i in order[:left]:
+            floors[i] += 1
+        return [float(x) for x in floors]
+    parts = [float(value) * float(f) for f in fracs]
+    big = max(range(len(parts)), key=lambda i: (fracs[i], codes[i]))
+    parts[big] = float(value) - math.fsum(p for i, p in enumerate(parts) if i != big)
+    return parts
+
+
+# -- rebasing values --------------------------------------------------------------
+
+DECISION_COLUMNS = [
+    "input_row", "row_number", "source_code", "source_name", "source_level", "match_method",
+    "target_code", "target_name", "share", "share_basis", "value_in", "value_out", "status",
+    "check_code", "reason",
+]
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip()) or v is pd.NA
+
+
+def _number(v: Any) -> float | None:
+    if _blank(v) or isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        x = float(str(v).strip().replace(",", "."))
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _context(row: dict, names: tuple[str, ...]) -> Any:
+    for n in names:
+        v = row.get(n)
+        if not _blank(v):
+            return v
+    return None
+
+
+def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_elements: Iterable[str] = (),
+                  target_level: str | None = None, by: list[str] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map values keyed by units before 1 July 2025 onto the 2025 units.
+
+    ``df``: one value a row; ``unit_code`` (legacy code) and/or ``unit_name``
+    (matched with scheme 'legacy' within ``province``/``province_code`` and
+    ``district``/``district_code`` when those columns are there), ``value``,
+    and the key columns ``by`` (default: those of period, sector,
+    data_element, disaggregation present).
+    ``level``: the legacy level of the rows: 'province', 'district' or
+    'commune' (commune-level files may key the five island districts without
+    communes by their district code).
+    ``target_level``: 'province' or 'commune'; default: the same level
+    (districts go to provinces: a district lies in one new province, and a
+    district's value is never guessed down to communes).
+    ``flag_elements``: data elements whose values are yes/no flags (not summed:
+    see the module docstring).
+
+    Returns ``(rebased, decisions)``. ``rebased``: one row per key and new
+    unit, with ``value`` (summed), ``apportioned`` (some of it comes from a
+    split commune), ``source_units`` (legacy codes, a split one with its share),
+    ``sources_reported``/``sources_expected``/``complete`` (did every
+    predecessor of the new unit report?), ``unit_scheme`` '2025', and
+    ``row_number`` (the first source row, when the input has that column).
+    ``decisions``: one row per input row and target (and per rejected row,
+    with ``check_code`` and ``reason``). The sum of ``value`` per key over
+    counts equals the sum of the accepted input values exactly.
+    """
+    from pipelines.units.names import match_unit, resolve_code
+
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if level not in ("province", "district", "commune"):
+        raise ValueError(f"level must be province, district or commune, got {level!r}")
+    target_level = target_level or ("province" if level == "district" else level)
+    if target_level not in ("province", "commune") or (level != "commune" and target_level == "commune"):
+        raise ValueError(f"cannot rebase {level} rows onto {target_level} units")
+    flags = set(flag_elements)
+    by = list(by) if by is not None else [c for c in ("period", "sector", "data_element", "disaggregation") if c in df.columns]
+    cw = load_crosswalk()
+    from pipelines.reference.units import admin_units
+
+    ref = admin_units()
+    ref_name = dict(zip(ref["unit_code"], ref["unit_name"]))
+    ref_province = dict(zip(ref["unit_code"], ref["province_code"]))
+
+    # edges: legacy code -> [(target, share_area, share_equal, basis)]
+    edges: dict[str, list[tuple[str, float, float, str]]] = defaultdict(list)
+    if level == "province":
+        for r in cw.provinces.itertuples():
+            edges[r.legacy_code].append((r.unit_code, 1.0, 1.0, "whole"))
+    elif level == "district":
+        for r in cw.districts.itertuples():
+            edges[r.legacy_code].append((r.unit_code, 1.0, 1.0, "whole"))
+    elif target_level == "province":
+        first = cw.communes.drop_duplicates("legacy_code")
+        for code, province in zip(first["legacy_code"], first["province_code"]):
+            edges[code].append((province, 1.0, 1.0, "whole"))
+    else:
+        for r in cw.communes.itertuples():
+            edges[r.legacy_code].append((r.unit_code, r.share_area, r.share_equal, r.area_basis))
+    expected: dict[str, set[str]] = defaultdict(set)
+    for code, targets in edges.items():
+        for t, *_ in targets:
+            expected[t].add(code)
+
+    records = df.to_dict("records")
+    resolved: dict[tuple, Any] = {}
+    decisions: list[dict] = []
+    parts: list[dict] = []
+    accepted_rows: list[tuple[int, dict, str, str, str]] = []
+
+    def reject(i: int, row: dict, code: str, check: str, reason: str, method: str = "") -> None:
+        decisions.append({
+            "input_row": i, "row_number": row.get("row_number"), "source_code": code or row.get("unit_code"),
+            "source_name": row.get("unit_name"), "source_level": level, "match_method": method,
+            "target_code": None, "target_name": None, "share": None, "share_basis": None,
+            "value_in": row.get("value"), "value_out": None, "status": "rejected", "check_code": check,
+            "reason": reason,
+        })
+
+    for i, row in enumerate(records):
+        code_in, name_in = row.get("unit_code"), row.get("unit_name")
+        prov = _context(row, ("province_code", "province"))
+        dist = _context(row, ("district_code", "district"))
+        key = (None if _blank(code_in) else str(code_in), None if _blank(name_in) else str(name_in),
+               None if prov is None else str(prov), None if dist is None else str(dist))
+        if key not in resolved:
+            pcode = resolve_code(prov, "province", "legacy") if prov is not None else None
+            dcode = resolve_code(dist, "district", "legacy", province_code=pcode) if dist is not None else None
+            query = key[0] if key[0] is not None else key[1]
+            if query is None:
+                resolved[key] = None
+            else:
+                m = match_unit(code_in if key[0] is not None else name_in, level, province_code=pcode,
+                               scheme="legacy", district_code=dcode if level == "commune" else None)
+                resolved[key] = m
+        m = resolved[key]
+        if m is None:
+            reject(i, row, "", "units.missing_unit", "Dòng không có mã hoặc tên đơn vị / the row has no unit code or name")
+            continue
+        if not m.accepted:
+            check = "units.ambiguous_unit" if m.status == "ambiguous" else "units.unknown_legacy_unit"
+            reject(i, row, key[0] or "", check, m.reason, m.method)
+            continue
+        value = _number(row.get("value"))
+        if value is None:
+            reject(i, row, m.unit_code, "units.bad_value",
+                   f"Giá trị '{row.get('value')}' không phải là số / value '{row.get('value')}' is not a number", m.method)
+            continue
+        if m.unit_code not in edges:
+            reject(i, row, m.unit_code, "units.not_in_crosswalk",
+                   f"Đơn vị {m.unit_code} không có trong bảng chuyển đổi / unit {m.unit_code} is not in the crosswalk",
+                   m.method)
+            continue
+        accepted_rows.append((i, row, m.unit_code, m.unit_name, m.method))
+
+    # duplicates: two rows for the same legacy unit and key double count, unless
+    # they name distinct former units merged into it before the reform (aliases)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for n, (i, row, code, _, method) in enumerate(accepted_rows):
+        groups[(code, *[str(row.get(c)) for c in by])].append(n)
+    drop: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        direct = [n for n in members if accepted_rows[n][4] != "alias"]
+        queries = [str(accepted_rows[n][1].get("unit_name")) for n in members if accepted_rows[n][4] == "alias"]
+        if len(direct) <= 1 and len(set(queries)) == len(queries):
+            continue
+        drop.update(members)
+    kept = []
+    for n, item in enumerate(accepted_rows):
+        i, row, code, name, method = item
+        if n in drop:
+            reject(i, row, code, "units.duplicate_unit",
+                   f"Đơn vị {name} ({code}) có nhiều dòng cho cùng chỉ tiêu và kỳ: không cộng để tránh tính trùng / "
+                   f"unit {name} ({code}) appears on several rows for the same data element and period: "
+                   "not added, to avoid double counting", method)
+        else:
+            kept.append(item)
+
+    for i, row, code, name, method in kept:
+        value = _number(row["value"])
+        targets = edges[code]
+        element = row.get("data_element")
+        is_flag = element in flags
+        if len(targets) == 1:
+            t = targets[0]
+            values, shares, basis, apportioned = [value], [1.0], "whole", False
+        else:
+            shares = [t[1] if rule == "area" else t[2] for t in targets]
+            basis = targets[0][3] if rule == "area" else "equal"
+            apportioned = True
+            if is_flag:
+                values = [value] * len(targets)
+                basis = "flag carried to each successor"
+            else:
+                values = apportion(value, shares, [t[0] for t in targets])
+        for t, v, s in zip(targets, values, shares):
+            parts.append({**{c: row.get(c) for c in by}, "_target": t[0], "_source": code, "_share": s,
+                          "_apportioned": apportioned, "_flag": is_flag, "value": v,
+                          "_row_number": row.get("row_number")})
+            decisions.append({
+                "input_row": i, "row_number": row.get("row_number"), "source_code": code, "source_name": name,
+                "source_level": level, "match_method": method, "target_code": t[0], "target_name": ref_name.get(t[0]),
+                "share": s, "share_basis": basis, "value_in": value, "value_out": v,
+                "status": "apportioned" if apportioned else "mapped", "check_code": None, "reason": None,
+            })
+
+    out_cols = [*by, "unit_code", "unit_level", "unit_name", "province_code", "value", "apportioned",
+                "source_units", "sources_reported", "sources_expected", "complete", "unit_scheme", "rebase_rule",
+                "row_number"]
+    decisions_df = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+    if not parts:
+        return pd.DataFrame(columns=out_cols), decisions_df
+    p = pd.DataFrame(parts)
+    for c in by:
+        p[c] = p[c].astype(object).where(p[c].notna(), "")
+    p["_label"] = p["_source"].where(~p["_apportioned"], p["_source"] + "×" + p["_share"].map("{:.4f}".format))
+    keys = [*by, "_target"]
+    p = p.sort_values([*keys, "_source"], kind="stable")
+    grouped = p.groupby(keys, sort=True, dropna=False)
+    out = grouped.agg(value_sum=("value", "sum"), value_max=("value", "max"), is_flag=("_flag", "any"),
+                      apportioned=("_apportioned", "any"), sources_reported=("_source", "nunique"),
+                      source_units=("_label", ";".join), row_number=("_row_number", "min")).reset_index()
+    out["value"] = out["value_max"].where(out["is_flag"], out["value_sum"]).astype(float)
+    out = out.rename(columns={"_target": "unit_code"})
+    out["unit_level"] = target_level
+    out["unit_name"] = out["unit_code"].map(ref_name)
+    out["province_code"] = out["unit_code"].map(ref_province)
+    out["sources_expected"] = out["unit_code"].map(lambda t: len(expected[t])).astype(int)
+    out["complete"] = out["sources_reported"] >= out["sources_expected"]
+    out["unit_scheme"] = "2025"
+    out["rebase_rule"] = rule
+    return out[out_cols].reset_index(drop=True), decisions_df
+
+
+def summary() -> dict[str, Any]:
+    """Figures of the crosswalk (counts, split communes, build time)."""
+    return dict(load_crosswalk().summary)

@@ -1,0 +1,38 @@
+"""Shared fixtures: a temporary CRI_HOME, a small demo methodology, dbt's manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.settings import DEFAULT_METHODOLOGY
+
+
+@pytest.fixture
+def cri_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty CRI_HOME for one test; every path of the pipeline hangs off it."""
+    home = tmp_path / "cri_home"
+    home.mkdir()
+    monkeypatch.setenv("CRI_HOME", str(home))
+    monkeypatch.setenv("CRI_WAREHOUSE_PATH", str(home / "warehouse.duckdb"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
+    return home
+
+
+def write_methodology_variant(path: Path, **quality) -> Path:
+    """The project's methodology with some quality settings changed (kept in sync with the real file)."""
+    doc = yaml.safe_load(DEFAULT_METHODOLOGY.read_text(encoding="utf-8"))
+    doc["quality"].update(quality)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_methodology(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For --small demo data (4 communes a province): every reporting commune counts."""
+    path = write_methodology_variant(tmp_path / "pcri-small.yaml", min_commune_reporting_share=0.0)
+    monkeypatch.setenv("CRI_METHODOLOGY", str(path))
+    return path

@@ -1,0 +1,51 @@
+"""The Dagster definitions load, and the graph has every stage."""
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.methodology import load_methodology
+from pipelines.settings import DEFAULT_METHODOLOGY
+
+
+def _keys() -> set[str]:
+    return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_every_stage_has_its_assets():
+    keys = _keys()
+    sectors = load_methodology(DEFAULT_METHODOLOGY).sector_codes
+    assert {"reference/admin_units", "reference/methodology"} <= keys
+    assert {f"ingest/{s}" for s in sectors} <= keys
+    assert {
+        "staging/stg_raw__data_values",
+        "marts/fct_indicator_values",
+        "marts/fct_domain_scores",
+        "marts/fct_province_ranking",
+        "marts/dim_admin_unit",
+    } <= keys
+    assert "publish/release" in keys
+
+
+def test_groups_by_stage():
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {"reference", "ingest", "transform", "publish"} <= groups
+
+
+def test_publication_gate_is_blocking_and_upstream_of_the_release():
+    graph = defs.resolve_asset_graph()
+    gate = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_province_ranking"]), "publication_gate")
+    assert gate in graph.asset_check_keys
+    assert graph.get_check_spec(gate).blocking
+    release = graph.get(dg.AssetKey(["publish", "release"]))
+    assert dg.AssetKey(["marts", "fct_province_ranking"]) in release.parent_keys
+
+
+def test_dbt_tests_are_checks_but_do_not_stop_the_run_before_the_gate():
+    graph = defs.resolve_asset_graph()
+    specs = [graph.get_check_spec(k) for k in graph.asset_check_keys]
+    dbt_specs = [s for s in specs
+                 if s.key.asset_key.path[0] in ("staging", "intermediate", "marts") and s.name != "publication_gate"
+                 and not s.name.startswith(("consistency", "plausibility", "output", "gx_"))]
+    assert dbt_specs, "dbt tests should appear as asset checks"
+    assert not any(s.blocking for s in dbt_specs)

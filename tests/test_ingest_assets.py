@@ -1,0 +1,179 @@
+"""The ingest assets: definitions, materialisation into a temporary CRI_HOME, re-runs replace."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.ingest.assets import (
+    INGEST_GROUP,
+    build_ingest_assets,
+    ingest_asset_key,
+    ingest_asset_keys,
+    write_parsed,
+)
+from pipelines.ingest.parse import parse_folder
+from pipelines.methodology import load_methodology
+from pipelines.partitions import period_partitions
+from pipelines.reference.units import admin_units
+from pipelines.warehouse import connect
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+
+
+@pytest.fixture(scope="module")
+def methodology():
+    return load_methodology()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A temporary CRI_HOME holding the two-file health folder of the fixtures."""
+    monkeypatch.setenv("CRI_HOME", str(tmp_path))
+    monkeypatch.setenv("CRI_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    shutil.copytree(FIXTURES / "landing", tmp_path / "landing")
+    return tmp_path
+
+
+def asset_for(sector: str, methodology) -> dg.AssetsDefinition:
+    (asset,) = [a for a in build_ingest_assets(methodology) if a.key == ingest_asset_key(sector)]
+    return asset
+
+
+def run(asset: dg.AssetsDefinition, period: str = "2025") -> dict:
+    result = dg.materialize([asset], partition_key=period, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    assert event.partition == period
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def counts(home: Path, period: str, sector: str) -> dict[str, int]:
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        return {
+            t: con.execute(f"select count(*) from {t} where period = ? and sector = ?", [period, sector]).fetchone()[0]
+            for t in ("raw.data_values", "raw.rejected_rows", "raw.ingest_files")
+        }
+
+
+def test_one_asset_per_sector(methodology):
+    assets = build_ingest_assets(methodology)
+    assert [a.key for a in assets] == ingest_asset_keys(methodology)
+    assert [a.key.path for a in assets] == [["ingest", s.code] for s in methodology.sectors]
+    for asset, sector in zip(assets, methodology.sectors, strict=True):
+        spec = next(iter(asset.specs))
+        assert spec.group_name == INGEST_GROUP
+        assert asset.partitions_def == period_partitions
+        assert {"duckdb", "csv"} <= set(spec.kinds)
+        assert spec.owners == [f"team:{sector.code}"]
+        assert spec.tags["sector"] == sector.code
+        assert sector.name_vi in spec.description and sector.name_en in spec.description
+    dg.Definitions(assets=assets)  # the set is a valid code location
+
+
+def test_materialize_loads_and_rerun_replaces(methodology, home):
+    asset = asset_for("health", methodology)
+    meta = run(asset)
+    assert meta["files"] == 2
+    assert meta["rows_loaded"] == 3 and meta["dagster/row_count"] == 3
+    assert meta["rows_rejected"] == 3 and meta["reject_records"] == 3
+    assert meta["rejects_by_check"] == {"ingest.conflicting_duplicate": 2, "ingest.duplicate_row": 1}
+    assert "ingest.conflicting_duplicate" in meta["rejects_preview"] and "| file |" in meta["rejects_preview"]
+    assert "part1.csv" in meta["files_table"]
+    assert meta["folder_exists"] is True
+    assert counts(home, "2025", "health") == {"raw.data_values": 3, "raw.rejected_rows": 3,
+                                                  "raw.ingest_files": 2}
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        files = con.execute("select source_file, rows_total, rows_loaded, rows_rejected, encoding, received_at, "
+                            "loaded_at from raw.ingest_files order by 1").df()
+        values = con.execute("select unit_code, data_element, value, row_number, source_file from raw.data_values "
+                             "order by source_file, row_number").df()
+        rejects = con.execute("select row_number, check_code, raw_record from raw.rejected_rows "
+                              "order by source_file, row_number").df()
+    assert list(files["source_file"]) == ["2025/health/part1.csv", "2025/health/part2.csv"]
+    assert (files["rows_total"] == files["rows_loaded"] + files["rows_rejected"]).all()
+    assert set(files["encoding"]) == {"utf-8"} and files["received_at"].notna().all()
+    assert list(values["unit_code"]) == ["00004", "01234", "01234"]
+    assert rejects["raw_record"].notna().all()
+
+    # re-run: replaces, never adds
+    meta2 = run(asset)
+    assert meta2["rows_loaded"] == 3
+    assert meta2["replaced_rows"] == {"raw.data_values": 3, "raw.rejected_rows": 3, "raw.ingest_files": 2}
+    assert counts(home, "2025", "health") == {"raw.data_values": 3, "raw.rejected_rows": 3,
+                                                  "raw.ingest_files": 2}
+
+    # the landing folder changes: the warehouse follows it
+    (home / "landing" / "2025" / "health" / "part2.csv").unlink()
+    meta3 = run(asset)
+    assert meta3["rows_loaded"] == 3 and meta3["rows_rejected"] == 0 and meta3["rejects_by_check"] == {}
+    assert counts(home, "2025", "health") == {"raw.data_values": 3, "raw.rejected_rows": 0,
+                                                  "raw.ingest_files": 1}
+
+
+def test_other_sectors_and_periods_are_left_alone(methodology, home):
+    edu = home / "landing" / "2025" / "education"
+    edu.mkdir(parents=True)
+    (edu / "truong.csv").write_text("period,unit_code,data_element,value\n2025,00004,ENROLLED_AGE5,98\n",
+                                    encoding="utf-8")
+    old = home / "landing" / "2024" / "health"
+    old.mkdir(parents=True)
+    (old / "y.csv").write_text("period,unit_code,data_element,value\n2024,00004,LIVE_BIRTHS,7\n", encoding="utf-8")
+    run(asset_for("education", methodology))
+    run(asset_for("health", methodology), period="2024")
+    run(asset_for("health", methodology))
+    run(asset_for("health", methodology))
+    assert counts(home, "2025", "education")["raw.data_values"] == 1
+    assert counts(home, "2024", "health")["raw.data_values"] == 1
+    assert counts(home, "2025", "health")["raw.data_values"] == 3
+
+
+def test_missing_folder_is_zero_rows_not_an_error(methodology, home):
+    meta = run(asset_for("police", methodology))
+    assert meta["folder_exists"] is False
+    assert meta["files"] == 0 and meta["rows_loaded"] == 0 and meta["rows_rejected"] == 0
+    assert counts(home, "2025", "police") == {"raw.data_values": 0, "raw.rejected_rows": 0,
+                                                  "raw.ingest_files": 0}
+
+
+def test_whole_file_rejects_are_recorded(methodology, home):
+    folder = home / "landing" / "2025" / "statistics"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "non_utf8_cp1258.csv", folder / "dan_so.csv")
+    shutil.copy(FIXTURES / "empty.csv", folder / "trong.csv")
+    meta = run(asset_for("statistics", methodology))
+    assert meta["files"] == 2 and meta["files_rejected_whole"] == 2
+    assert meta["rejects_by_check"] == {"ingest.file_empty": 1, "ingest.file_encoding": 1}
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        rej = con.execute("select check_code, row_number from raw.rejected_rows where sector = 'statistics'").df()
+        files = con.execute("select encoding, rows_total, rows_rejected from raw.ingest_files "
+                            "where sector = 'statistics' order by source_file").df()
+    assert rej["row_number"].isna().all()
+    assert list(files["encoding"]) == ["windows-1258", "utf-8"]
+    assert list(files["rows_total"]) == list(files["rows_rejected"]) == [2, 0]
+
+
+def test_a_failed_write_leaves_the_previous_load(methodology, home):
+    run(asset_for("health", methodology))
+    parsed = parse_folder(home / "landing" / "2025" / "health", "2025", "health", methodology, admin_units())
+    parsed.values.loc[0, "unit_code"] = None  # violates "not null": the insert fails after the delete
+    with connect(home / "warehouse.duckdb") as con, pytest.raises(Exception):  # noqa: B017
+        write_parsed(con, parsed)
+    assert counts(home, "2025", "health") == {"raw.data_values": 3, "raw.rejected_rows": 3,
+                                                  "raw.ingest_files": 2}
+
+
+def test_write_parsed_types(methodology, tmp_path):
+    parsed = parse_folder(FIXTURES / "landing" / "2025" / "health", "2025", "health", methodology, admin_units())
+    with connect(tmp_path / "w.duckdb") as con:
+        summary = write_parsed(con, parsed)
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'raw' and table_name = 'rejected_rows'").fetchall())
+        row = con.execute("select row_number, loaded_at from raw.rejected_rows order by 1 limit 1").fetchone()
+    assert summary.rows_loaded == 3 and summary.reject_records == 3 and summary.files == 2
+    assert types["row_number"] == "INTEGER"
+    assert isinstance(row[0], int) and isinstance(row[1], datetime)
