@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from pipelines.partitions import is_period
 from pipelines.settings import REPO_ROOT, get_settings
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 @dataclass
@@ -50,11 +51,15 @@ def run_period(period: str, verbose: bool = False) -> RunOutcome:
     before = latest_version(settings.publish_dir, period)
     started = time.monotonic()
     job = defs.resolve_implicit_global_asset_job_def()
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            partition_key=period, instance=instance, raise_on_error=False, run_config=None if verbose else QUIET,
-            tags={"cri/trigger": "cli"},
-        )
+    log_path = settings.reports_period_dir(period) / "run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log:
+        # dbt's own log goes to reports/<period>/run.log; the terminal shows one line per stage
+        with contextlib.redirect_stdout(sys.stdout if verbose else log):
+            result = job.execute_in_process(
+                partition_key=period, instance=instance, raise_on_error=False,
+                run_config=None if verbose else QUIET, tags={"cri/trigger": "cli"},
+            )
     errors = [
         f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"
         for e in result.all_events if e.is_step_failure

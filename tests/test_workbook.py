@@ -120,6 +120,10 @@ def test_scheme_and_period_stated_in_the_sheet(tmp_path):
     assert list(wrong.rejects["check_code"]) == ["workbook.bad_unit_scheme"] and wrong.rows.empty
     other_period = read_workbook(agency.health_workbook(tmp_path / "c.xlsx", period="2024"), "health", period="2025")
     assert list(other_period.rejects["check_code"]) == ["workbook.period_mismatch"] and other_period.rows.empty
+    stated_in_words = read_workbook(agency.health_workbook(tmp_path / "e.xlsx", period="Năm 2025"), "health", period="2025")
+    assert stated_in_words.ok and set(stated_in_words.rows["period"]) == {"2025"}
+    half = read_workbook(agency.health_workbook(tmp_path / "f.xlsx", period="6 tháng đầu năm 2025"), "health", period="2025")
+    assert list(half.rejects["check_code"]) == ["workbook.period_mismatch"]
     no_scheme = read_workbook(agency.health_workbook(tmp_path / "d.xlsx", scheme_cell="Sở Y tế"), "health", period="2025")
     assert set(no_scheme.rows["unit_scheme"]) == {"2025"}
 

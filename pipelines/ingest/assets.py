@@ -28,6 +28,7 @@ from pipelines.ingest.parse import (
     list_landing_files,
     parse_folder,
 )
+from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions
 from pipelines.warehouse import connect, ensure_schema
 
@@ -205,10 +206,10 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         parsed = parse_folder(folder, period, code, methodology, admin_units(), relative_to=settings.landing_dir)
         with connect() as con:
             summary = write_parsed(con, parsed)
-        context.log.info(
-            f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded, "
-            f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)"
-        )
+        line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded, "
+                f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
+        context.log.info(line)
+        say("ingest", line)
         return dg.MaterializeResult(metadata=ingest_metadata(parsed, folder_exists, str(folder), summary))
 
     return _ingest

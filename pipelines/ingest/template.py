@@ -166,8 +166,8 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
          "(trước 1/7/2025), ghi \"legacy\" vào ô Hệ thống đơn vị và dùng mã, tên đơn vị cũ; hệ thống sẽ chuyển đổi "
          "sang đơn vị mới.", None),
         ("6. Có thể ghi chú ở cột \"Ghi chú\" của từng dòng (ví dụ: số liệu ước tính, lý do thiếu số liệu).", None),
-        ("7. Lưu tệp dạng .xlsx và gửi về cơ quan tổng hợp đúng hạn (báo cáo 6 tháng trước ngày 20/5, "
-         "báo cáo năm trước ngày 15/11).", None),
+        ("7. Lưu tệp dạng .xlsx (không lưu thành .xls hay .csv) và gửi về cơ quan tổng hợp chậm nhất ngày 20/5 "
+         "(báo cáo 6 tháng) và ngày 15/11 (báo cáo năm).", None),
         ("", None),
         ("Danh mục cột chỉ tiêu", bold),
     ]

@@ -390,6 +390,18 @@ def _value_text(v: Any, kind: str, scale: float) -> tuple[str, float | None]:
     return _text(v), n
 
 
+def _period_of(text: Any) -> str | None:
+    """'2025', '2025H1', 'Năm 2025', '6 tháng đầu năm 2025' -> a period; else None."""
+    t = _text(text)
+    if re.fullmatch(r"\d{4}(?:[hH][12])?", t):
+        return t.upper()
+    words = " ".join(_words(t))
+    m = re.fullmatch(r"(?:(6 thang (dau|cuoi)) )?(?:nam )?(\d{4})", words)
+    if m:
+        return m.group(3) + ({"dau": "H1", "cuoi": "H2"}[m.group(2)] if m.group(2) else "")
+    return None
+
+
 def _scheme(v: Any) -> str | None:
     return SCHEME_WORDS.get(_plain_key(v)) if not _blank(v) else None
 
@@ -618,6 +630,10 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
                 if col.target.role == "ignore":
                     continue
                 key = (col.target.code or col.target.role, col.disaggregation)
+                if key in seen and col.target.role != "element":
+                    col.status = "duplicate"  # a second unit/comment column: the first one is used
+                    notes.append(f"{ws.title}: column {col.index + 1} '{col.label}' repeats '{seen[key]}'; the first is used")
+                    continue
                 if key in seen:
                     col.status = "duplicate"
                     _reject(rejects, file, ws.title, report.header_row, col.label, col.label, "workbook.duplicate_column",
@@ -655,11 +671,13 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
                 sheet_scheme = s
             report.unit_scheme = sheet_scheme
             sheet_period = period
-            if "period" in meta:
+            stated = _period_of(meta["period"][0]) if "period" in meta else None
+            if "period" in meta and stated is None:
+                notes.append(f"{ws.title}: period cell '{meta['period'][0]}' not understood; the file's period is used")
+            if stated is not None:
                 text, mr, mc = meta["period"]
-                stated = _text(text)
                 report.period = stated
-                if period is not None and stated != str(period):
+                if period is not None and stated != str(period).upper():
                     _reject(rejects, file, ws.title, mr, "period", stated, "workbook.period_mismatch",
                             f"Kỳ báo cáo ghi trong biểu là {stated}, tệp được nộp cho kỳ {period}; cả trang không được nạp",
                             f"the sheet states period {stated} but the file is filed under {period}; the sheet is not loaded")

@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.methodology import Methodology
+from pipelines.ops.progress import say
 from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
 from pipelines.quality.core import CheckResult
 from pipelines.quality.expectations import load_suites
@@ -106,8 +107,12 @@ def build_quality_gate(
         """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
         settings = get_settings()
         period = period_of(context)
+        say("quality", f"running the checks of {period}")
         with connect() as con:
             outcome = evaluate_period(con, period, context.run.run_id, methodology, settings, extra_checks)
+        s = outcome.summary
+        say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} warnings, "
+                       f"{s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")
         yield from results_for_specs(outcome, ingest_keys, families, min_share)
 
     min_share = float(methodology.quality.get("min_commune_reporting_share", 0.9))

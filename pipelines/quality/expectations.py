@@ -54,12 +54,22 @@ def check_code(suite: str, expectation_id: str) -> str:
     return f"gx.{suite}.{expectation_id}"
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str) -> list[CheckResult]:
+def _context():
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    df = con.execute(suite.query, [period]).df()
     context = gx.get_context(mode="ephemeral")
+    # no progress bars in people's terminals
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context=None) -> list[CheckResult]:
+    import great_expectations as gx
+
+    context = context or _context()
+    df = con.execute(suite.query, [period]).df()
     batch = (
         context.data_sources.add_pandas(suite.name)
         .add_dataframe_asset(suite.name)
@@ -95,4 +105,5 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str) -> list
 
 
 def run_all(con: duckdb.DuckDBPyConnection, period: str, suites: list[Suite] | None = None) -> list[CheckResult]:
-    return [r for suite in (suites or load_suites()) for r in run_suite(con, suite, period)]
+    context = _context()
+    return [r for suite in (suites or load_suites()) for r in run_suite(con, suite, period, context)]

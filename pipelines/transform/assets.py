@@ -25,6 +25,7 @@ from dagster_dbt import (
 )
 
 from pipelines.methodology import load_methodology
+from pipelines.ops.progress import say
 from pipelines.quality.checks import dbt_result
 from pipelines.quality.core import record_results
 from pipelines.settings import DBT_PROJECT_DIR, get_settings
@@ -77,6 +78,11 @@ class CriDbtTranslator(DagsterDbtTranslator):
         )
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        # The tests of the published layer show as checks on the marts; every test (all layers)
+        # feeds the publication gate through run_results.json, so staging and intermediate tests
+        # do not each add events to the run.
+        if asset_spec.key.path[0] != "marts":
+            return None
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         # One gate decides publication (with waivers); dbt tests must not stop the run before it.
         return spec._replace(blocking=False) if spec is not None else None
@@ -87,11 +93,25 @@ def dbt_vars() -> dict[str, Any]:
     return {"min_commune_reporting_share": float(m.quality.get("min_commune_reporting_share", 0.9))}
 
 
-def _record_dbt_outcomes(period: str | None, run_id: str, outcomes: list) -> None:
-    if not period or not outcomes:
-        return
-    with connect() as con:
-        record_results(con, run_id, period, outcomes)
+def dbt_test_outcomes(run_results: dict, manifest: dict) -> list:
+    """One gate result per dbt data test, from dbt's run_results.json."""
+    outcomes = []
+    for r in run_results.get("results", []):
+        node = manifest["nodes"].get(r["unique_id"], {})
+        if node.get("resource_type") != "test":
+            continue
+        parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p.startswith("model.")]
+        model = manifest["nodes"][parents[0]] if parents else {}
+        asset = "/".join(model.get("fqn", ["", "", ""])[1:2] + [model.get("name", "")]) if model else ""
+        severity = str(node.get("config", {}).get("severity", "error")).lower()
+        status = r.get("status")
+        failures = int(r.get("failures") or 0) if status in ("fail", "warn") else (1 if status == "error" else 0)
+        message = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
+        outcomes.append(dbt_result(
+            node["name"], asset, status in ("pass", "success"), severity, failures,
+            f"dbt test {node['name']} on {asset}: " + ("passed" if status == "pass" else f"{status} {message}"),
+        ))
+    return outcomes
 
 
 def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -104,22 +124,21 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def dbt_models(context, dbt: DbtCliResource):
         """Chạy các mô hình dbt / build the dbt models and run their tests."""
         get_settings().export_env()
-        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context, raise_on_error=False)
-        outcomes = []
-        for event in invocation.stream():
-            if isinstance(event, dg.AssetCheckResult):
-                meta = event.metadata or {}
-                failed = meta.get("dagster_dbt/failed_row_count")
-                failures = int(failed.value) if failed is not None else (0 if event.passed else 1)
-                severity = "error" if event.severity == dg.AssetCheckSeverity.ERROR else "warn"
-                outcomes.append(dbt_result(
-                    event.check_name, event.asset_key.to_user_string(), bool(event.passed), severity, failures,
-                    f"dbt test {event.check_name} on {event.asset_key.to_user_string()}: "
-                    + ("passed" if event.passed else f"{failures} failing rows"),
-                ))
-            yield event
-        _record_dbt_outcomes(context.run.tags.get("dagster/partition"), context.run_id, outcomes)
+        say("transform", "dbt build: models and data tests")
+        invocation = dbt.cli(
+            # unit tests check the formulas in the test suite; a production build runs models and data tests
+            ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars())],
+            context=context, raise_on_error=False,
+        )
+        yield from invocation.stream()
         run_results = invocation.get_artifact("run_results.json")
+        outcomes = dbt_test_outcomes(run_results, invocation.get_artifact("manifest.json"))
+        period = context.run.tags.get("dagster/partition")
+        if period and outcomes:
+            with connect() as con:
+                record_results(con, context.run_id, period, outcomes)
+        failed = [o for o in outcomes if not o.passed]
+        say("transform", f"dbt: {len(outcomes)} data tests, {len(failed)} not passed")
         errors = [
             f"{r['unique_id']}: {(r.get('message') or '').splitlines()[0] if r.get('message') else ''}"
             for r in run_results.get("results", [])

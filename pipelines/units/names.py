@@ -458,12 +458,18 @@ def _suggest(idx: _Index, key: str, province_code: str | None, district_code: st
              n: int = 5) -> tuple[UnitCandidate, ...]:
     if not key:
         return ()
-    pool = [i for i in range(len(idx.units)) if _in_scope(idx, i, province_code, district_code)]
+    cutoff = 0.6
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(key)
     scored = []
-    for i in pool:
-        ratio = difflib.SequenceMatcher(None, key, idx.ascii_keys[i], autojunk=False).ratio()
-        if ratio >= 0.6:
-            scored.append((-ratio, idx.units[i].code, i))
+    for i in range(len(idx.units)):
+        if not _in_scope(idx, i, province_code, district_code):
+            continue
+        matcher.set_seq1(idx.ascii_keys[i])
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((-ratio, idx.units[i].code, i))
     scored.sort()
     return tuple(idx.units[i] for _, _, i in scored[:n])
 
