@@ -9,6 +9,7 @@ from pipelines.methodology import load_methodology
 from pipelines.publish.assets import build_publish_assets, release_contract_check
 from pipelines.quality.assets import build_quality_gate
 from pipelines.reference.assets import reference_assets
+from pipelines.robustness.assets import internal_consistency_check, rank_robustness
 from pipelines.settings import get_settings
 from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
@@ -24,9 +25,12 @@ def build_definitions() -> dg.Definitions:
             *reference_assets,
             *ingest_assets,
             build_dbt_assets(list(ingest_keys.values())),
+            rank_robustness,
             *build_publish_assets(),
         ],
-        asset_checks=[build_quality_gate(methodology, ingest_keys, extra_checks=(release_contract_check,))],
+        asset_checks=[build_quality_gate(
+            methodology, ingest_keys, extra_checks=(release_contract_check, internal_consistency_check),
+        )],
         resources={"dbt": dbt_resource()},
         # One writer at a time: every step of a run executes in one process, one after another.
         executor=dg.in_process_executor,

@@ -23,6 +23,7 @@ from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html
 from pipelines.quality.checks import MARTS_RANKING
+from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
 from pipelines.quality.core import BLOCKING, CheckResult, load_results
 from pipelines.quality.gate import gate_decision
 from pipelines.settings import get_settings
@@ -54,23 +55,30 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
     )]
 
 
-def _report_writers(period: str, m: Methodology, quality: dict):
+def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str):
+    """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML report."""
+    source, uncertainty, profiles = read_analysis(period, run_id)
+
+    def robustness(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+        copy_analysis(source, folder)
+
     def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
 
     def report(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         write_report_html(
             folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
-            tables["indicator_values"], quality=quality, previous_period=previous_period(period),
+            tables["indicator_values"], quality=quality, uncertainty=uncertainty, profiles=profiles,
+            previous_period=previous_period(period),
         )
 
-    return [excel, report]
+    return [robustness, excel, report]
 
 
 @dg.asset(
     key=RELEASE_KEY,
     partitions_def=period_partitions,
-    deps=UPSTREAM,
+    deps=[*UPSTREAM, ROBUSTNESS_KEY],
     group_name=PUBLISH_GROUP,
     kinds={"python", "parquet", "csv"},
     description=(
@@ -98,7 +106,7 @@ def release(context) -> dg.MaterializeResult:
         say("publish", f"writing the release of {period}")
         result = publish_period(
             con, period, settings, m, checks=checks, waivers=quality.get("waivers", []),
-            extra_writers=_report_writers(period, m, quality),
+            extra_writers=_extra_writers(period, m, quality, context.run_id),
             quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                      if k in quality},
         )

@@ -114,13 +114,19 @@ def _status(r: dict) -> tuple[str, str]:
     return "warn", "Cảnh báo"
 
 
+def _cell(v) -> str:
+    if isinstance(v, (list, tuple, dict)):
+        return escape(json.dumps(v, ensure_ascii=False, default=str))
+    return "" if v is None or (isinstance(v, float) and pd.isna(v)) else escape(str(v))
+
+
 def _table(df: pd.DataFrame, columns: dict[str, str] | None = None) -> str:
     if df.empty:
         return "<p><em>Không có dữ liệu / none.</em></p>"
     cols = list(df.columns)
     head = "".join(f"<th>{escape(str((columns or {}).get(c, c)))}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{'' if pd.isna(v) else escape(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,140 @@
+"""Rank robustness as a Dagster asset: after the scores, before publish.
+
+The analysis of a period (Monte Carlo rank intervals, Sobol indices, internal
+consistency, province profiles) is written to ``reports/<period>/robustness/``
+with the run that produced it; the publish step of the same run copies it into
+the release. The internal-consistency warnings are also computed by the
+quality gate (``internal_consistency_check``) so they appear in the quality
+report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pipelines.methodology import Methodology, load_methodology
+from pipelines.ops.progress import say
+from pipelines.partitions import period_partitions
+from pipelines.quality.core import WARNING, CheckResult
+from pipelines.robustness import analyse, load_uncertainty
+from pipelines.robustness.consistency import consistency_checks
+from pipelines.robustness.engine import IndexModel, nominal_evaluation
+from pipelines.settings import get_settings
+from pipelines.warehouse import connect
+
+ROBUSTNESS_KEY = dg.AssetKey(["analysis", "rank_robustness"])
+RUN_MARKER = "run.json"
+RELEASE_FILES = ("rank_uncertainty.parquet", "rank_uncertainty.csv", "sensitivity.json", "consistency.json",
+                 "province_profiles.json")
+
+
+def province_inputs(con: duckdb.DuckDBPyConnection, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Province indicator values (long) and the published ranking of the period."""
+    values = con.execute(
+        "select unit_code as province_code, indicator_code, value from marts.fct_indicator_values "
+        "where period = ? and unit_level = 'province'",
+        [period],
+    ).df()
+    ranking = con.execute(
+        "select province_code, province_name, rank from marts.fct_province_ranking where period = ?", [period]
+    ).df()
+    return values, ranking
+
+
+def internal_consistency_check(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
+    """Correlations and Cronbach's alpha per domain, as quality warnings."""
+    values, ranking = province_inputs(con, period)
+    ranked = ranking.set_index("province_code")["rank"].notna()
+    if ranked.sum() < 3:
+        return [CheckResult(code="consistency.internal", severity=WARNING, passed=True, failures=0,
+                            message="Fewer than 3 ranked provinces: internal consistency not assessed",
+                            asset="marts/fct_indicator_values", title_vi="Tính nhất quán nội tại của chỉ số")]
+    settings = load_uncertainty(m)
+    model = IndexModel.build(values, m, settings, ranked=ranked)
+    warnings, _ = consistency_checks(model, nominal_evaluation(model), settings)
+    if not warnings:
+        return [CheckResult(code="consistency.internal", severity=WARNING, passed=True, failures=0,
+                            message="Indicators agree with their domains; no pair above 0.9",
+                            asset="marts/fct_indicator_values", title_vi="Tính nhất quán nội tại của chỉ số")]
+    by_code: dict[str, list[dict]] = {}
+    for w in warnings:
+        by_code.setdefault(w["code"], []).append(w)
+    return [
+        CheckResult(
+            code=code if code.startswith("consistency.") else f"consistency.{code.split('.')[-1]}",
+            severity=WARNING, passed=False, failures=len(items),
+            message=f"{len(items)}: " + "; ".join(w["message"] for w in items[:3]),
+            asset="marts/fct_indicator_values", title_vi=items[0].get("message_vi", "Tính nhất quán nội tại")[:120],
+            examples=[{k: v for k, v in w.items() if k not in ("severity",)} for w in items[:20]],
+        )
+        for code, items in sorted(by_code.items())
+    ]
+
+
+def analysis_dir(period: str) -> Path:
+    return get_settings().reports_period_dir(period) / "robustness"
+
+
+def read_analysis(period: str, run_id: str) -> tuple[Path, pd.DataFrame, dict]:
+    """The analysis written by this run: folder, rank intervals and profiles."""
+    folder = analysis_dir(period)
+    marker = folder / RUN_MARKER
+    if not marker.exists() or json.loads(marker.read_text(encoding="utf-8")).get("run_id") != run_id:
+        raise dg.Failure(description=(
+            "Phân tích độ vững của thứ hạng chưa chạy trong lần chạy này / the rank robustness analysis did not "
+            "run in this run: materialize the whole period"))
+    uncertainty = pd.read_parquet(folder / "rank_uncertainty.parquet")
+    profiles = json.loads((folder / "province_profiles.json").read_text(encoding="utf-8"))
+    return folder, uncertainty, profiles
+
+
+def copy_analysis(source: Path, folder: Path) -> None:
+    for name in RELEASE_FILES:
+        shutil.copyfile(source / name, folder / name)
+
+
+@dg.asset(
+    key=ROBUSTNESS_KEY,
+    partitions_def=period_partitions,
+    deps=[dg.AssetKey(["marts", "fct_indicator_values"]), dg.AssetKey(["marts", "fct_province_ranking"])],
+    group_name="analysis",
+    kinds={"python", "numpy"},
+    description=(
+        "Độ vững của thứ hạng: khoảng thứ hạng (Monte Carlo), chỉ số độ nhạy Sobol, tính nhất quán nội tại và hồ sơ "
+        "từng tỉnh.\n\nRank robustness: Monte Carlo rank intervals, Sobol sensitivity indices, internal consistency "
+        "and a profile of each province, for the release."
+    ),
+)
+def rank_robustness(context) -> dg.MaterializeResult:
+    settings = get_settings()
+    period = context.partition_key
+    m = load_methodology(settings.methodology_path)
+    with connect(read_only=True) as con:
+        values, ranking = province_inputs(con, period)
+    started = time.monotonic()
+    say("analysis", f"rank intervals and sensitivity for {period}")
+    result = analyse(values, m, ranking[["province_code", "rank"]], period=period)
+    folder = analysis_dir(period)
+    if folder.exists():
+        shutil.rmtree(folder)
+    result.write(folder)
+    (folder / RUN_MARKER).write_text(json.dumps({"run_id": context.run_id, "period": period}), encoding="utf-8")
+    seconds = time.monotonic() - started
+    labels = result.rank_uncertainty["label"].value_counts().to_dict()
+    say("analysis", f"{result.settings.runs} runs in {seconds:.1f}s: {labels}")
+    table = result.rank_uncertainty.merge(ranking[["province_code", "province_name"]], on="province_code")
+    return dg.MaterializeResult(metadata={
+        "runs": result.settings.runs,
+        "seconds": round(seconds, 2),
+        "labels": dg.MetadataValue.json({k: int(v) for k, v in labels.items()}),
+        "consistency_warnings": len(result.consistency),
+        "folder": dg.MetadataValue.path(str(folder)),
+        "preview": dg.MetadataValue.md(table.sort_values("nominal_rank").head(10).to_markdown(index=False)),
+    })
