@@ -570,7 +570,7 @@ def rank_change_html(change: int | None) -> str:
         return f'<span class="up" title="Tăng {change} bậc">▲&#8239;{change}</span>'
     if change < 0:
         return f'<span class="down" title="Giảm {-change} bậc">▼&#8239;{-change}</span>'
-    return '<span class="muted" title="Không đổi">＝</span>'
+    return '<span class="muted" title="Không đổi">=</span>'
 
 
 def met_badge(value: bool | None) -> str:

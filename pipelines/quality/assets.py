@@ -14,7 +14,7 @@ from collections import defaultdict
 import dagster as dg
 import pandas as pd
 
-from pipelines.methodology import Methodology
+from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
 from pipelines.quality.core import CheckResult
@@ -109,7 +109,9 @@ def build_quality_gate(
         period = period_of(context)
         say("quality", f"running the checks of {period}")
         with connect() as con:
-            outcome = evaluate_period(con, period, context.run.run_id, methodology, settings, extra_checks)
+            # the method in force for this run (the file may have changed since the definitions loaded)
+            outcome = evaluate_period(con, period, context.run.run_id, load_methodology(settings.methodology_path),
+                                      settings, extra_checks)
         s = outcome.summary
         say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} warnings, "
                        f"{s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")

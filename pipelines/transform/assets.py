@@ -9,6 +9,7 @@ waivers to them like to every other check.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -49,6 +50,16 @@ def prepare_manifest(project: DbtProject = dbt_project, force: bool = False) -> 
 
 
 prepare_manifest()
+
+
+class _ObservedTestsFilter(logging.Filter):
+    """Staging and intermediate dbt tests are recorded as observations on purpose (see the translator)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Logging an `AssetObservation` instead of an `AssetCheckResult`")
+
+
+logging.getLogger("dagster.builtin").addFilter(_ObservedTestsFilter())
 
 
 class CriDbtTranslator(DagsterDbtTranslator):
