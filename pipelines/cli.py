@@ -180,9 +180,10 @@ def cmd_releases(args) -> int:
         rows = list_releases(settings.publish_dir)
         if not rows:
             print(f"No release under {settings.publish_dir}")
+        print(f"{'Kỳ/period':<10} {'bản':<5} {'tạo lúc/created':<22} {'phương pháp':<12} {'mới nhất':<9} thư mục/path")
         for r in rows:
-            d = r if isinstance(r, dict) else r.__dict__
-            print("  ".join(f"{k}={v}" for k, v in d.items()))
+            print(f"{r.period:<10} v{r.version:<4} {r.created_at or '':<22} {r.methodology_version or '':<12} "
+                  f"{'*' if r.latest else '':<9} {r.path}")
         return 0
     if not args.period:
         print("cri releases verify PERIOD [--version N]", file=sys.stderr)

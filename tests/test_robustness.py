@@ -172,12 +172,16 @@ def test_defaults_file_holds_the_issue_defaults():
 
 
 def test_defaults_section_pasted_into_the_methodology_file_loads(tmp_path):
-    text = DEFAULT_METHODOLOGY.read_text(encoding="utf-8")
-    if "\nuncertainty:" not in text:
-        text += "\n" + DEFAULTS_PATH.read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
+    doc = yaml.safe_load(DEFAULT_METHODOLOGY.read_text(encoding="utf-8"))
+    doc["uncertainty"] = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8"))["uncertainty"]
     m = parse_methodology(doc, tmp_path / "pasted.yaml", "0" * 64)
     assert load_uncertainty(m) == parse_uncertainty()
+
+
+def test_the_methodology_files_own_section_is_what_runs():
+    section = yaml.safe_load(DEFAULT_METHODOLOGY.read_text(encoding="utf-8")).get("uncertainty")
+    assert section, "the methodology file declares its uncertain choices"
+    assert load_uncertainty(load_methodology(DEFAULT_METHODOLOGY)) == parse_uncertainty(section)
 
 
 def test_methodology_section_overrides_defaults():
@@ -186,7 +190,6 @@ def test_methodology_section_overrides_defaults():
     s = load_uncertainty(m)
     assert (s.runs, s.seed, s.outliers, s.robust_max_span) == (2000, 7, ("off",), 2)
     assert s.sensitive_min_span == 7 and s.normalisation == parse_uncertainty().normalisation  # merged, not replaced
-    assert load_uncertainty(load_methodology(DEFAULT_METHODOLOGY)) == parse_uncertainty()
 
 
 @pytest.mark.parametrize("bad", [{"runs": 999}, {"normalisation": ["rank"]}, {"weight_factor": [1.2, 0.8]},
@@ -349,7 +352,8 @@ def test_rank_uncertainty_table_and_files(result34, tmp_path):
     assert {a["choice"] for a in sens["alternatives"]} == {"weights", "normalisation", "aggregation", "missing",
                                                             "outliers", "leave_one_out"}
     assert all(a["spearman"] is None or -1 <= a["spearman"] <= 1 for a in sens["alternatives"])
-    assert sens["monte_carlo"]["runs"] == 1000 and sens["nominal"]["normalisation"] == "goalposts"
+    assert sens["monte_carlo"]["runs"] == result34.settings.runs >= 1000
+    assert sens["nominal"]["normalisation"] == "goalposts"
     profiles = json.loads(paths["province_profiles.json"].read_text(encoding="utf-8"))
     assert set(profiles) == set(ru.province_code)
     json.loads(paths["consistency.json"].read_text(encoding="utf-8"))
