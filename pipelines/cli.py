@@ -41,10 +41,21 @@ def _prepare_environment():
 
 
 def run_period(period: str, verbose: bool = False) -> RunOutcome:
-    """Materialize the whole graph for one period, in this process, and say how it went."""
-    import dagster as dg
+    """Materialize the whole graph for one period, in this process, and say how it went.
+
+    Holds the warehouse lock for the whole run: a run the daemon or the UI started first
+    is waited for, never interrupted.
+    """
+    from pipelines.schedules.lock import warehouse_lock
 
     settings = _prepare_environment()
+    with warehouse_lock(f"cri run {period}"):
+        return _run_period(settings, period, verbose)
+
+
+def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
+    import dagster as dg
+
     from pipelines.definitions import defs
     from pipelines.publish.release import latest_version
 

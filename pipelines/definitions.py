@@ -10,6 +10,8 @@ from pipelines.publish.assets import build_publish_assets, release_contract_chec
 from pipelines.quality.assets import build_quality_gate
 from pipelines.reference.assets import reference_assets
 from pipelines.robustness.assets import internal_consistency_check, rank_robustness
+from pipelines.schedules import JOBS, SCHEDULES, SENSORS
+from pipelines.schedules.lock import warehouse_executor
 from pipelines.settings import get_settings
 from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
@@ -32,8 +34,13 @@ def build_definitions() -> dg.Definitions:
             methodology, ingest_keys, extra_checks=(release_contract_check, internal_consistency_check),
         )],
         resources={"dbt": dbt_resource()},
-        # One writer at a time: every step of a run executes in one process, one after another.
-        executor=dg.in_process_executor,
+        # Operating the pipeline: period_draft / period_official jobs, schedules, landing and run status sensors.
+        jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=SENSORS,
+        # One writer at a time: every step of a run executes in one process, one after another,
+        # holding the warehouse lock ($CRI_HOME/.warehouse.lock) for the whole run.
+        executor=warehouse_executor,
     )
 
 

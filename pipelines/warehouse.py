@@ -63,6 +63,24 @@ create table if not exists raw.ingest_files (
     loaded_at       timestamp not null
 );
 
+-- How the rows of each landing file found their 2025 unit (one row per raw.ingest_files row; a table of its own
+-- so that raw.ingest_files keeps its columns). rows_by_code + rows_by_name + rows_crosswalk + rows_apportioned
+-- = raw.ingest_files.rows_loaded.
+create table if not exists raw.ingest_file_units (
+    period          varchar not null,
+    sector          varchar not null,
+    source_file     varchar not null,
+    file_sha256     varchar not null,
+    file_format     varchar,            -- csv | xlsx | other
+    unit_scheme     varchar,            -- 2025 | legacy | mixed (null: no data row read)
+    rows_by_code    integer not null,   -- 2025 unit code
+    rows_by_name    integer not null,   -- 2025 unit name, matched after normalisation
+    rows_crosswalk  integer not null,   -- a unit before 1 July 2025, mapped whole
+    rows_apportioned integer not null,  -- an old commune split between several new ones
+    apportion_rule  varchar,            -- area | equal (files with legacy rows)
+    loaded_at       timestamp not null
+);
+
 create table if not exists quality.check_results (
     run_id          varchar not null,
     period          varchar not null,
@@ -78,8 +96,31 @@ create table if not exists quality.check_results (
 """
 
 
+# Columns appended after the first release of the tables (``create table if not exists`` leaves a warehouse
+# made before them as it was): added when missing, with defaults, so existing columns keep their meaning.
+# (Write these tables by column name: ``insert into raw.data_values by name ...``.)
+RAW_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "raw.data_values": [
+        # how the row found its 2025 unit: code | name | crosswalk | apportioned (part of a split old commune)
+        ("match_method", "varchar default 'code'"),
+        # legacy units summed into the value, ';'-separated; a split commune with its share ('00019×0.3441')
+        ("source_units", "varchar"),
+        # rebased values: did every legacy unit the new unit was made of report? (null: not rebased)
+        ("rebase_complete", "boolean"),
+    ],
+}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
+    for table, columns in RAW_ADDED_COLUMNS.items():
+        schema, name = table.split(".")
+        have = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name]).fetchall()}
+        for column, spec in columns:
+            if column not in have:
+                con.execute(f"alter table {table} add column {column} {spec}")
 
 
 @contextmanager

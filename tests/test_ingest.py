@@ -141,8 +141,8 @@ ROW_FAULTS = [
      ["column 'data_element'", "'COMMUNES'", "built in", "expected one of sector health's codes"], 1),
     ("period_mismatch.csv", "ingest.period_mismatch", "period", 3, "2024",
      ["column 'period'", "'2024'", "expected '2025'"], 1),
-    ("legacy_scheme.csv", "ingest.unsupported_scheme", "unit_scheme", 3, "legacy",
-     ["column 'unit_scheme'", "legacy", "expected empty or '2025'"], 1),
+    ("unknown_scheme.csv", "ingest.unsupported_scheme", "unit_scheme", 3, "2019",
+     ["column 'unit_scheme'", "'2019'", "expected empty or '2025'", "or 'legacy'"], 1),
     ("missing_value.csv", "ingest.missing_value", "value", 3, "",
      ["column 'value' is empty", "expected a number"], 1),
     ("malformed_row.csv", "ingest.malformed_row", None, 3, None,
@@ -258,17 +258,23 @@ def test_encoding_guesses(data, label):
     assert decoded.text is None and label in decoded.problem
 
 
-def test_non_csv_file_in_folder_is_reported(methodology, units, tmp_path):
+def test_other_files_in_folder_are_reported(methodology, units, tmp_path):
     folder = tmp_path / "2025" / "health"
     folder.mkdir(parents=True)
     shutil.copy(FIXTURES / "clean.csv", folder / "clean.csv")
-    (folder / "bao_cao.xlsx").write_bytes(b"PK\x03\x04 not really")
-    (folder / "~$bao_cao.xlsx").write_bytes(b"lock")
+    (folder / "bao_cao.xls").write_bytes(b"\xd0\xcf\x11\xe0 an old Excel file")
+    (folder / "bieu.xlsx").write_bytes(b"PK\x03\x04 not really")
+    (folder / "~$bieu.xlsx").write_bytes(b"lock")
     (folder / ".DS_Store").write_bytes(b"")
     r = parse_folder(folder, "2025", "health", methodology, units)
-    assert [f.source_file for f in r.files] == ["2025/health/bao_cao.xlsx", "2025/health/clean.csv"]
-    rej = only_reject(r)
-    assert rej["check_code"] == "ingest.unsupported_file" and "expected a CSV file" in rej["reason"]
+    assert [f.source_file for f in r.files] == ["2025/health/bao_cao.xls", "2025/health/bieu.xlsx",
+                                                "2025/health/clean.csv"]
+    assert [f.file_format for f in r.files] == ["other", "xlsx", "csv"]
+    rej = r.rejects.set_index("source_file")
+    assert rej.loc["2025/health/bao_cao.xls", "check_code"] == "ingest.unsupported_file"
+    assert "expected a CSV file or an Excel workbook" in rej.loc["2025/health/bao_cao.xls", "reason"]
+    assert rej.loc["2025/health/bieu.xlsx", "check_code"] == "workbook.unreadable"
+    assert rej["row_number"].isna().all() and len(rej) == 2
     assert r.rows_loaded == 5
 
 

@@ -27,6 +27,23 @@ Every draw uses a random stream keyed by (seed, period, element, level), or
 (seed, element, level) for what persists from year to year: the same seed
 always writes byte-identical files, a period's files do not depend on the other
 periods written, and adding an element does not change the values of the others.
+
+Child-friendly communes
+-----------------------
+When the methodology has a commune assessment (Decision 06/2019/QĐ-TTg), the
+reported recognition (``CHILD_FRIENDLY``, the element the assessment replaces)
+is not drawn: it is the result of the assessment applied to the commune's own
+generated inputs and type (``CommuneAssessment.evaluate``), as a health office
+would report it, so the demo's reported and assessed recognition agree.
+The commune types are written beside the landing folder, as the operators'
+reference file ``<CRI_HOME>/reference/commune_types.csv`` (see
+``pipelines/reference/commune_types.py``). They are SYNTHETIC, derived
+deterministically from the official unit list: wards (phường) of the six
+centrally-run cities are ``urban_ward_central_city``; rural communes (xã) of
+the northern midland and mountain provinces (DEMO_MOUNTAIN_PROVINCES) and
+every special zone (đặc khu, the islands) are ``mountain_island_disadvantaged``;
+every other commune is ``other``. The real classification (including
+especially disadvantaged communes elsewhere) comes from the operators.
 """
 
 from __future__ import annotations
@@ -48,6 +65,8 @@ import pandas as pd
 from pipelines.quality.checks import deadline
 
 from pipelines.methodology import DataElement, Methodology, load_methodology
+from pipelines.reference.commune_types import FILE_NAME as COMMUNE_TYPES_FILE
+from pipelines.reference.commune_types import REFERENCE_FOLDER
 from pipelines.reference.units import admin_units
 
 # Hà Nội (not merged, top of past rankings), Tuyên Quang (merged with Hà Giang in
@@ -169,7 +188,19 @@ RULES: dict[str, Rule] = {
     "VILLAGES_CULTURE": Rule("binomial", 0.60, ("VILLAGES",), dev=0.6),
     # Finance (province level): VND per child and year
     "CHILD_BUDGET_VND": Rule("scaled", 90_000, (TOTAL,), dev=0.35, flow=True, round_to=1_000_000),
+    # Inputs of the child-friendly commune assessment (health, police)
+    "CP_GROUP_MEETS": Rule("bernoulli", 0.92, dev=0.8),
+    "CHILD_PLAN_FUNDED": Rule("bernoulli", 0.90, dev=0.8),
+    "HEALTH_CHECKED": Rule("binomial", 0.85, (TOTAL,), dev=0.5),
+    "SATISFACTION_SURVEYED": Rule("scaled", 1 / 200, (POP_TOTAL,), noise=0.2, minimum=30),
+    "SATISFIED": Rule("binomial", 0.84, ("SATISFACTION_SURVEYED",), dev=0.5),
+    "CHILDREN_DRUGS": Rule("poisson", 6e-5, (TOTAL,), dev=-0.25, flow=True),
 }
+
+# Synthetic commune types (see the module text): rural communes of these northern midland and mountain
+# provinces are mountain communes; special zones (đặc khu) are islands; wards of the centrally-run cities
+# are urban wards.
+DEMO_MOUNTAIN_PROVINCES = ("04", "08", "11", "12", "14", "15", "19", "20", "25")
 
 # Generic rules by kind, for elements without a specific rule.
 GENERIC_RULES: dict[str, Rule] = {
@@ -193,6 +224,7 @@ class DemoSummary:
     communes: int  # communes covered
     population_fallback: tuple[str, ...]  # province codes not found in countries-dictionary
     seconds: float
+    reference_files: tuple[Path, ...] = ()  # the synthetic commune types file
 
     @property
     def total_rows(self) -> int:
@@ -248,6 +280,28 @@ def _dictionary_provinces() -> dict[str, dict]:
         fold_name(name): info for name, info in VIETNAM.items()
         if info.get("population") and info.get("area")
     }
+
+
+def demo_commune_types(units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The synthetic commune types (module text): commune_code, commune_name, province_code, commune_type."""
+    units = admin_units() if units is None else units
+    provinces = units[units.unit_level == "province"].set_index("unit_code")
+    communes = units[units.unit_level == "commune"].sort_values("unit_code")
+    central = communes.province_code.map(provinces.division_type) == "thành phố trung ương"
+    kind = np.select(
+        [(communes.division_type == "phường") & central,
+         (communes.division_type == "đặc khu")
+         | ((communes.division_type == "xã") & communes.province_code.isin(DEMO_MOUNTAIN_PROVINCES))],
+        ["urban_ward_central_city", "mountain_island_disadvantaged"], "other")
+    return pd.DataFrame({"commune_code": communes.unit_code.to_numpy(), "commune_name": communes.unit_name.to_numpy(),
+                         "province_code": communes.province_code.to_numpy(), "commune_type": kind})
+
+
+def write_commune_types(path: Path) -> Path:
+    """Write the synthetic commune types as the operators' reference file (UTF-8 with BOM)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    demo_commune_types().to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return path
 
 
 def province_profiles(seed: int) -> pd.DataFrame:
@@ -316,6 +370,10 @@ class _Period:
         commune_effect = _rng(seed, "commune-effect").normal(0.0, COMMUNE_EFFECT_SD, len(self.communes))
         self.commune_dev = self.province_dev[self.commune_province] + WARD_EFFECT * is_ward + commune_effect
         self.columns: dict[tuple[str, str], np.ndarray] = {}
+        self.assessment = getattr(methodology, "commune_assessment", None)
+        if self.assessment is not None:
+            types = demo_commune_types(units).set_index("commune_code").commune_type
+            self.commune_types = types.reindex(self.communes.unit_code).fillna(self.assessment.default_type.code)
         self._population(position)
 
     def _rng(self, *keys: str) -> np.random.Generator:
@@ -357,7 +415,12 @@ class _Period:
         if key in self.columns:
             return self.columns[key]
         element = self.elements.get(code)
-        if level == "province" and (element is None or element.level == "commune"):
+        if level == "commune" and self.assessment is not None and code == self.assessment.replaces_element:
+            # the reported recognition is the assessment of the commune's own inputs (module text)
+            inputs = {e: self.column(e, "commune", _busy | {code}) for e in self.assessment.elements}
+            result = self.assessment.evaluate(inputs, self.commune_types.to_numpy())
+            values = result.recognised.astype(np.int64)
+        elif level == "province" and (element is None or element.level == "commune"):
             # A province's commune-level counts are the sum over its (selected) communes.
             values = np.bincount(
                 self.commune_province[self.selected], self.column(code, "commune", _busy)[self.selected],
@@ -475,12 +538,16 @@ def write_demo_data(
     small: bool = False,
     seed: int = DEFAULT_SEED,
     methodology: Methodology | str | Path | None = None,
+    reference_dir: Path | None = None,
 ) -> DemoSummary:
     """Write synthetic landing files for every sector and period; return what was written.
 
     ``small``: only provinces SMALL_PROVINCES, with their first
     SMALL_COMMUNES_PER_PROVINCE communes by code (province-level elements for
     those provinces only, built from those communes).
+    ``reference_dir``: where the synthetic commune types file goes (default:
+    ``reference`` beside the landing folder, i.e. ``$CRI_HOME/reference``);
+    written for every commune, also in small mode.
     """
     started = time.perf_counter()
     landing_dir = Path(landing_dir)
@@ -498,6 +565,10 @@ def write_demo_data(
 
     files: list[Path] = []
     rows: dict[tuple[str, str], int] = {}
+    reference_files = []
+    if meth.commune_assessment is not None:
+        folder = Path(reference_dir) if reference_dir is not None else landing_dir.parent / REFERENCE_FOLDER
+        reference_files.append(write_commune_types(folder / COMMUNE_TYPES_FILE))
     for period in periods:
         gen = _Period(meth, profiles, period, seed, selected)
         for sector in sectors:
@@ -528,6 +599,7 @@ def write_demo_data(
         communes=int(selected.sum()),
         population_fallback=tuple(profiles.index[~profiles.matched]),
         seconds=round(time.perf_counter() - started, 3),
+        reference_files=tuple(reference_files),
     )
 
 

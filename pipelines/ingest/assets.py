@@ -1,16 +1,25 @@
 """Ingest assets: one per sector, partitioned by period.
 
-``ingest/<sector>`` reads ``$CRI_HOME/landing/<period>/<sector>/*.csv``, parses
-the files (``pipelines.ingest.parse``) and, in one DuckDB transaction, replaces
-that period and sector's rows of ``raw.data_values``, ``raw.rejected_rows`` and
-``raw.ingest_files``. Re-running a partition therefore replaces, never adds;
-and a partition whose folder is missing or empty ends with no rows (the
+``ingest/<sector>`` reads ``$CRI_HOME/landing/<period>/<sector>/`` (``*.csv``
+and ``*.xlsx`` workbooks), parses the files (``pipelines.ingest.parse``:
+names matched to codes, units before 1 July 2025 mapped onto the 2025 ones)
+and, in one DuckDB transaction, replaces that period and sector's rows of
+``raw.data_values``, ``raw.rejected_rows``, ``raw.ingest_files`` and
+``raw.ingest_file_units`` (per file: rows matched by code, by name, through
+the crosswalk, apportioned). Re-running a partition therefore replaces, never
+adds; and a partition whose folder is missing or empty ends with no rows (the
 warehouse mirrors the landing folder). Rejected rows never fail the asset: the
 quality gate decides what blocks a release.
+
+How a split old commune is apportioned: ``area`` (default) or ``equal``, from
+the asset's run config (``apportion_rule``), else the environment variable
+``CRI_APPORTION_RULE``. The rule applied is recorded per file in
+``raw.ingest_file_units.apportion_rule``.
 """
 
 # No ``from __future__ import annotations`` here: Dagster reads the ``context``
 # annotation of the asset function at definition time.
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +28,14 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
+from pydantic import Field
 
 from pipelines.ingest.parse import (
+    APPORTION_RULES,
+    DEFAULT_APPORTION_RULE,
     FILE_COLUMNS,
+    FILE_UNIT_COLUMNS,
+    MATCH_COUNT_COLUMNS,
     REJECT_COLUMNS,
     VALUE_COLUMNS,
     ParsedFolder,
@@ -34,7 +48,7 @@ from pipelines.warehouse import connect, ensure_schema
 
 INGEST_GROUP = "ingest"
 INGEST_KEY_PREFIX = "ingest"
-RAW_TABLES = ("raw.data_values", "raw.rejected_rows", "raw.ingest_files")
+RAW_TABLES = ("raw.data_values", "raw.rejected_rows", "raw.ingest_files", "raw.ingest_file_units")
 PREVIEW_ROWS = 20
 
 
@@ -61,6 +75,29 @@ def _default_methodology() -> Any:
     return load_methodology()
 
 
+APPORTION_ENV = "CRI_APPORTION_RULE"
+
+
+class IngestConfig(dg.Config):
+    """Run configuration of an ingest asset (every field optional)."""
+
+    apportion_rule: str = Field(
+        default="",
+        description=("How the value of an old commune split between several new communes is shared: 'area' "
+                     "(by area share, the default) or 'equal'. Empty: the CRI_APPORTION_RULE environment variable, "
+                     "else 'area'."),
+    )
+
+
+def apportion_rule(configured: str = "") -> str:
+    """The apportioning rule in force: the run config, else ``CRI_APPORTION_RULE``, else 'area'."""
+    rule = (configured or os.environ.get(APPORTION_ENV, "") or DEFAULT_APPORTION_RULE).strip().lower()
+    if rule not in APPORTION_RULES:
+        raise ValueError(f"apportion_rule must be one of {', '.join(APPORTION_RULES)}, got {rule!r} "
+                         f"(run config or {APPORTION_ENV})")
+    return rule
+
+
 # -- writing ---------------------------------------------------------------------------------------
 
 
@@ -82,6 +119,7 @@ def write_parsed(
         "raw.data_values": (parsed.values, VALUE_COLUMNS),
         "raw.rejected_rows": (parsed.rejects, REJECT_COLUMNS),
         "raw.ingest_files": (parsed.file_table, FILE_COLUMNS),
+        "raw.ingest_file_units": (parsed.file_unit_table, FILE_UNIT_COLUMNS),
     }
     replaced: dict[str, int] = {}
     registered: list[str] = []
@@ -136,13 +174,29 @@ def rejects_markdown(rejects: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
 
 
 def files_markdown(parsed: ParsedFolder) -> str:
+    """One line per file: format, scheme, rows, and how the loaded rows found their 2025 unit."""
     if not parsed.files:
         return "Không có tệp / no files."
-    lines = ["| file | encoding | rows | loaded | rejected |", "|---|---|---|---|---|"]
+    lines = ["| file | format | encoding | scheme | rows | loaded | by code | by name | crosswalk | apportioned "
+             "| rejected |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in parsed.files:
-        lines.append(f"| {_md_cell(f.source_file)} | {_md_cell(f.encoding)} | {f.rows_total} | {f.rows_loaded} | "
-                     f"{f.rows_rejected} |")
+        lines.append(f"| {_md_cell(f.source_file)} | {f.file_format} | {_md_cell(f.encoding)} | "
+                     f"{_md_cell(f.unit_scheme)} | {f.rows_total} | {f.rows_loaded} | {f.rows_by_code} | "
+                     f"{f.rows_by_name} | {f.rows_crosswalk} | {f.rows_apportioned} | {f.rows_rejected} |")
     return "\n".join(lines)
+
+
+def match_metadata(parsed: ParsedFolder) -> dict[str, Any]:
+    """Per file and in total: rows matched by code, by name, through the crosswalk, apportioned, rejected."""
+    per_file = {f.source_file: {"file_format": f.file_format, "unit_scheme": f.unit_scheme, "rows_total": f.rows_total,
+                                **f.match_counts, "apportion_rule": f.apportion_rule} for f in parsed.files}
+    totals = parsed.match_counts
+    return {
+        **{k: v for k, v in totals.items() if k in MATCH_COUNT_COLUMNS},
+        "match_summary": dg.MetadataValue.json(per_file),
+        "rebased": parsed.rebased,
+        "apportion_rule": parsed.apportion_rule,
+    }
 
 
 def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summary: WriteSummary) -> dict[str, Any]:
@@ -162,6 +216,7 @@ def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summ
         "rejects_preview": dg.MetadataValue.md(rejects_markdown(parsed.rejects)),
         "files_table": dg.MetadataValue.md(files_markdown(parsed)),
         "replaced_rows": dg.MetadataValue.json(summary.replaced),
+        **match_metadata(parsed),
         "dagster/row_count": parsed.rows_loaded,
     }
 
@@ -173,12 +228,17 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
     code = sector.code
     elements = [e.code for e in methodology.elements_of_sector(code) if e.kind != "unit_count"]
     description = (
-        f"Nạp số liệu ngành {sector.name_vi}: đọc các tệp CSV trong landing/<kỳ>/{code}/, kiểm tra từng dòng và "
+        f"Nạp số liệu ngành {sector.name_vi}: đọc các tệp CSV và Excel (.xlsx) trong landing/<kỳ>/{code}/, so khớp "
+        f"tên đơn vị với mã, chuyển số liệu theo đơn vị cũ (trước 1/7/2025) sang đơn vị mới, kiểm tra từng dòng và "
         f"ghi vào raw.data_values; dòng lỗi ghi vào raw.rejected_rows kèm mã kiểm tra và lý do; mỗi tệp một dòng "
-        f"trong raw.ingest_files. Chạy lại một kỳ sẽ thay thế số liệu của kỳ đó.\n\n"
-        f"Loads the {sector.name_en} sector's data: reads the CSV files in landing/<period>/{code}/, checks every "
-        f"row and writes raw.data_values; rejected rows go to raw.rejected_rows with a check code and a reason; one "
-        f"row per file in raw.ingest_files. Re-running a period replaces that period's data.\n\n"
+        f"trong raw.ingest_files và raw.ingest_file_units (số dòng khớp theo mã, theo tên, qua bảng chuyển đổi, được "
+        f"phân bổ). Chạy lại "
+        f"một kỳ sẽ thay thế số liệu của kỳ đó.\n\n"
+        f"Loads the {sector.name_en} sector's data: reads the CSV files and Excel workbooks (.xlsx) in "
+        f"landing/<period>/{code}/, matches unit names to codes, maps values keyed by the units before 1 July 2025 "
+        f"onto the new ones, checks every row and writes raw.data_values; rejected rows go to raw.rejected_rows "
+        f"with a check code and a reason; one row per file in raw.ingest_files and raw.ingest_file_units (the rows "
+        f"matched by code, by name, through the crosswalk, apportioned). Re-running a period replaces that period's data.\n\n"
         f"Chỉ tiêu / data elements: {', '.join(elements) or '-'}"
     )
 
@@ -186,14 +246,14 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         key=ingest_asset_key(code),
         group_name=INGEST_GROUP,
         partitions_def=period_partitions,
-        kinds={"csv", "duckdb"},
+        kinds={"csv", "excel", "duckdb"},
         owners=[f"team:{code}"],
         tags={"sector": code, "layer": "raw"},
         description=description,
         metadata={"sector_name_vi": sector.name_vi, "sector_name_en": sector.name_en,
                   "methodology_version": str(methodology.version)},
     )
-    def _ingest(context) -> dg.MaterializeResult:
+    def _ingest(context, config: IngestConfig) -> dg.MaterializeResult:
         from pipelines.reference.units import admin_units
         from pipelines.settings import get_settings
 
@@ -203,10 +263,14 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         folder_exists = folder.is_dir()
         if not folder_exists:
             context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
-        parsed = parse_folder(folder, period, code, methodology, admin_units(), relative_to=settings.landing_dir)
+        parsed = parse_folder(folder, period, code, methodology, admin_units(), relative_to=settings.landing_dir,
+                              apportion_rule=apportion_rule(config.apportion_rule))
         with connect() as con:
             summary = write_parsed(con, parsed)
-        line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded, "
+        m = parsed.match_counts
+        line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded "
+                f"({m['rows_by_code']} by code, {m['rows_by_name']} by name, {m['rows_crosswalk']} through the "
+                f"crosswalk, {m['rows_apportioned']} apportioned), "
                 f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
         context.log.info(line)
         say("ingest", line)
@@ -218,12 +282,15 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
 __all__: Sequence[str] = [
     "INGEST_GROUP",
     "RAW_TABLES",
+    "IngestConfig",
     "WriteSummary",
+    "apportion_rule",
     "build_ingest_assets",
     "ingest_asset_key",
     "ingest_asset_keys",
     "ingest_metadata",
     "list_landing_files",
+    "match_metadata",
     "rejects_markdown",
     "write_parsed",
 ]

@@ -1,4 +1,4 @@
-"""Parse landing CSV files into data values and rejected rows. Nothing is lost.
+"""Parse landing files (CSV and Excel workbooks) into data values and rejected rows. Nothing is lost.
 
 Pure functions: no Dagster, no DuckDB. ``parse_file`` reads one file,
 ``parse_folder`` reads every file of one sector and period and applies the
@@ -9,12 +9,58 @@ reject per problem found, with a stable ``check_code`` and a reason in
 Vietnamese and English that says what was expected. For every file::
 
     rows_total == rows_loaded + rows_rejected
+    rows_loaded == rows_by_code + rows_by_name + rows_crosswalk + rows_apportioned
 
 where ``rows_total`` counts the data records of the file (blank lines are
 counted apart, in ``blank_rows``) and ``rows_rejected`` counts the distinct
 records that were not loaded. When a whole file is rejected (encoding, empty,
 missing column, ...) there is one reject with ``row_number`` null and every
 record of the file counts as rejected.
+
+Files. ``*.csv`` is the landing format below. ``*.xlsx`` (and ``*.xlsm``) is
+an agency workbook in the wide shape (``pipelines.ingest.workbook``: title
+rows, merged two-row headers, a totals row checked against the rows and never
+loaded, notes), read through the sector's template mapping
+(``methodology/templates/<sector>.yaml``) into the same long rows, which then
+go through exactly the same checks as a CSV file. In a workbook a record is
+one data value (one cell): ``row_number`` is the Excel row and, for value
+problems, ``column_name`` the column's title. A problem the workbook reader
+finds (``workbook.*``: an unknown column, a merged value cell, a sheet of
+another period...) is one rejected record; a totals row that differs from the
+sum of its rows is reported (``workbook.total_mismatch``) but is not a record:
+the rows under it are loaded. Other files are rejected whole.
+
+Units. A row names its unit by ``unit_code`` or, without a code, by
+``unit_name`` (optionally within the ``province`` written beside it). Rows
+state their unit scheme in ``unit_scheme`` (a workbook in its "Hệ thống đơn
+vị" cell): empty or ``2025`` for the units in force since 1 July 2025,
+``legacy`` for the 63 provinces, ~700 districts and ~10,000 communes before.
+
+* 2025, with a code: checked as below (``match_method`` 'code').
+* 2025, name only: matched after normalisation (NFC, case, spacing,
+  diacritics, unit-type prefixes and abbreviations; ``pipelines.units.names``).
+  Exactly one unit -> its code (``match_method`` 'name'); ambiguous or
+  unknown -> rejected (``units.ambiguous_name`` / ``units.unknown_name``) with
+  the closest suggestions. Never guessed.
+* legacy (code or name): the legacy unit is identified
+  (``pipelines.units.resolve.identify_legacy``; lost leading zeros are put
+  back by the rule of the 2025 codes below, ``legacy_code_reading``), the duplicate rule below is
+  applied per legacy unit, and the rows that passed every check are summed
+  onto the 2025 units through the crosswalk (``crosswalk.rebase_values``): a
+  province-level element goes to the new province (from old provinces, or
+  summed from old districts or communes), a commune-level one to the new
+  commune (from old communes, or the five island districts that had none; an
+  old province or district is never split onto communes: ``units.wrong_level``);
+  an old commune split between several new ones is apportioned
+  (``apportion_rule`` 'area', the default: by area share; 'equal': equal
+  shares; whole counts stay whole and add up exactly). One data value is
+  written per new unit: ``match_method`` 'crosswalk', or 'apportioned' when
+  part of it comes from a split commune; ``source_units`` lists the legacy
+  units (a split one with its share); ``rebase_complete`` says whether every
+  legacy unit the new one was made of reported. ``source_file`` and
+  ``row_number`` are those of the first row summed; ``unit_name`` the names as
+  written. A value given both for a 2025 unit and through the crosswalk is
+  never added twice: every copy is rejected (``units.scheme_overlap``).
 
 Rules decided here (see ``CHECK_CODES`` for the codes):
 
@@ -83,12 +129,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.ingest.workbook import CHECK_CODES as _WORKBOOK_CHECK_CODES
+from pipelines.units import CHECK_CODES as _UNIT_CHECK_CODES
+
 
 # -- contracts -------------------------------------------------------------------------------------
 
 VALUE_COLUMNS = [
     "period", "sector", "unit_code", "data_element", "disaggregation", "value",
     "unit_name", "comment", "source_file", "file_sha256", "row_number",
+    # provenance (appended; see pipelines/warehouse.py)
+    "match_method", "source_units", "rebase_complete",
 ]
 REJECT_COLUMNS = [
     "period", "sector", "source_file", "file_sha256", "row_number", "column_name",
@@ -98,18 +149,31 @@ FILE_COLUMNS = [
     "period", "sector", "source_file", "file_sha256", "encoding",
     "rows_total", "rows_loaded", "rows_rejected", "received_at",
 ]
+#: ``raw.ingest_file_units``: how each file's loaded rows found their 2025 unit.
+FILE_UNIT_COLUMNS = [
+    "period", "sector", "source_file", "file_sha256", "file_format", "unit_scheme",
+    "rows_by_code", "rows_by_name", "rows_crosswalk", "rows_apportioned", "apportion_rule",
+]
+MATCH_COUNT_COLUMNS = ("rows_by_code", "rows_by_name", "rows_crosswalk", "rows_apportioned")
+#: ``match_method`` of a loaded value -> the ``raw.ingest_files`` column counting its rows.
+MATCH_METHODS = {"code": "rows_by_code", "name": "rows_by_name", "crosswalk": "rows_crosswalk",
+                 "apportioned": "rows_apportioned"}
 
 REQUIRED_COLUMNS = ("period", "unit_code", "data_element", "value")
-OPTIONAL_COLUMNS = ("unit_name", "comment", "disaggregation", "unit_scheme")
+OPTIONAL_COLUMNS = ("unit_name", "comment", "disaggregation", "unit_scheme", "province", "district")
 KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 DUPLICATE_KEY = ["period", "unit_code", "data_element", "disaggregation"]
 SCHEME = "2025"
+LEGACY = "legacy"
+APPORTION_RULES = ("area", "equal")
+DEFAULT_APPORTION_RULE = "area"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 # The shape of a period (pipelines.partitions.PERIOD_RE; not imported so that this module stays free of Dagster).
 _PERIOD_RE = re.compile(r"^\d{4}(?:H[12])?$")
 
 #: Every check this module applies: code -> (Vietnamese, English) meaning.
 CHECK_CODES: dict[str, tuple[str, str]] = {
-    "ingest.unsupported_file": ("Tệp không phải CSV", "not a .csv file (whole file)"),
+    "ingest.unsupported_file": ("Tệp không phải CSV hoặc Excel .xlsx", "not a .csv or .xlsx file (whole file)"),
     "ingest.file_encoding": ("Tệp không mã hóa UTF-8", "file is not UTF-8 (whole file)"),
     "ingest.file_empty": ("Tệp rỗng hoặc chỉ có dòng tiêu đề", "file is empty or has only the header"),
     "ingest.file_malformed": ("Không đọc được cấu trúc CSV", "CSV structure cannot be read (whole file)"),
@@ -126,10 +190,13 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
     "ingest.not_reportable": ("Chỉ tiêu do hệ thống tự tính", "built-in data element, computed, not reported"),
     "ingest.unknown_unit": ("Mã đơn vị không có, sai cấp hoặc không rõ", "unit code unknown, wrong level or ambiguous"),
     "ingest.period_mismatch": ("Kỳ báo cáo khác thư mục", "period differs from the period folder"),
-    "ingest.unsupported_scheme": ("Hệ mã đơn vị chưa hỗ trợ", "unit scheme not supported (only 2025)"),
+    "ingest.unsupported_scheme": ("Hệ mã đơn vị không hợp lệ", "unit scheme is neither 2025 nor legacy"),
     "ingest.conflicting_duplicate": ("Cùng một số liệu với giá trị khác nhau", "same data value given twice, differently"),
     "ingest.duplicate_row": ("Dòng trùng lặp (đã nạp một lần)", "identical duplicate (one copy loaded)"),
 }
+# Names, legacy units and the crosswalk (pipelines.units), and workbooks (pipelines.ingest.workbook).
+CHECK_CODES.update(_UNIT_CHECK_CODES)
+CHECK_CODES.update(_WORKBOOK_CHECK_CODES)
 
 _KIND_VI = {"count": "số đếm", "yes_no": "có/không", "amount_vnd": "số tiền (đồng)", "unit_count": "tự tính"}
 _LEVEL_VI = {"commune": "xã", "province": "tỉnh"}
@@ -150,9 +217,24 @@ class FileInfo:
     delimiter: str | None = None
     received_at: datetime | None = None
     whole_file_rejected: bool = False
+    file_format: str = "csv"  # csv | xlsx | other
+    unit_scheme: str | None = None  # 2025 | legacy | mixed (None: no data row read)
+    rows_by_code: int = 0
+    rows_by_name: int = 0
+    rows_crosswalk: int = 0
+    rows_apportioned: int = 0
+    apportion_rule: str | None = None  # the rule applied to the file's legacy rows
 
     def as_row(self, period: str, sector: str) -> dict[str, Any]:
         return {"period": period, "sector": sector, **{k: getattr(self, k) for k in FILE_COLUMNS[2:]}}
+
+    def units_row(self, period: str, sector: str) -> dict[str, Any]:
+        return {"period": period, "sector": sector, **{k: getattr(self, k) for k in FILE_UNIT_COLUMNS[2:]}}
+
+    @property
+    def match_counts(self) -> dict[str, int]:
+        """Loaded rows by how they found their 2025 unit, and the rejected rows."""
+        return {**{c: getattr(self, c) for c in MATCH_COUNT_COLUMNS}, "rows_rejected": self.rows_rejected}
 
 
 @dataclass
@@ -169,13 +251,32 @@ class ParsedFolder:
     values: pd.DataFrame
     rejects: pd.DataFrame
     files: list[FileInfo] = field(default_factory=list)
+    apportion_rule: str = DEFAULT_APPORTION_RULE
 
     @property
     def file_table(self) -> pd.DataFrame:
         """One row per file: the columns of ``raw.ingest_files`` except ``loaded_at``."""
         rows = [f.as_row(self.period, self.sector) for f in self.files]
         df = pd.DataFrame(rows, columns=FILE_COLUMNS)
-        return df.astype({"rows_total": "int64", "rows_loaded": "int64", "rows_rejected": "int64"})
+        return df.astype({c: "int64" for c in ("rows_total", "rows_loaded", "rows_rejected")})
+
+    @property
+    def file_unit_table(self) -> pd.DataFrame:
+        """One row per file: the columns of ``raw.ingest_file_units`` except ``loaded_at``."""
+        rows = [f.units_row(self.period, self.sector) for f in self.files]
+        df = pd.DataFrame(rows, columns=FILE_UNIT_COLUMNS)
+        return df.astype({c: "int64" for c in MATCH_COUNT_COLUMNS})
+
+    @property
+    def match_counts(self) -> dict[str, int]:
+        """Rows of every file loaded by code, by name, through the crosswalk, apportioned; and rejected."""
+        keys = (*MATCH_COUNT_COLUMNS, "rows_rejected")
+        return {k: sum(f.match_counts[k] for f in self.files) for k in keys}
+
+    @property
+    def rebased(self) -> bool:
+        """Some value was mapped from the units before 1 July 2025."""
+        return any(f.rows_crosswalk or f.rows_apportioned for f in self.files)
 
     @property
     def rows_loaded(self) -> int:
@@ -197,13 +298,14 @@ def parse_file(
     methodology: Any,
     units: pd.DataFrame,
     relative_name: str | None = None,
+    apportion_rule: str = DEFAULT_APPORTION_RULE,
 ) -> ParsedFile:
     """Parse one landing file; the duplicate rule is applied within the file."""
-    ctx = _Context.build(period, sector, methodology, units)
+    ctx = _Context.build(period, sector, methodology, units, apportion_rule)
     staged = _stage_file(Path(path), relative_name or Path(path).name, ctx)
-    values, dup_rejects = _apply_duplicates([staged], ctx)
-    rejects = _finish_rejects([staged], dup_rejects, ctx)
-    return ParsedFile(values=values, rejects=rejects, info=_file_infos([staged], values, rejects)[0])
+    values, assembly_rejects, loaded = _assemble([staged], ctx)
+    rejects = _finish_rejects([staged], assembly_rejects, ctx)
+    return ParsedFile(values=values, rejects=rejects, info=_file_infos([staged], loaded, ctx)[0])
 
 
 def parse_folder(
@@ -214,16 +316,19 @@ def parse_folder(
     units: pd.DataFrame,
     *,
     relative_to: Path | None = None,
+    apportion_rule: str = DEFAULT_APPORTION_RULE,
 ) -> ParsedFolder:
     """Parse every file of ``landing/<period>/<sector>/``; duplicates are found across files.
 
-    ``.csv`` files (any case) are parsed; other files are rejected whole as
-    ``ingest.unsupported_file`` so that a workbook sent instead of a CSV is
-    reported, not ignored. Hidden files and Office lock files (``~$...``) and
-    sub-folders are skipped. Source names are relative to ``relative_to``
-    (default: the landing folder, i.e. ``<period>/<sector>/<file>``).
+    ``.csv`` and ``.xlsx`` files (any case) are parsed; other files (``.xls``,
+    ``.pdf``, ...) are rejected whole as ``ingest.unsupported_file`` so that
+    they are reported, not ignored. Hidden files and Office lock files
+    (``~$...``) and sub-folders are skipped. Source names are relative to
+    ``relative_to`` (default: the landing folder, i.e.
+    ``<period>/<sector>/<file>``). Legacy rows of every file of the folder are
+    summed together onto the 2025 units (``apportion_rule``: 'area' or 'equal').
     """
-    ctx = _Context.build(period, sector, methodology, units)
+    ctx = _Context.build(period, sector, methodology, units, apportion_rule)
     folder = Path(folder)
     base = Path(relative_to) if relative_to is not None else folder.parent.parent
     staged = []
@@ -233,10 +338,10 @@ def parse_folder(
         except ValueError:
             rel = f"{period}/{sector}/{path.name}"
         staged.append(_stage_file(path, rel, ctx))
-    values, dup_rejects = _apply_duplicates(staged, ctx)
-    rejects = _finish_rejects(staged, dup_rejects, ctx)
+    values, assembly_rejects, loaded = _assemble(staged, ctx)
+    rejects = _finish_rejects(staged, assembly_rejects, ctx)
     return ParsedFolder(period=period, sector=sector, values=values, rejects=rejects,
-                        files=_file_infos(staged, values, rejects))
+                        files=_file_infos(staged, loaded, ctx), apportion_rule=ctx.apportion_rule)
 
 
 def list_landing_files(folder: Path) -> list[Path]:
@@ -272,11 +377,17 @@ class _Context:
     communes: frozenset[str]
     provinces: frozenset[str]
     unit_names: dict[str, str]
+    methodology: Any = field(default=None, compare=False, repr=False)
+    apportion_rule: str = DEFAULT_APPORTION_RULE
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, period: str, sector: str, methodology: Any, units: pd.DataFrame) -> _Context:
+    def build(cls, period: str, sector: str, methodology: Any, units: pd.DataFrame,
+              apportion_rule: str = DEFAULT_APPORTION_RULE) -> _Context:
         if not _PERIOD_RE.match(period or ""):
             raise ValueError(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2")
+        if apportion_rule not in APPORTION_RULES:
+            raise ValueError(f"apportion_rule must be one of {APPORTION_RULES}, got {apportion_rule!r}")
         sectors = {s.code: (s.name_vi, s.name_en) for s in methodology.sectors}
         if sector not in sectors:
             raise ValueError(f"'{sector}' is not a sector of the methodology: {sorted(sectors)}")
@@ -295,7 +406,30 @@ class _Context:
             communes=frozenset(units.loc[level == "commune", "unit_code"].astype(str)),
             provinces=frozenset(units.loc[level == "province", "unit_code"].astype(str)),
             unit_names=dict(zip(units["unit_code"].astype(str), units["unit_name"].astype(str), strict=True)),
+            methodology=methodology,
+            apportion_rule=apportion_rule,
         )
+
+    @property
+    def flag_elements(self) -> frozenset[str]:
+        return frozenset(e for e, k in self.element_kind.items() if k == "yes_no")
+
+    def legacy_codes(self) -> frozenset[str]:
+        """Codes of the provinces and communes before 1 July 2025 (read once per parse, when needed)."""
+        if "legacy_codes" not in self.cache:
+            from pipelines.units.crosswalk import legacy_units
+
+            lu = legacy_units()
+            self.cache["legacy_codes"] = frozenset(lu.loc[lu["unit_level"] != "district", "unit_code"])
+        return self.cache["legacy_codes"]
+
+    def workbook_mapping(self) -> Any:
+        """The sector's template mapping (read once per parse)."""
+        if "mapping" not in self.cache:
+            from pipelines.ingest.workbook import load_mapping
+
+            self.cache["mapping"] = load_mapping(self.sector, self.methodology)
+        return self.cache["mapping"]
 
     def sector_vi(self, code: str) -> str:
         return f"{self.sector_names.get(code, (code, code))[0]} ({code})"
@@ -321,13 +455,30 @@ class _Staged:
     rejects: list[pd.DataFrame] = field(default_factory=list)  # _rec, column_name, value, check_code, reason
     lines: list[str] = field(default_factory=list)  # raw lines as decoded (with their line ends)
     ends: np.ndarray | None = None  # ends[i] = last line (1-based) of record i; record 0 is the header
+    file_format: str = "csv"
+    schemes: frozenset[str] = frozenset()  # unit schemes the data rows state ('2025', 'legacy')
+    # workbooks: per record (index = _rec; record 0 unused) the Excel row (-1: none), the record as text,
+    # and the column title
+    rec_rows: np.ndarray | None = None
+    rec_raw: list[str | None] | None = None
+    rec_columns: list[str | None] | None = None
 
     def row_number(self, rec: np.ndarray) -> np.ndarray:
+        if self.rec_rows is not None:
+            return self.rec_rows[rec]
         return self.ends[rec - 1] + 1
 
-    def raw_record(self, rec: int) -> str:
+    def raw_record(self, rec: int) -> str | None:
+        if self.rec_raw is not None:
+            return self.rec_raw[rec]
         start = int(self.ends[rec - 1]) if rec > 0 else 0
         return "".join(self.lines[start : int(self.ends[rec])]).rstrip("\r\n")
+
+    @property
+    def unit_scheme(self) -> str | None:
+        if not self.schemes:
+            return None
+        return next(iter(self.schemes)) if len(self.schemes) == 1 else "mixed"
 
     def reject_file(self, code: str, reason: str, *, column: str | None = None, value: str | None = None,
                     raw: str | None = None) -> None:
@@ -346,12 +497,18 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     st = _Staged(source_file=relative_name, sha256=hashlib.sha256(data).hexdigest(), encoding=None,
                  received_at=received)
 
-    if path.suffix.lower() != ".csv":
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        st.file_format = "xlsx"
+        return _stage_workbook(path, st, ctx)
+    if suffix != ".csv":
+        st.file_format = "other"
         st.reject_file(
             "ingest.unsupported_file",
-            f"Tệp '{path.name}' không phải tệp .csv nên không được đọc; hãy lưu bảng tính dưới dạng "
-            f"'CSV UTF-8 (Comma delimited) (*.csv)' / file '{path.name}' is not a .csv file and was not read; "
-            f"expected a CSV file: save the workbook as 'CSV UTF-8 (Comma delimited) (*.csv)'",
+            f"Tệp '{path.name}' không phải tệp .csv hoặc .xlsx nên không được đọc; hãy lưu bảng tính dưới dạng "
+            f"'Excel Workbook (*.xlsx)' hoặc 'CSV UTF-8 (Comma delimited) (*.csv)' / file '{path.name}' is not a "
+            f".csv or .xlsx file and was not read; expected a CSV file or an Excel workbook: save it as "
+            f"'Excel Workbook (*.xlsx)' or 'CSV UTF-8 (Comma delimited) (*.csv)'",
             value=path.suffix or None,
         )
         return st
@@ -414,7 +571,8 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     for i, h in enumerate(header):
         seen.setdefault(h, i)
     found = ", ".join(h for h in header_raw) or "(none)"
-    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    # a file of names without codes needs no unit_code column
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen and not (c == "unit_code" and "unit_name" in seen)]
     if missing:
         names = ", ".join(missing)
         st.reject_file(
@@ -461,9 +619,75 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     for name in KNOWN_COLUMNS:
         col = columns[seen[name]][keep] if name in seen else pd.Series("", index=range(len(frame)), dtype="str")
         frame[name] = col.reset_index(drop=True)
+    # the schemes the file states (rows with another scheme are rejected below)
+    schemes = set(frame["unit_scheme"].str.strip().str.lower().replace("", SCHEME).unique())
+    st.schemes = frozenset(schemes & {SCHEME, LEGACY})
 
     row_rejects, candidates = _check_rows(frame, ctx)
     st.rejects = rejects + row_rejects
+    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
+    return st
+
+
+# -- staging one workbook --------------------------------------------------------------------------
+
+# Problems of the workbook reader that concern no data record: the rows under a wrong total are loaded.
+_WORKBOOK_REPORT_ONLY = frozenset({"workbook.total_mismatch"})
+_WORKBOOK_WHOLE_FILE = frozenset({"workbook.unreadable", "workbook.no_header"})
+
+
+def _stage_workbook(path: Path, st: _Staged, ctx: _Context) -> _Staged:
+    """An agency workbook, read into landing rows (one record per value cell) and checked like a CSV file."""
+    from pipelines.ingest.workbook import read_workbook
+
+    result = read_workbook(path, ctx.sector, ctx.workbook_mapping(), period=ctx.period)
+    rows = result.rows.reset_index(drop=True)
+    wb_rejects = result.rejects.reset_index(drop=True)
+    whole = wb_rejects[wb_rejects["check_code"].isin(_WORKBOOK_WHOLE_FILE)]
+    if rows.empty and len(whole):
+        first = whole.iloc[0]
+        st.reject_file(str(first["check_code"]), str(first["reason"]))
+        return st
+
+    n = len(rows)
+    k = len(wb_rejects)
+    # records 1..n: the value cells; n+1..n+k: the problems the reader found (a column, a cell, a sheet)
+    rec_rows = np.full(n + k + 1, -1, dtype=np.int64)
+    rec_raw: list[str | None] = [None] * (n + k + 1)
+    rec_columns: list[str | None] = [None] * (n + k + 1)
+    if n:
+        rows = rows.astype(object).where(rows.notna(), "")
+        rec_rows[1 : n + 1] = pd.to_numeric(rows["row_number"]).to_numpy(dtype=np.int64)
+        for i, r in enumerate(rows.itertuples(index=False), start=1):
+            unit = " ".join(x for x in (str(r.unit_code), str(r.unit_name)) if x)
+            rec_raw[i] = (f"[{r.sheet}] dòng/row {r.row_number}: {unit} | {r.column_name} = {r.value}"
+                          + (f" | unit_scheme = {r.unit_scheme}" if r.unit_scheme and r.unit_scheme != SCHEME else ""))
+            rec_columns[i] = str(r.column_name) or None
+    wb_rows: list[dict[str, Any]] = []
+    for j, r in enumerate(wb_rejects.itertuples(index=False), start=n + 1):
+        has_row = r.row is not None and not pd.isna(r.row)
+        if has_row:
+            rec_rows[j] = int(r.row)
+        where = f"[{r.sheet}]" if isinstance(r.sheet, str) and r.sheet else ""
+        rec_raw[j] = " ".join(x for x in (where, f"dòng/row {int(r.row)}" if has_row else "",
+                                          f"| {r.column}" if isinstance(r.column, str) and r.column else "") if x) or None
+        column = r.column if isinstance(r.column, str) and r.column else None
+        rec_columns[j] = column
+        wb_rows.append({"_rec": j, "column_name": column, "value": None if pd.isna(r.value) else r.value,
+                        "check_code": r.check_code, "reason": r.reason})
+    st.rec_rows, st.rec_raw, st.rec_columns = rec_rows, rec_raw, rec_columns
+    counted = [row for row in wb_rows if row["check_code"] not in _WORKBOOK_REPORT_ONLY]
+    st.rows_total = n + len(counted)
+
+    frame = pd.DataFrame({"_rec": np.arange(1, n + 1, dtype=np.int64)})
+    for name in KNOWN_COLUMNS:
+        col = rows[name] if n and name in rows.columns else pd.Series("", index=range(n), dtype=object)
+        frame[name] = pd.Series([unicodedata.normalize("NFC", str(v)).strip() for v in col], dtype="str")
+    schemes = set(frame["unit_scheme"].str.lower().replace("", SCHEME).unique()) if n else set()
+    st.schemes = frozenset(schemes & {SCHEME, LEGACY})
+
+    row_rejects, candidates = _check_rows(frame, ctx)
+    st.rejects = ([pd.DataFrame(wb_rows)] if wb_rows else []) + row_rejects
     st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
     return st
 
@@ -761,14 +985,18 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
     # required cells
     expected = {
         "period": (f"kỳ {ctx.period}", f"the period {ctx.period}"),
-        "unit_code": ("mã xã 5 chữ số hoặc mã tỉnh 2 chữ số (2025)",
-                      "a 5-digit commune or 2-digit province code of the 2025 scheme"),
+        "unit_code": ("mã xã 5 chữ số hoặc mã tỉnh 2 chữ số (2025), hoặc tên đơn vị ở cột 'unit_name'",
+                      "a 5-digit commune or 2-digit province code of the 2025 scheme, or the unit's name in column "
+                      "'unit_name'"),
         "data_element": (f"một mã chỉ tiêu của ngành {ctx.sector}", f"a data element code of sector {ctx.sector}"),
         "value": ("một số", "a number"),
     }
     for col in REQUIRED_COLUMNS:
         vi, en = expected[col]
-        add(w[col] == "", col, "ingest.missing_value",
+        empty = w[col] == ""
+        if col == "unit_code":  # a name stands for a missing code
+            empty &= w["unit_name"] == ""
+        add(empty, col, "ingest.missing_value",
             f"Cột '{col}' bị trống; cần {vi} / column '{col}' is empty; expected {en}")
 
     # period
@@ -777,16 +1005,15 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         f"(landing/{ctx.period}/{ctx.sector}/) / column 'period': " + _q(d["period"])
         + f" does not match the folder's period; expected '{ctx.period}' (landing/{ctx.period}/{ctx.sector}/)")
 
-    # unit scheme
-    scheme = w["unit_scheme"].str.lower()
-    legacy = scheme == "legacy"
-    add(legacy, "unit_scheme", "ingest.unsupported_scheme",
-        "Cột 'unit_scheme': mã đơn vị cũ (trước 1/7/2025, 'legacy') chưa được nhận; cần để trống hoặc '2025' và "
-        "dùng mã xã/tỉnh mới / column 'unit_scheme': legacy (pre-July-2025) unit codes are not accepted yet; "
-        "expected empty or '2025' with the new commune/province codes")
-    add((scheme != "") & (scheme != SCHEME) & ~legacy, "unit_scheme", "ingest.unsupported_scheme",
-        lambda d: "Cột 'unit_scheme': hệ mã " + _q(d["unit_scheme"]) + " không hợp lệ; cần để trống hoặc '2025' / "
-        "column 'unit_scheme': scheme " + _q(d["unit_scheme"]) + " is not supported; expected empty or '2025'")
+    # unit scheme: empty or '2025' (units since 1 July 2025), 'legacy' (units before, mapped through the crosswalk)
+    scheme = w["unit_scheme"].str.strip().str.lower()
+    legacy = (scheme == LEGACY).to_numpy()
+    current = ((scheme == "") | (scheme == SCHEME)).to_numpy()
+    add(~legacy & ~current, "unit_scheme", "ingest.unsupported_scheme",
+        lambda d: "Cột 'unit_scheme': hệ đơn vị " + _q(d["unit_scheme"]) + " không hợp lệ; cần để trống hoặc '2025' "
+        "(đơn vị từ 1/7/2025), hoặc 'legacy' (đơn vị trước 1/7/2025, được chuyển đổi sang đơn vị mới) / "
+        "column 'unit_scheme': scheme " + _q(d["unit_scheme"]) + " is not supported; expected empty or '2025' "
+        "(units since 1 July 2025), or 'legacy' (units before, mapped onto the new ones)")
 
     # data element
     known = w["el_sector"].notna()
@@ -854,10 +1081,64 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         + "; cần 1 (có) hoặc 0 (không) / column 'value': " + _q(d["value"]) + " is not valid for yes/no element "
         + _q(d["de"]) + "; expected 1 (yes) or 0 (no)")
 
-    # unit code: only checkable when the level of the data element is known
-    # (a code of another scheme is not judged against the 2025 list: the row is rejected for its scheme)
-    scheme_ok = (scheme == "") | (scheme == SCHEME)
-    unit, unit_problem = _resolve_units(w["unit_code"], w["el_level"].where(known & ~builtin & scheme_ok), ctx)
+    # units: only checkable when the level of the data element is known
+    checkable = (known & ~builtin).to_numpy()
+    has_code = (w["unit_code"] != "").to_numpy()
+    has_name = (w["unit_name"] != "").to_numpy()
+    w["method"] = np.where(legacy, LEGACY, "code")
+    w["legacy_level"] = None
+    w["src_key"] = None
+
+    def add_unit_rejects(idx: pd.Index, codes: pd.Series, reasons: pd.Series) -> None:
+        """One reject per row, on the column the unit was read from (the code, else the name)."""
+        nonlocal bad
+        pos = w.index.get_indexer(idx)
+        by_code = has_code[pos]
+        out.append(pd.DataFrame({
+            "_rec": w["_rec"].to_numpy()[pos],
+            "column_name": np.where(by_code, "unit_code", "unit_name"),
+            "value": np.where(by_code, w["unit_code"].to_numpy(dtype=object)[pos],
+                              w["unit_name"].to_numpy(dtype=object)[pos]),
+            "check_code": codes.to_numpy(dtype=object),
+            "reason": reasons.to_numpy(dtype=object),
+        }))
+        bad[pos] = True
+
+    # 2025 rows with a name and no code: the name is matched to a code, never guessed
+    named = current & checkable & ~has_code & has_name
+    w["name_code"] = None
+    if named.any():
+        from pipelines.units.resolve import match_names
+
+        matched = match_names(w.loc[named, ["unit_name", "province"]].assign(data_element=w.loc[named, "de"]),
+                              ctx.element_level)
+        ok_m = matched["check_code"].isna()
+        w.loc[matched.index[ok_m], "name_code"] = matched.loc[ok_m, "unit_code"]
+        w.loc[matched.index[ok_m], "method"] = "name"
+        if (~ok_m).any():
+            add_unit_rejects(matched.index[~ok_m], matched.loc[~ok_m, "check_code"], matched.loc[~ok_m, "reason"])
+
+    # legacy rows: the unit before 1 July 2025 they name (mapped onto the 2025 units once all rows are read)
+    old = legacy & checkable & (has_code | has_name)
+    if old.any():
+        from pipelines.units.resolve import identify_legacy
+
+        ident = identify_legacy(w.loc[old, ["unit_code", "unit_name", "province", "district"]]
+                                .assign(data_element=w.loc[old, "de"]), ctx.element_level)
+        ok_i = ident["check_code"].isna()
+        if (~ok_i).any():
+            add_unit_rejects(ident.index[~ok_i], ident.loc[~ok_i, "check_code"], ident.loc[~ok_i, "reason"])
+        good = ident[ok_i]
+        w.loc[good.index, "name_code"] = good["unit_code"]
+        w.loc[good.index, "legacy_level"] = good["level"]
+        # rows naming distinct former units merged into one legacy unit before the reform (aliases) are distinct
+        alias = good["method"] == "alias"
+        key = good["unit_code"].astype(object).where(~alias, good["unit_code"] + "|" + w.loc[good.index, "unit_name"])
+        w.loc[good.index, "src_key"] = key
+
+    # 2025 codes (a code of the legacy scheme is checked against the legacy units above)
+    unit, unit_problem = _resolve_units(w["unit_code"], w["el_level"].where(checkable & current & has_code), ctx)
+    unit = unit.astype(object).where(w["name_code"].isna(), w["name_code"])
     w["unit"] = unit
     if unit_problem.notna().any():
         parts = unit_problem.fillna("").str.partition("|")
@@ -881,6 +1162,11 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         "comment": w["comment"][ok].to_numpy(dtype=object),
         "value_text": w["value"][ok].to_numpy(dtype=object),
         "_rec": w["_rec"][ok].to_numpy(),
+        # code | name (2025 units) | legacy (a unit before 1 July 2025, in unit_code: mapped in _assemble)
+        "match_method": w["method"][ok].to_numpy(dtype=object),
+        "legacy_level": w["legacy_level"][ok].to_numpy(dtype=object),
+        "target_level": w["el_level"][ok].to_numpy(dtype=object),
+        "src_key": w["src_key"][ok].to_numpy(dtype=object),
     })
     for col in ("unit_name", "comment"):
         cand[col] = cand[col].where(cand[col] != "", None)
@@ -903,11 +1189,20 @@ def _unit_reason(d: pd.DataFrame, ctx: _Context, kind: str) -> pd.Series:
     level_vi = level.map(_LEVEL_VI).astype("str")
     width = level.map({"commune": "5", "province": "2"}).astype("str")
     if kind == "unknown":
+        # a code of the units before 1 July 2025 sent without unit_scheme = legacy: say so
+        padded = d["unit_code"].astype("str").str.zfill(5).where(level == "commune",
+                                                                 d["unit_code"].astype("str").str.zfill(2))
+        old = _isin(padded.where(d["unit_code"].str.fullmatch("[0-9]+"), None), ctx.legacy_codes())
+        hint_vi = pd.Series("", index=d.index, dtype="str").where(
+            ~old, "; mã này là đơn vị trước ngày 1/7/2025: nếu số liệu theo đơn vị cũ, ghi unit_scheme = legacy")
+        hint_en = pd.Series("", index=d.index, dtype="str").where(
+            ~old, "; this is the code of a unit before 1 July 2025: for data keyed by the old units, write "
+                  "unit_scheme = legacy")
         return ("Cột 'unit_code': mã đơn vị " + code + " không có trong danh mục " + level_vi + f" ({SCHEME}); "
-                + de + " báo cáo theo " + level_vi + ", cần mã " + level_vi + " " + width + f" chữ số (hệ {SCHEME}) "
-                "/ column 'unit_code': unit code " + code + " is not a " + level + f" code of the {SCHEME} scheme; "
-                + de + " is reported per " + level + ", expected a " + width + "-digit " + level
-                + f" code of the {SCHEME} scheme")
+                + de + " báo cáo theo " + level_vi + ", cần mã " + level_vi + " " + width + f" chữ số (hệ {SCHEME})"
+                + hint_vi + " / column 'unit_code': unit code " + code + " is not a " + level
+                + f" code of the {SCHEME} scheme; " + de + " is reported per " + level + ", expected a " + width
+                + "-digit " + level + f" code of the {SCHEME} scheme" + hint_en)
     other = d["other"].astype("str")
     other_q = _q(other)
     other_name = other.map(lambda c: ctx.unit_names.get(c, "")).astype("str")
@@ -979,90 +1274,278 @@ def _resolve_units(code: pd.Series, level: pd.Series, ctx: _Context) -> tuple[pd
     return unit, problem
 
 
-# -- duplicates and assembly -----------------------------------------------------------------------
+# -- duplicates, rebasing and assembly ------------------------------------------------------------
+
+_ASSEMBLY_REJECT_COLUMNS = ["_file", "_rec", "column_name", "value", "check_code", "reason"]
+#: The duplicate key of legacy rows: one legacy unit (or a distinct former unit merged into it before 2025).
+LEGACY_KEY = ["period", "src_key", "data_element", "disaggregation"]
+_REBASE_BY = ["period", "data_element", "disaggregation"]
+_LEGACY_LABEL = " (đơn vị cũ / legacy unit)"
 
 
-def _apply_duplicates(staged: list[_Staged], ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Values to load, and the duplicate rejects (with _file and _rec) across the staged files."""
-    parts = []
-    for i, st in enumerate(staged):
-        if st.candidates is not None and len(st.candidates):
-            parts.append(st.candidates.assign(_file=i))
+def _assemble(staged: list[_Staged], ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Values to load, the rejects found across rows (``_file``, ``_rec``, ...) and the loaded records.
+
+    1. legacy rows: the duplicate rule, per legacy unit (one old unit is never added twice);
+    2. the legacy rows left are summed onto the 2025 units through the crosswalk, all files together;
+    3. a value given both for a 2025 unit and through the crosswalk: every copy is rejected
+       (``units.scheme_overlap``), and the crosswalk is applied again without the legacy rows rejected,
+       so that no row is half loaded (a split commune's other parts are taken out too);
+    4. 2025 rows: the duplicate rule.
+
+    The loaded records (``_file``, ``_rec``, ``match_method``) count each input record once.
+    """
+    parts = [st.candidates.assign(_file=i) for i, st in enumerate(staged)
+             if st.candidates is not None and len(st.candidates)]
     empty_vals = pd.DataFrame({c: pd.Series(dtype=_VALUE_DTYPES[c]) for c in VALUE_COLUMNS})
-    empty_rej = pd.DataFrame(columns=["_file", "_rec", "column_name", "value", "check_code", "reason"])
+    empty_rej = pd.DataFrame(columns=_ASSEMBLY_REJECT_COLUMNS)
+    empty_loaded = pd.DataFrame({"_file": pd.Series(dtype="int64"), "_rec": pd.Series(dtype="int64"),
+                                 "match_method": pd.Series(dtype=object)})
     if not parts:
-        return empty_vals, empty_rej
+        return empty_vals, empty_rej, empty_loaded
     cand = pd.concat(parts, ignore_index=True).sort_values(["_file", "_rec"], ignore_index=True)
     cand["row_number"] = np.concatenate([staged[f].row_number(g["_rec"].to_numpy())
                                          for f, g in cand.groupby("_file", sort=True)])
-    dup = cand.duplicated(DUPLICATE_KEY, keep=False)
-    rejects = [empty_rej]
+    multi_file = len(parts) > 1
+    rejects: list[pd.DataFrame] = [empty_rej]
+    is_legacy = (cand["match_method"] == LEGACY).to_numpy()
+    cur = cand.loc[~is_legacy].reset_index(drop=True)
+    leg = cand.loc[is_legacy].reset_index(drop=True)
+
+    aggregates = empty_vals.assign(_file=pd.Series(dtype="int64"), _rec=pd.Series(dtype="int64"))
+    leg_loaded = empty_loaded
+    if len(leg):
+        # 1. two rows for one legacy unit: the same rule as for 2025 rows, on the legacy unit
+        leg["_label"] = leg["unit_code"] + _LEGACY_LABEL
+        drop, rej = _duplicate_rule(leg, LEGACY_KEY, staged, multi_file)
+        rejects.append(rej)
+        leg = leg.loc[~drop].reset_index(drop=True)
+        # 2-3. onto the 2025 units; overlaps with 2025 rows rejected whole, then the crosswalk again
+        alive = np.ones(len(leg), dtype=bool)
+        cur_out = np.zeros(len(cur), dtype=bool)
+        while True:
+            aggregates, leg_loaded, rebase_rejects = _rebase(leg.loc[alive], ctx)
+            overlap, cur_hit, leg_hit = _overlaps(cur.loc[~cur_out], leg, aggregates, staged, multi_file)
+            if overlap.empty:
+                break
+            rejects.append(overlap)
+            cur_out[cur_hit] = True
+            alive[leg_hit] = False
+        rejects.append(rebase_rejects)
+        cur = cur.loc[~cur_out].reset_index(drop=True)
+
+    # 4. 2025 rows
+    cur["_label"] = cur["unit_code"]
+    drop, rej = _duplicate_rule(cur, DUPLICATE_KEY, staged, multi_file)
+    rejects.append(rej)
+    cur = cur.loc[~drop]
+    cur_vals = cur.assign(source_units=None, rebase_complete=pd.NA)
+    cur_vals = cur_vals.assign(source_file=[staged[f].source_file for f in cur_vals["_file"]]) if len(cur_vals) else cur_vals
+    frames = [f[[*VALUE_COLUMNS, "_file", "_rec"]] for f in (cur_vals, aggregates) if len(f)]
+    if frames:
+        vals = pd.concat(frames, ignore_index=True).sort_values(["_file", "_rec", "unit_code"], kind="stable")
+        vals = vals[VALUE_COLUMNS].reset_index(drop=True).astype(_VALUE_DTYPES)
+        for col in ("unit_name", "comment", "source_units"):
+            vals[col] = vals[col].where(vals[col].notna(), None)
+    else:
+        vals = empty_vals
+    loaded = pd.concat([cur[["_file", "_rec", "match_method"]], leg_loaded], ignore_index=True)
+    rej_frames = [r for r in rejects if len(r)]
+    return vals, (pd.concat(rej_frames, ignore_index=True) if rej_frames else empty_rej), loaded
+
+
+def _duplicate_rule(cand: pd.DataFrame, key: list[str], staged: list[_Staged],
+                    multi_file: bool) -> tuple[np.ndarray, pd.DataFrame]:
+    """Rows to drop (by position) and their rejects, for rows sharing ``key``.
+
+    Different values: every copy is rejected (``ingest.conflicting_duplicate``, naming the others).
+    Same value: the first copy (file order, then row) is kept, the others are ``ingest.duplicate_row``.
+    ``cand`` has a RangeIndex, ``_file``, ``_rec``, ``row_number``, ``value``, ``value_text``, the key
+    columns and ``_label`` (the unit as shown in the reasons).
+    """
+    empty_rej = pd.DataFrame(columns=_ASSEMBLY_REJECT_COLUMNS)
     drop = np.zeros(len(cand), dtype=bool)
-    if dup.any():
-        d = cand.loc[dup]
-        group_id = d.groupby(DUPLICATE_KEY, sort=False, dropna=False).ngroup()
-        nvals = d.groupby(group_id)["value"].transform("nunique")
-        conflict_idx = nvals[nvals > 1].index
-        identical_idx = nvals[nvals == 1].index
-        rows: list[dict[str, Any]] = []
-        multi_file = len(parts) > 1
-        # Conflicts: every copy is rejected and names the others. Plain loops over arrays: a whole file sent
-        # twice with other numbers gives one group per row.
-        c = d.loc[conflict_idx].assign(_g=group_id[conflict_idx]).sort_values(["_g", "_file", "_rec"])
-        if len(c):
-            recs = _records(c)
-            gid = c["_g"].to_numpy()
-            starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
-            for a, b in zip(starts.tolist(), np.r_[starts[1:], len(c)].tolist(), strict=True):
-                group = recs[a:b]
-                where = [_where(staged[r["_file"]].source_file, r["row_number"], multi_file) for r in group]
-                key = _key_text(group[0])
-                for n, r in enumerate(group):
-                    oth = [o for o in range(len(group)) if o != n]
-                    others_vi = "; ".join(f"{where[o][0]} = {group[o]['value_text']}" for o in oth)
-                    others_en = "; ".join(f"{where[o][1]} = {group[o]['value_text']}" for o in oth)
-                    v = r["value_text"]
-                    rows.append({
-                        "_file": r["_file"], "_rec": r["_rec"], "column_name": "value", "value": v,
-                        "check_code": "ingest.conflicting_duplicate",
-                        "reason": (f"Cột 'value': {key} có nhiều giá trị khác nhau: dòng này = {v}; {others_vi}; "
-                                   f"không nạp dòng nào; cần đúng một dòng cho mỗi (period, unit_code, data_element, "
-                                   f"disaggregation) / column 'value': {key} is given with different values: this "
-                                   f"row = {v}; {others_en}; none of them was loaded; expected exactly one row per "
-                                   f"(period, unit_code, data_element, disaggregation)"),
-                    })
-            drop[c.index.to_numpy()] = True
-        if len(identical_idx):
-            ident = d.loc[identical_idx]
-            first = ~ident.duplicated(DUPLICATE_KEY, keep="first")
-            keep_where = {
-                tuple(r[k] for k in DUPLICATE_KEY): _where(staged[r["_file"]].source_file, r["row_number"], multi_file)
-                for r in _records(ident.loc[first])
-            }
-            repeats = ident.loc[~first]
-            for r in _records(repeats):
-                (kept_vi, kept_en), key = keep_where[tuple(r[k] for k in DUPLICATE_KEY)], _key_text(r)
-                v = _fmt_number(r["value"])
+    if cand.empty:
+        return drop, empty_rej
+    dup = cand.duplicated(key, keep=False)
+    if not dup.any():
+        return drop, empty_rej
+    d = cand.loc[dup]
+    group_id = d.groupby(key, sort=False, dropna=False).ngroup()
+    nvals = d.groupby(group_id)["value"].transform("nunique")
+    conflict_idx = nvals[nvals > 1].index
+    identical_idx = nvals[nvals == 1].index
+    rows: list[dict[str, Any]] = []
+    # Conflicts: every copy is rejected and names the others. Plain loops over arrays: a whole file sent
+    # twice with other numbers gives one group per row.
+    c = d.loc[conflict_idx].assign(_g=group_id[conflict_idx]).sort_values(["_g", "_file", "_rec"])
+    if len(c):
+        recs = _records(c, key)
+        gid = c["_g"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+        for a, b in zip(starts.tolist(), np.r_[starts[1:], len(c)].tolist(), strict=True):
+            group = recs[a:b]
+            where = [_where(staged[r["_file"]].source_file, r["row_number"], multi_file) for r in group]
+            key_text = _key_text(group[0])
+            for n, r in enumerate(group):
+                oth = [o for o in range(len(group)) if o != n]
+                others_vi = "; ".join(f"{where[o][0]} = {group[o]['value_text']}" for o in oth)
+                others_en = "; ".join(f"{where[o][1]} = {group[o]['value_text']}" for o in oth)
+                v = r["value_text"]
                 rows.append({
-                    "_file": r["_file"], "_rec": r["_rec"], "column_name": None, "value": r["value_text"],
-                    "check_code": "ingest.duplicate_row",
-                    "reason": (f"{key} trùng hệt {kept_vi} (cùng giá trị {v}); số liệu đã được nạp một lần từ dòng "
-                               f"đó; cần mỗi số liệu đúng một dòng / {key} repeats {kept_en} with the same value {v}; "
-                               f"the value was loaded once, from that row; expected each data value once"),
+                    "_file": r["_file"], "_rec": r["_rec"], "column_name": "value", "value": v,
+                    "check_code": "ingest.conflicting_duplicate",
+                    "reason": (f"Cột 'value': {key_text} có nhiều giá trị khác nhau: dòng này = {v}; {others_vi}; "
+                               f"không nạp dòng nào; cần đúng một dòng cho mỗi (period, unit_code, data_element, "
+                               f"disaggregation) / column 'value': {key_text} is given with different values: this "
+                               f"row = {v}; {others_en}; none of them was loaded; expected exactly one row per "
+                               f"(period, unit_code, data_element, disaggregation)"),
                 })
-            drop[repeats.index.to_numpy()] = True
-        rejects.append(pd.DataFrame(rows, columns=empty_rej.columns))
-    vals = cand.loc[~drop]
-    vals = vals.assign(source_file=[staged[f].source_file for f in vals["_file"]]) if len(vals) else vals
-    vals = vals[VALUE_COLUMNS].reset_index(drop=True).astype(_VALUE_DTYPES)
-    for col in ("unit_name", "comment"):
-        vals[col] = vals[col].where(vals[col].notna(), None)
-    return vals, pd.concat([r for r in rejects if len(r)] or [empty_rej], ignore_index=True)
+        drop[c.index.to_numpy()] = True
+    if len(identical_idx):
+        ident = d.loc[identical_idx]
+        first = ~ident.duplicated(key, keep="first")
+        keep_where = {
+            tuple(r[k] for k in key): _where(staged[r["_file"]].source_file, r["row_number"], multi_file)
+            for r in _records(ident.loc[first], key)
+        }
+        repeats = ident.loc[~first]
+        for r in _records(repeats, key):
+            (kept_vi, kept_en), key_text = keep_where[tuple(r[k] for k in key)], _key_text(r)
+            v = _fmt_number(r["value"])
+            rows.append({
+                "_file": r["_file"], "_rec": r["_rec"], "column_name": None, "value": r["value_text"],
+                "check_code": "ingest.duplicate_row",
+                "reason": (f"{key_text} trùng hệt {kept_vi} (cùng giá trị {v}); số liệu đã được nạp một lần từ dòng "
+                           f"đó; cần mỗi số liệu đúng một dòng / {key_text} repeats {kept_en} with the same value {v}; "
+                           f"the value was loaded once, from that row; expected each data value once"),
+            })
+        drop[repeats.index.to_numpy()] = True
+    return drop, pd.DataFrame(rows, columns=_ASSEMBLY_REJECT_COLUMNS)
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Legacy rows summed onto the 2025 units: (values with ``_file``/``_rec`` of the first row summed and
+    ``_members``, the records loaded with their match method, rejects of the crosswalk)."""
+    from pipelines.units.crosswalk import rebase_values
+
+    agg_rows: list[dict[str, Any]] = []
+    loaded: list[tuple[int, int, str]] = []
+    rejects: list[dict[str, Any]] = []
+    flags = ctx.flag_elements
+    files = leg["_file"].to_numpy()
+    recs = leg["_rec"].to_numpy()
+    rows = leg["row_number"].to_numpy()
+    names = leg["unit_name"].to_numpy(dtype=object)
+    comments = leg["comment"].to_numpy(dtype=object)
+    texts = leg["value_text"].to_numpy(dtype=object)
+    codes = leg["unit_code"].to_numpy(dtype=object)
+    sources = leg["source_file"].to_numpy(dtype=object)
+    shas = leg["file_sha256"].to_numpy(dtype=object)
+    positions = pd.Series(np.arange(len(leg)), index=leg.index)
+    for (level, target), g in leg.groupby(["legacy_level", "target_level"], sort=True):
+        # rows of one legacy unit and key are distinct former units merged into it (aliases): added first
+        grouped = g.groupby([*_REBASE_BY, "unit_code"], sort=True)
+        pre = grouped.agg(value_sum=("value", "sum"), value_max=("value", "max")).reset_index()
+        gid = grouped.ngroup().to_numpy()
+        order = np.argsort(gid, kind="stable")
+        pos = positions[g.index].to_numpy()[order]
+        cuts = np.flatnonzero(np.diff(gid[order])) + 1
+        pre["members"] = [m.tolist() for m in np.split(pos, cuts)]
+        pre["value"] = pre["value_max"].where(pre["data_element"].isin(flags), pre["value_sum"])
+        pre["row_number"] = np.arange(len(pre))  # passed through to the decisions
+        out, dec = rebase_values(pre[[*_REBASE_BY, "unit_code", "value", "row_number"]], level,
+                                 rule=ctx.apportion_rule, flag_elements=flags, target_level=target, by=_REBASE_BY)
+        members = pre["members"].tolist()
+        for r in dec[dec["status"] == "rejected"].itertuples(index=False):
+            for i in members[int(r.row_number)]:
+                rejects.append({"_file": int(files[i]), "_rec": int(recs[i]), "column_name": "unit_code",
+                                "value": codes[i], "check_code": r.check_code, "reason": r.reason})
+        ok = dec[dec["status"] != "rejected"]
+        pre_id = ok["row_number"].astype(int).to_numpy()
+        split = (ok["status"] == "apportioned").to_numpy()
+        apportioned_pre = set(pre_id[split].tolist())
+        for p in sorted(set(pre_id.tolist())):
+            method = "apportioned" if p in apportioned_pre else "crosswalk"
+            loaded.extend((int(files[i]), int(recs[i]), method) for i in members[p])
+        keys = pre.loc[pre_id, _REBASE_BY].astype(object).fillna("")
+        contributors: dict[tuple, list[int]] = {}
+        for k, t, p in zip(map(tuple, keys.to_numpy().tolist()), ok["target_code"].tolist(), pre_id.tolist(), strict=True):
+            contributors.setdefault((*k, t), []).extend(members[p])
+        for o in out.to_dict("records"):
+            mem = sorted(set(contributors[(*(o[c] for c in _REBASE_BY), o["unit_code"])]),
+                         key=lambda i: (files[i], rows[i]))
+            first = mem[0]
+            written = list(dict.fromkeys(n for n in names[mem] if isinstance(n, str) and n))
+            notes = list(dict.fromkeys(n for n in comments[mem] if isinstance(n, str) and n))
+            agg_rows.append({
+                "period": o["period"], "sector": ctx.sector, "unit_code": o["unit_code"],
+                "data_element": o["data_element"], "disaggregation": o["disaggregation"], "value": float(o["value"]),
+                "unit_name": "; ".join(written) or None, "comment": "; ".join(notes) or None,
+                "source_file": sources[first], "file_sha256": shas[first], "row_number": int(rows[first]),
+                "match_method": "apportioned" if o["apportioned"] else "crosswalk",
+                "source_units": o["source_units"], "rebase_complete": bool(o["complete"]),
+                "_file": int(files[first]), "_rec": int(recs[first]), "_members": [leg.index[i] for i in mem],
+                "value_text": _fmt_number(float(o["value"])),
+            })
+    agg = pd.DataFrame(agg_rows, columns=[*VALUE_COLUMNS, "_file", "_rec", "_members", "value_text"])
+    loaded_df = pd.DataFrame(loaded, columns=["_file", "_rec", "match_method"]).drop_duplicates(["_file", "_rec"])
+    return agg, loaded_df, pd.DataFrame(rejects, columns=_ASSEMBLY_REJECT_COLUMNS)
+
+
+def _overlaps(cur: pd.DataFrame, leg: pd.DataFrame, agg: pd.DataFrame, staged: list[_Staged],
+              multi_file: bool) -> tuple[pd.DataFrame, list[Any], list[Any]]:
+    """Values given both for a 2025 unit and through the crosswalk: rejects for every copy (the 2025
+    rows and every legacy row summed into the value), and the labels of the 2025 and legacy rows hit."""
+    empty = pd.DataFrame(columns=_ASSEMBLY_REJECT_COLUMNS)
+    if cur.empty or agg.empty:
+        return empty, [], []
+    agg_at = {tuple(k): i for i, k in enumerate(agg[DUPLICATE_KEY].astype(object).to_numpy().tolist())}
+    cur_keys = [tuple(k) for k in cur[DUPLICATE_KEY].astype(object).to_numpy().tolist()]
+    hits: dict[int, list[Any]] = {}
+    for label, k in zip(cur.index, cur_keys, strict=True):
+        if k in agg_at:
+            hits.setdefault(agg_at[k], []).append(label)
+    if not hits:
+        return empty, [], []
+    rows: list[dict[str, Any]] = []
+    cur_hit: list[Any] = []
+    leg_hit: list[Any] = []
+    for a, labels in hits.items():
+        g = agg.iloc[a]
+        dis = g["disaggregation"]
+        key_text = f"({g['period']}, {g['unit_code']}, {g['data_element']}{', ' + dis if dis else ''})"
+        here = [_where(staged[int(cur.at[i, '_file'])].source_file, int(cur.at[i, "row_number"]), multi_file)
+                for i in labels]
+        new_vi = "; ".join(f"{w[0]} = {cur.at[i, 'value_text']}" for w, i in zip(here, labels, strict=True))
+        new_en = "; ".join(f"{w[1]} = {cur.at[i, 'value_text']}" for w, i in zip(here, labels, strict=True))
+        members = list(g["_members"])
+        old = [_where(staged[int(leg.at[i, '_file'])].source_file, int(leg.at[i, "row_number"]), multi_file)
+               for i in members[:5]]
+        more = f", … (+{len(members) - 5})" if len(members) > 5 else ""
+        old_vi = ", ".join(w[0] for w in old) + more
+        old_en = ", ".join(w[1] for w in old) + more
+        reason = (f"{key_text} có số liệu theo đơn vị mới ({new_vi}) và cả số liệu chuyển đổi từ đơn vị cũ "
+                  f"{g['source_units']} (cộng = {g['value_text']}; {old_vi}); không nạp số liệu nào để tránh tính "
+                  f"trùng; cần mỗi số liệu một lần, theo một hệ đơn vị / {key_text} is given for the 2025 unit "
+                  f"({new_en}) and also through the crosswalk from legacy units {g['source_units']} (sum "
+                  f"{g['value_text']}; {old_en}); none of them was loaded, to avoid double counting; expected each "
+                  f"data value once, in one unit scheme")
+        for i in labels:
+            rows.append({"_file": int(cur.at[i, "_file"]), "_rec": int(cur.at[i, "_rec"]), "column_name": "unit_code",
+                         "value": cur.at[i, "unit_code"], "check_code": "units.scheme_overlap", "reason": reason})
+        for i in members:
+            rows.append({"_file": int(leg.at[i, "_file"]), "_rec": int(leg.at[i, "_rec"]), "column_name": "unit_code",
+                         "value": leg.at[i, "unit_code"], "check_code": "units.scheme_overlap", "reason": reason})
+        cur_hit.extend(labels)
+        leg_hit.extend(members)
+    return pd.DataFrame(rows, columns=_ASSEMBLY_REJECT_COLUMNS), cur_hit, leg_hit
+
+
+def _records(df: pd.DataFrame, key: list[str]) -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values (much faster than ``DataFrame.to_dict``)."""
-    cols = ["_file", "_rec", "row_number", "value", "value_text", *DUPLICATE_KEY]
+    cols = list(dict.fromkeys(["_file", "_rec", "row_number", "value", "value_text", "_label", "period",
+                               "data_element", "disaggregation", *key]))
     lists = [df[c].tolist() for c in cols]
     return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)]
 
@@ -1076,13 +1559,14 @@ def _where(source: str, row: int, multi_file: bool) -> tuple[str, str]:
 
 def _key_text(r: dict[str, Any]) -> str:
     dis = r["disaggregation"]
-    return f"({r['period']}, {r['unit_code']}, {r['data_element']}{', ' + dis if dis else ''})"
+    return f"({r['period']}, {r['_label']}, {r['data_element']}{', ' + dis if dis else ''})"
 
 
 _VALUE_DTYPES = {
     "period": "object", "sector": "object", "unit_code": "object", "data_element": "object",
     "disaggregation": "object", "value": "float64", "unit_name": "object", "comment": "object",
     "source_file": "object", "file_sha256": "object", "row_number": "int64",
+    "match_method": "object", "source_units": "object", "rebase_complete": "boolean",
 }
 _REJECT_DTYPES = {
     "period": "object", "sector": "object", "source_file": "object", "file_sha256": "object",
@@ -1091,13 +1575,13 @@ _REJECT_DTYPES = {
 }
 
 
-def _finish_rejects(staged: list[_Staged], dup_rejects: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
+def _finish_rejects(staged: list[_Staged], assembly_rejects: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     frames = []
     for i, st in enumerate(staged):
         parts = [r for r in st.rejects if len(r)]
-        dups = dup_rejects.loc[dup_rejects["_file"] == i].drop(columns="_file")
-        if len(dups):
-            parts.append(dups)
+        more = assembly_rejects.loc[assembly_rejects["_file"] == i].drop(columns="_file")
+        if len(more):
+            parts.append(more)
         if not parts:
             continue
         rej = pd.concat(parts, ignore_index=True)
@@ -1105,7 +1589,15 @@ def _finish_rejects(staged: list[_Staged], dup_rejects: pd.DataFrame, ctx: _Cont
             rej["row_number"] = pd.array([pd.NA] * len(rej), dtype="Int64")
         else:
             recs = rej["_rec"].to_numpy(dtype=np.int64)
-            rej["row_number"] = pd.array(st.row_number(recs), dtype="Int64")
+            rows = st.row_number(recs)
+            if st.rec_rows is not None:  # a workbook: problems of a sheet or column have no row
+                rej["row_number"] = pd.array([None if r < 0 else int(r) for r in rows], dtype="Int64")
+                # a value problem names the workbook column's title
+                titles = [st.rec_columns[r] for r in recs]
+                rej["column_name"] = [t if c == "value" and t else c
+                                      for c, t in zip(rej["column_name"].tolist(), titles, strict=True)]
+            else:
+                rej["row_number"] = pd.array(rows, dtype="Int64")
             rej["raw_record"] = [st.raw_record(int(r)) for r in recs]
         rej["source_file"] = st.source_file
         rej["file_sha256"] = st.sha256
@@ -1123,15 +1615,17 @@ def _finish_rejects(staged: list[_Staged], dup_rejects: pd.DataFrame, ctx: _Cont
     return out
 
 
-def _file_infos(staged: list[_Staged], values: pd.DataFrame, rejects: pd.DataFrame) -> list[FileInfo]:
-    loaded = values.groupby("source_file").size().to_dict() if len(values) else {}
+def _file_infos(staged: list[_Staged], loaded: pd.DataFrame, ctx: _Context) -> list[FileInfo]:
+    counts = loaded.groupby(["_file", "match_method"]).size().to_dict() if len(loaded) else {}
     infos = []
-    for st in staged:
-        n_loaded = int(loaded.get(st.source_file, 0))
+    for i, st in enumerate(staged):
+        by_method = {col: int(counts.get((i, m), 0)) for m, col in MATCH_METHODS.items()}
+        n_loaded = sum(by_method.values())
         infos.append(FileInfo(
             source_file=st.source_file, file_sha256=st.sha256, encoding=st.encoding, rows_total=st.rows_total,
             rows_loaded=n_loaded, rows_rejected=st.rows_total - n_loaded, blank_rows=st.blank_rows,
             delimiter=st.delimiter, received_at=st.received_at, whole_file_rejected=st.whole_file,
+            file_format=st.file_format, unit_scheme=st.unit_scheme, **by_method,
+            apportion_rule=ctx.apportion_rule if LEGACY in st.schemes else None,
         ))
     return infos
-

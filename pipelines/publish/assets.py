@@ -36,6 +36,8 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_domain_scores"]),
     dg.AssetKey(["marts", "fct_indicator_values"]),
     dg.AssetKey(["marts", "dim_indicator"]),
+    dg.AssetKey(["marts", "fct_commune_assessment"]),
+    dg.AssetKey(["marts", "fct_commune_ranking"]),
 ]
 
 
@@ -69,6 +71,7 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str):
         write_report_html(
             folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
             tables["indicator_values"], quality=quality, uncertainty=uncertainty, profiles=profiles,
+            commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
             previous_period=previous_period(period),
         )
 
@@ -119,6 +122,9 @@ def release(context) -> dg.MaterializeResult:
         "files": dg.MetadataValue.json(result.files),
         "suppressed_cells": result.suppressed,
         "provinces_ranked": int(ranking["rank"].notna().sum()),
+        "communes_assessed": int(result.manifest.get("commune_assessment", {}).get("communes_assessed", 0)),
+        "communes_recognised": int(result.manifest.get("commune_assessment", {}).get("communes_recognised", 0)),
+        "communes_ranked": int(result.manifest.get("commune_assessment", {}).get("communes_ranked", 0)),
         "top_10": dg.MetadataValue.md(top[["rank", "province_name", "pcri", "tier"]].to_markdown(index=False)),
     })
 

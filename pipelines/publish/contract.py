@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: tables commune_assessment and commune_ranking
 
 TYPES = ("string", "int64", "float64", "boolean")
 
@@ -230,7 +230,120 @@ INDICATOR_VALUES = Table(
     row_order_en="provinces before communes; by province code, unit code, then the indicator's order in the methodology",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (PROVINCE_RANKING, DOMAIN_SCORES, INDICATOR_VALUES)}
+_COMMUNE_CODE = _c("commune_code", "string", "Mã xã, phường, đặc khu", "Commune code",
+                   "Mã 5 chữ số theo danh mục đơn vị hành chính từ 1/7/2025; là văn bản, giữ số 0 ở đầu",
+                   "5-digit code of the administrative units in force since 1 July 2025; text, keep the leading zero",
+                   nullable=False)
+_COMMUNE_NAME = _c("commune_name", "string", "Tên xã, phường, đặc khu", "Commune name",
+                   "Tên chính thức (Unicode NFC)", "Official name (Unicode NFC)")
+
+COMMUNE_ASSESSMENT = Table(
+    name="commune_assessment",
+    name_vi="Đánh giá xã, phường, đặc khu phù hợp với trẻ em theo từng tiêu chuẩn",
+    name_en="Child-friendly commune assessment by criterion",
+    description_vi=("Một dòng cho mỗi xã và tiêu chuẩn (Quyết định 06/2019/QĐ-TTg): điểm và đạt/không đạt. Chỉ có "
+                    "trong kỳ được đánh giá (kỳ năm). Điểm trống khi thiếu số liệu đầu vào. Điểm của tiêu chuẩn có "
+                    "số liệu nhạy cảm (xâm hại trẻ em, trẻ em vi phạm pháp luật) được ẩn theo quy tắc bảo mật (cột "
+                    "suppressed). Bảng điểm do dự án giả định được đánh dấu ở cột assumed và trong từ điển dữ liệu."),
+    description_en=("One row per commune and criterion (Decision 06/2019/QĐ-TTg): points and met. Only in assessed "
+                    "periods (years). Points are empty when an input is missing. Points of criteria fed by "
+                    "sensitive data (child abuse, children in conflict with the law) are suppressed by the "
+                    "disclosure rule (column suppressed). Point tables assumed by the project are flagged in "
+                    "column assumed and in the data dictionary."),
+    columns=(
+        _PERIOD,
+        _COMMUNE_CODE,
+        _COMMUNE_NAME,
+        _PROVINCE_CODE,
+        _c("criterion_code", "string", "Mã tiêu chuẩn", "Criterion code",
+           "Mã tiêu chuẩn C01-C13 (xem phần tiêu chuẩn của từ điển dữ liệu)",
+           "Criterion code C01-C13 (see the criteria in the data dictionary)", nullable=False),
+        _c("points", "float64", "Điểm", "Points",
+           "Điểm của tiêu chuẩn (tổng điểm các chỉ tiêu); trống khi thiếu số liệu hoặc bị ẩn",
+           "Points of the criterion (sum of its items); empty when an input is missing or suppressed"),
+        _c("met", "boolean", "Đạt", "Met",
+           "true khi điểm đạt mức yêu cầu của tiêu chuẩn; trống khi thiếu số liệu hoặc bị ẩn",
+           "true when the points reach the criterion's pass mark; empty when an input is missing or suppressed"),
+        # -- added after the issue's columns (additions only go at the end) --
+        _c("suppressed", "boolean", "Bị ẩn để bảo mật", "Suppressed for confidentiality",
+           "true khi điểm và đạt/không đạt bị ẩn vì số liệu nhạy cảm của xã bị ẩn theo quy tắc bảo mật",
+           "true when points and met are withheld because the commune's sensitive count is suppressed",
+           nullable=False),
+        _c("max_points", "float64", "Điểm tối đa", "Maximum points",
+           "Điểm tối đa của tiêu chuẩn", "Maximum points of the criterion"),
+        _c("pass_points", "float64", "Điểm đạt", "Pass mark",
+           "Số điểm tối thiểu để tiêu chuẩn đạt", "Points at which the criterion is met"),
+        _c("assumed", "boolean", "Bảng điểm giả định", "Assumed point table",
+           "true khi bảng điểm hoặc mức đạt của tiêu chuẩn do dự án giả định (văn bản công khai không nêu)",
+           "true when the criterion's point table or pass mark is the project's assumption (not in the public "
+           "decision)"),
+    ),
+    key=("period", "commune_code", "criterion_code"),
+    row_order_vi="theo mã tỉnh, mã xã, rồi thứ tự tiêu chuẩn",
+    row_order_en="by province code, commune code, then the criterion's order",
+)
+
+COMMUNE_RANKING = Table(
+    name="commune_ranking",
+    name_vi="Xếp hạng xã, phường, đặc khu trong tỉnh và công nhận phù hợp với trẻ em",
+    name_en="Communes ranked within their province, and child-friendly recognition",
+    description_vi=("Một dòng cho mỗi xã trong kỳ: chỉ số cấp xã (cùng phương pháp PCRI, trên các chỉ số cấp xã, "
+                    "không gồm chỉ số có tử số nhạy cảm), thứ hạng và nhóm trong tỉnh, công nhận xã phù hợp với "
+                    "trẻ em và lý do khi không được công nhận."),
+    description_en=("One row per commune and period: commune index (the PCRI method over the commune-level "
+                    "indicators, leaving out those with a sensitive numerator), rank and tier within the province, "
+                    "child-friendly recognition and the reason when not recognised."),
+    columns=(
+        _PERIOD,
+        _COMMUNE_CODE,
+        _COMMUNE_NAME,
+        _PROVINCE_CODE,
+        _c("index", "float64", "Chỉ số cấp xã", "Commune index",
+           "Thang 0-100, bình quân có trọng số của điểm các lĩnh vực của xã",
+           "0-100, weighted mean of the commune's domain scores"),
+        _c("rank_in_province", "int64", "Thứ hạng trong tỉnh", "Rank in province",
+           "1 là tốt nhất trong tỉnh; bằng điểm cùng hạng cao hơn; trống khi không xếp hạng",
+           "1 is best within the province; equal indices share the better rank; empty when not ranked"),
+        _c("tier", "int64", "Nhóm", "Tier group",
+           "Nhóm theo thứ hạng trong tỉnh, 1 là nhóm tốt nhất; trống khi không xếp hạng",
+           "Group by rank within the province, 1 is the strongest; empty when not ranked"),
+        _c("recognised", "boolean", "Được công nhận phù hợp với trẻ em", "Recognised as child-friendly",
+           "true khi đạt cả 13 tiêu chuẩn, không tiêu chuẩn nào 0 điểm và tổng điểm đạt ngưỡng của loại xã; "
+           "trống khi không đánh giá (thiếu số liệu, kỳ 6 tháng)",
+           "true when all 13 criteria are met, none scores 0 and the total reaches the threshold of the commune "
+           "type; empty when not assessed (missing data, half-year period)"),
+        _c("reason", "string", "Lý do", "Reason",
+           "Lý do không được công nhận hoặc không đánh giá; tiêu chuẩn có số liệu bị ẩn không ghi điểm; trống khi "
+           "được công nhận",
+           "Why not recognised or not assessed (text in Vietnamese); criteria with suppressed data are named "
+           "without points; empty when recognised"),
+        # -- added after the issue's columns (additions only go at the end) --
+        _c("commune_type", "string", "Loại xã", "Commune type",
+           "urban_ward_central_city, mountain_island_disadvantaged hoặc other (tệp loại xã của cán bộ vận hành)",
+           "urban_ward_central_city, mountain_island_disadvantaged or other (the operators' commune type file)"),
+        _c("threshold_points", "float64", "Ngưỡng công nhận", "Recognition threshold",
+           "Tổng điểm cần đạt theo loại xã (900, 800 hoặc 850)", "Total points needed for the commune type"),
+        _c("total_points", "float64", "Tổng điểm", "Total points",
+           "Tổng điểm 13 tiêu chuẩn (thang 1.000); trống khi không đánh giá hoặc khi điểm một tiêu chuẩn bị ẩn",
+           "Total of the 13 criteria (out of 1,000); empty when not assessed or when a criterion's points are "
+           "suppressed"),
+        _c("tier_name", "string", "Tên nhóm", "Tier name (Vietnamese)",
+           "Tên nhóm bằng tiếng Việt", "Name of the tier group in Vietnamese"),
+        _c("not_ranked_reason", "string", "Lý do không xếp hạng", "Reason not ranked",
+           "Trống khi được xếp hạng", "Empty when ranked (text in Vietnamese)"),
+        _c("indicators_used", "int64", "Số chỉ số có dữ liệu", "Indicators with a value",
+           "Số chỉ số cấp xã có giá trị được dùng", "Number of commune-level indicators with a value used"),
+        _c("indicators_total", "int64", "Tổng số chỉ số", "Indicators of the index",
+           "Số chỉ số cấp xã của chỉ số xếp hạng", "Number of commune-level indicators of the index"),
+    ),
+    key=("period", "commune_code"),
+    row_order_vi="theo mã tỉnh, thứ hạng trong tỉnh (xã không xếp hạng ở cuối), rồi mã xã",
+    row_order_en="by province code, rank in province (not ranked last), then commune code",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (PROVINCE_RANKING, DOMAIN_SCORES, INDICATOR_VALUES, COMMUNE_ASSESSMENT, COMMUNE_RANKING)
+}
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 

@@ -8,6 +8,13 @@ names first and English beside them.
 ``dictionary.csv`` has one row per column (``section = column``) and one row
 per indicator (``section = indicator``; ``table``/``column`` then say where
 the indicator code appears: ``indicator_values.indicator_code``).
+
+``dictionary.md`` also describes the child-friendly commune assessment when
+the methodology has one: the thresholds by commune type, and every criterion
+and item with its input, point bands, maximum and pass mark, marking what
+the project assumed where the public decision gives no point table
+(:func:`criteria_dictionary`; the release table ``commune_assessment``
+carries the same flag in its ``assumed`` column).
 """
 
 from __future__ import annotations
@@ -96,6 +103,99 @@ def indicator_dictionary(methodology) -> pd.DataFrame:
             "sensitive": i.code in sensitive,
         })
     return pd.DataFrame(rows, columns=["indicator_code", "name_vi", "name_en"] + INDICATOR_FIELDS[1:])
+
+
+def _band_text(item) -> str:
+    sign = "≥" if item.band_type == "min" else "≤"
+    text = "; ".join(f"{sign} {_num(b.bound)}: {_num(b.points)}" for b in item.bands)
+    rest = "còn lại / otherwise: 0"
+    if item.input_kind == "rate":
+        no_den = item.max_points if item.if_no_denominator is None else item.if_no_denominator
+        rest += f"; mẫu số 0 / denominator 0: {_num(no_den)}"
+    return f"{text}; {rest}"
+
+
+def _input_text(methodology, item) -> tuple[str, str]:
+    el = methodology.elements_by_code
+    num_vi = " + ".join(f"{el[c].name_vi} [{c}]" for c in item.numerator)
+    num_en = " + ".join(f"{el[c].name_en} [{c}]" for c in item.numerator)
+    if item.input_kind == "yes_no":
+        return f"có/không: {num_vi}", f"yes/no: {num_en}"
+    if item.input_kind == "count":
+        return f"số đếm: {num_vi}", f"count: {num_en}"
+    den_vi = " + ".join(f"{el[c].name_vi} [{c}]" for c in item.denominator)
+    den_en = " + ".join(f"{el[c].name_en} [{c}]" for c in item.denominator)
+    return (f"({num_vi}) / ({den_vi}) x {_num(item.multiplier)}",
+            f"({num_en}) / ({den_en}) x {_num(item.multiplier)}")
+
+
+def criteria_dictionary(methodology) -> pd.DataFrame:
+    """One row per item of the commune assessment's criteria (empty without an assessment)."""
+    assessment = getattr(methodology, "commune_assessment", None)
+    columns = ["criterion_code", "criterion_name_vi", "criterion_name_en", "criterion_max_points", "pass_points",
+               "pass_assumed", "item_code", "item_name_vi", "item_name_en", "input_vi", "input_en", "bands",
+               "item_max_points", "assumed", "sensitive"]
+    if assessment is None:
+        return pd.DataFrame(columns=columns)
+    el = methodology.elements_by_code
+    rows = []
+    for c in assessment.criteria:
+        for i in c.items:
+            input_vi, input_en = _input_text(methodology, i)
+            rows.append({
+                "criterion_code": c.code, "criterion_name_vi": c.name_vi, "criterion_name_en": c.name_en,
+                "criterion_max_points": c.max_points, "pass_points": c.pass_points, "pass_assumed": c.pass_assumed,
+                "item_code": i.code, "item_name_vi": i.name_vi, "item_name_en": i.name_en,
+                "input_vi": input_vi, "input_en": input_en, "bands": _band_text(i), "item_max_points": i.max_points,
+                "assumed": i.assumed, "sensitive": any(el[e].sensitive for e in i.elements),
+            })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _assessment_markdown(methodology) -> list[str]:
+    assessment = getattr(methodology, "commune_assessment", None)
+    if assessment is None:
+        return []
+    a = assessment
+    L = ["## Đánh giá xã phù hợp với trẻ em / Child-friendly commune assessment", "",
+         f"{a.name_vi} ({a.source_vi}). {a.name_en} ({a.source_en}). Tệp / file `{a.path.name}`, phiên bản / "
+         f"version **{a.version}** (sha256 `{a.sha256}`).", "",
+         f"Xã được công nhận khi đạt cả {len(a.criteria)} tiêu chuẩn, không tiêu chuẩn nào 0 điểm và tổng điểm (thang "
+         f"{_num(a.total_points)}) đạt ngưỡng của loại xã; xã thiếu số liệu đầu vào thì không đánh giá. / A commune is "
+         f"recognised when all {len(a.criteria)} criteria are met, none scores 0 and the total (out of "
+         f"{_num(a.total_points)}) reaches the threshold of its type; a commune lacking an input is not assessed.", "",
+         ("Chỉ đánh giá kỳ năm. / Only annual periods are assessed." if a.periods == "annual"
+          else "Mọi kỳ đều được đánh giá. / Every period is assessed."), "",
+         "| loại xã / commune type | tên (vi) | name (en) | ngưỡng / threshold |", "|---|---|---|---|"]
+    for ct in a.commune_types:
+        default = " (mặc định / default)" if ct.is_default else ""
+        L.append(f"| `{ct.code}`{default} | {_md(ct.name_vi)} | {_md(ct.name_en)} | {_num(ct.min_total_points)} |")
+    if a.replaces_element:
+        L += ["", f"Kết quả đánh giá thay cho số liệu báo cáo `{a.replaces_element}` trong các chỉ số (R3) ở những xã "
+              f"được đánh giá; khi ngành cũng báo cáo, chênh lệch giữa hai nguồn là một cảnh báo chất lượng. / Where "
+              f"a commune is assessed, its result stands in for the reported `{a.replaces_element}` in the indicators "
+              f"(R3); where the agency also reports it, a disagreement is a quality warning."]
+    L += ["", "**Giả định / assumed**: bảng điểm hoặc mức đạt do dự án đặt vì văn bản công khai không nêu; thay bằng "
+          "bảng điểm chính thức khi có (chỉ sửa tệp cấu hình). / point tables or pass marks set by the project "
+          "because the public decision does not give them; replace them with the official tables when available "
+          "(a change of the configuration file only).", "",
+          "| tiêu chuẩn / criterion | tối đa / max | mức đạt / pass | chỉ tiêu / item | đầu vào / input "
+          "| bảng điểm / bands | tối đa / max | giả định / assumed | nhạy cảm / sensitive |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for r in criteria_dictionary(methodology).itertuples(index=False):
+        pass_text = f"{_num(r.pass_points)}{' (giả định / assumed)' if r.pass_assumed else ''}"
+        L.append(
+            f"| `{r.criterion_code}` {_md(r.criterion_name_vi)}<br>{_md(r.criterion_name_en)} "
+            f"| {_num(r.criterion_max_points)} | {pass_text} | `{r.item_code}` {_md(r.item_name_vi)}<br>"
+            f"{_md(r.item_name_en)} | {_md(r.input_vi)}<br>{_md(r.input_en)} | {_md(r.bands)} "
+            f"| {_num(r.item_max_points)} | {'có / yes' if r.assumed else 'không / no'} "
+            f"| {'có / yes' if r.sensitive else 'không / no'} |")
+    L += ["", "Điểm của tiêu chuẩn có số liệu nhạy cảm bị ẩn ở xã có số liệu đó bị ẩn (cùng quy tắc bảo mật như bảng "
+          "indicator_values; cột suppressed); khi đó tổng điểm của xã cũng để trống. Chỉ số xếp hạng cấp xã không "
+          "dùng các chỉ số có tử số nhạy cảm. / Points of criteria fed by sensitive data are withheld where the "
+          "commune's count is suppressed (the rule of indicator_values; column suppressed), and the commune's total "
+          "is then empty. The commune index leaves out indicators with a sensitive numerator.", ""]
+    return L
 
 
 def dictionary_frame(methodology) -> pd.DataFrame:
@@ -202,7 +302,11 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
             )
         L.append("")
 
+    L += _assessment_markdown(methodology)
+
     used = {c for i in methodology.indicators for c in i.numerator + i.denominator}
+    if getattr(methodology, "commune_assessment", None) is not None:
+        used |= set(methodology.commune_assessment.elements)
     L += ["## Số liệu đầu vào / Data elements", "",
           "| mã / code | tên (vi) | name (en) | ngành / sector | cấp / level | nhạy cảm / sensitive |",
           "|---|---|---|---|---|---|"]

@@ -23,7 +23,27 @@ by the next write. Writers of the same period are serialised by a lock file
 
 Whether a period may be published (the quality gate) is decided by the caller.
 This module only reads the warehouse (``marts.*``, ``raw.ingest_files``,
-``ref.methodology``) and never writes it.
+``ref.methodology``, ``ref.assessment``) and never writes it.
+
+Commune tables (child-friendly assessment and commune ranking)
+--------------------------------------------------------------
+``commune_assessment`` and ``commune_ranking`` come from
+``marts.fct_commune_assessment`` and ``marts.fct_commune_ranking``. A
+warehouse built before those marts existed publishes them empty (and says so
+in the manifest). Disclosure control: the points of a criterion fed by a
+sensitive data element (abuse cases, children in conflict with the law or
+using drugs) would reveal the band of a small commune count, so for each
+sensitive element the commune counts (``marts.fct_data_values``) go through
+the same rule as ``indicator_values`` (primary 1-4 and complementary
+suppression per province; the counts of an element that is also an indicator
+numerator are suppressed exactly as in ``indicator_values``). Where the
+commune's count of one of its sensitive inputs is suppressed, the criterion's
+``points`` and ``met`` are published empty with ``suppressed = true``; the
+commune's ``total_points`` is then empty too (it would give the hidden points
+by subtraction), and ``reason`` names the criterion without points. The
+commune index leaves out indicators with a sensitive numerator (dbt model
+``int_commune_index``), so neither it nor the rank gives a suppressed count
+away. ``recognised`` is the public recognition decision and is published.
 """
 
 from __future__ import annotations
@@ -87,6 +107,8 @@ class ReleaseTables:
     inputs: list[dict[str, Any]]
     warehouse_methodology_sha256: str | None = None
     source_indicator_values: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
+    commune: dict[str, Any] = field(default_factory=dict)  # what the commune tables hold (manifest)
+    source_commune_assessment: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
 
 
 @dataclass
@@ -176,6 +198,33 @@ _SQL = {
 }
 
 
+_COMMUNE_MART_COLUMNS = {
+    "marts.fct_commune_assessment": [
+        "period", "commune_code", "commune_name", "province_code", "criterion_code", "criterion_name_vi",
+        "criterion_ordinal", "points", "max_points", "pass_points", "met", "is_sensitive", "shortfall_vi"],
+    "marts.fct_commune_ranking": [
+        "period", "commune_code", "commune_name", "province_code", "index", "rank_in_province", "tier",
+        "tier_name_vi", "recognised", "reason", "commune_type", "threshold_points", "total_points",
+        "not_ranked_reason", "indicators_used", "indicators_total", "is_assessed", "total_shortfall_vi",
+        "commune_type_source"],
+}
+
+_COMMUNE_SQL = {
+    "commune_assessment": """
+        select period, commune_code, commune_name, province_code, criterion_code, criterion_name_vi,
+               criterion_ordinal, points, max_points, pass_points, met, is_sensitive, shortfall_vi
+        from marts.fct_commune_assessment where period = ?""",
+    "commune_ranking": """
+        select period, commune_code, commune_name, province_code, index, rank_in_province, tier,
+               tier_name_vi as tier_name, recognised, reason, commune_type, threshold_points, total_points,
+               not_ranked_reason, indicators_used, indicators_total, is_assessed, total_shortfall_vi,
+               commune_type_source
+        from marts.fct_commune_ranking where period = ?""",
+}
+
+SUPPRESSED_CRITERION_VI = "chưa đạt hoặc 0 điểm (điểm được ẩn để bảo mật số liệu)"
+
+
 def _check_period(period: str) -> str:
     if not isinstance(period, str) or not PERIOD_RE.match(period):
         raise ReleaseError(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2")
@@ -252,16 +301,184 @@ def build_release_tables(con, period: str, methodology) -> ReleaseTables:
     rule = DisclosureRule.from_methodology(methodology)
     disclosure = apply_disclosure_control(raw["indicator_values"], sensitive, rule)
 
+    commune = build_commune_tables(con, period, methodology, rule)
     tables = {
         "province_ranking": raw["province_ranking"],
         "domain_scores": raw["domain_scores"],
         "indicator_values": disclosure.table,
+        "commune_assessment": commune.pop("commune_assessment"),
+        "commune_ranking": commune.pop("commune_ranking"),
     }
+    source_assessment = commune.pop("source_commune_assessment")
     tables = {name: nfc_frame(contract.conform(name, df)) for name, df in tables.items()}
     tables = sort_tables(tables, methodology)
     disclosure.table = tables["indicator_values"]
     return ReleaseTables(period=period, tables=tables, disclosure=disclosure, inputs=read_input_files(con, period),
-                         warehouse_methodology_sha256=wh_sha, source_indicator_values=raw["indicator_values"])
+                         warehouse_methodology_sha256=wh_sha, source_indicator_values=raw["indicator_values"],
+                         commune=commune, source_commune_assessment=source_assessment)
+
+
+# --------------------------------------------------------------------------------------------------
+# commune tables (see the module text)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype="object") for c in contract.table(name).columns})
+
+
+def commune_suppression(con, period: str, methodology, rule: DisclosureRule) -> pd.DataFrame:
+    """Which commune counts of the assessment's sensitive inputs are suppressed by ``rule``.
+
+    Columns: commune_code, data_element, suppressed (one row per commune with a
+    reported count). The counts of each sensitive element go through
+    :func:`apply_disclosure_control` as if the element were an indicator
+    numerator, so an element that is one (ABUSE_CASES of P2_ABUSE_RATE) is
+    suppressed in the same communes as in ``indicator_values``.
+    """
+    assessment = methodology.commune_assessment
+    elements = methodology.elements_by_code
+    sensitive = [e for e in (assessment.elements if assessment else ()) if elements[e].sensitive]
+    if not sensitive or _table_columns(con, "marts.fct_data_values") is None:
+        return pd.DataFrame(columns=["commune_code", "data_element", "suppressed"])
+    counts = con.execute(
+        f"""select period, unit_level, unit_code, province_code, data_element as indicator_code,
+                   value as numerator, value, cast(null as double) as score
+            from marts.fct_data_values
+            where period = ? and unit_level = 'commune' and data_element in ({", ".join("?" for _ in sensitive)})""",
+        [period, *sensitive]).df()
+    result = apply_disclosure_control(counts, sensitive, rule).table
+    return pd.DataFrame({"commune_code": result["unit_code"].astype(str),
+                         "data_element": result["indicator_code"].astype(str),
+                         "suppressed": result["suppressed"].astype(bool)})
+
+
+def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) -> dict[str, Any]:
+    """``commune_assessment`` and ``commune_ranking`` of the period, disclosure control applied.
+
+    Returns the two frames (not yet conformed), ``source_commune_assessment``
+    (before disclosure control) and the manifest summary under the other keys.
+    """
+    present = {t: _table_columns(con, t) is not None for t in _COMMUNE_MART_COLUMNS}
+    assessment = methodology.commune_assessment
+    if not any(present.values()):
+        return {"commune_assessment": _empty("commune_assessment"), "commune_ranking": _empty("commune_ranking"),
+                "source_commune_assessment": _empty("commune_assessment"),
+                "source": "the warehouse has no commune marts: commune tables published empty"}
+    for table, cols in _COMMUNE_MART_COLUMNS.items():
+        _require_columns(con, table, cols)
+    if assessment is not None and _table_columns(con, "ref.assessment") is not None:
+        row = con.execute("select file_sha256 from ref.assessment limit 1").fetchone()
+        if row and row[0] != assessment.sha256:
+            raise ReleaseError(
+                f"the warehouse was computed with commune assessment sha256 {row[0]}, but the methodology names "
+                f"{assessment.path.name} (sha256 {assessment.sha256}): rebuild the warehouse")
+    frames = {name: con.execute(sql, [period]).df() for name, sql in _COMMUNE_SQL.items()}
+    crit, ranking = frames["commune_assessment"], frames["commune_ranking"]
+
+    # which criteria are suppressed: a sensitive input of the criterion is suppressed for the commune
+    suppressed_pairs = commune_suppression(con, period, methodology, rule)
+    suppressed_pairs = suppressed_pairs[suppressed_pairs["suppressed"]]
+    criterion_elements = pd.DataFrame(
+        [(c.code, e) for c in (assessment.criteria if assessment else ()) for e in c.elements
+         if methodology.elements_by_code[e].sensitive], columns=["criterion_code", "data_element"])
+    hidden = suppressed_pairs.merge(criterion_elements, on="data_element")[["commune_code", "criterion_code"]]
+    hidden = set(map(tuple, hidden.drop_duplicates().to_numpy()))
+    crit = crit.copy()
+    crit["commune_code"] = crit["commune_code"].astype(str)
+    crit["suppressed"] = [(c, k) in hidden for c, k in zip(crit["commune_code"], crit["criterion_code"])]
+    source = crit.copy()
+    crit["points"] = crit["points"].astype("Float64")
+    crit["met"] = crit["met"].astype("boolean")
+    crit.loc[crit["suppressed"], ["points", "met"]] = pd.NA
+    assumed = {c.code: c.assumed for c in (assessment.criteria if assessment else ())}
+    crit["assumed"] = crit["criterion_code"].map(assumed)
+
+    # the published reason: criteria with suppressed points are named without points
+    ranking = ranking.copy()
+    ranking["commune_code"] = ranking["commune_code"].astype(str)
+    with_hidden = {c for c, _ in hidden}
+    parts: dict[str, list[str]] = {}
+    for r in crit[crit["commune_code"].isin(with_hidden)].sort_values(
+            ["commune_code", "criterion_ordinal"]).itertuples(index=False):
+        if not (isinstance(r.shortfall_vi, str) and r.shortfall_vi):
+            continue
+        parts.setdefault(r.commune_code, []).append(
+            f"{r.criterion_code} ({r.criterion_name_vi}): {SUPPRESSED_CRITERION_VI}" if r.suppressed
+            else r.shortfall_vi)
+    reasons = []
+    for r in ranking.itertuples(index=False):
+        if not _true(r.is_assessed) or _true(r.recognised) or r.commune_code not in with_hidden:
+            reasons.append(r.reason if isinstance(r.reason, str) else None)
+            continue
+        text = list(parts.get(r.commune_code, []))
+        if isinstance(r.total_shortfall_vi, str) and r.total_shortfall_vi:
+            # "Tổng điểm 840 dưới ngưỡng 850 (type)" without the total
+            text.append(re.sub(r"^Tổng điểm \S+ dưới", "Tổng điểm dưới", r.total_shortfall_vi))
+        reasons.append("; ".join(text) or None)
+    ranking["reason"] = reasons
+    hidden_total = ranking["commune_code"].isin(with_hidden)
+    ranking["total_points"] = ranking["total_points"].astype("Float64")
+    ranking.loc[hidden_total, "total_points"] = pd.NA
+
+    assessed = ranking["is_assessed"].fillna(False).astype(bool)
+    summary = {
+        "source": "marts.fct_commune_assessment, marts.fct_commune_ranking",
+        "assessment": None if assessment is None else {
+            "code": assessment.code, "version": assessment.version, "file": assessment.path.name,
+            "sha256": assessment.sha256, "periods": assessment.periods,
+            "criteria_assumed": [c.code for c in assessment.criteria if c.assumed],
+        },
+        "communes": int(len(ranking)),
+        "communes_assessed": int(assessed.sum()),
+        "communes_recognised": int(ranking["recognised"].eq(True).sum()),
+        "communes_ranked": int(ranking["rank_in_province"].notna().sum()),
+        "commune_types_from_file": int(ranking["commune_type_source"].eq("file").sum()),
+        "criteria_suppressed": int(crit["suppressed"].sum()),
+        "communes_with_suppressed_criteria": len(with_hidden & set(ranking["commune_code"])),
+    }
+    return {"commune_assessment": crit, "commune_ranking": ranking, "source_commune_assessment": source, **summary}
+
+
+def _true(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA \
+        and bool(value)
+
+
+def audit_commune_tables(source: pd.DataFrame, published: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Check the published commune tables against the criterion points before disclosure control.
+
+    Suppressed criteria carry no points and no met; a commune with a suppressed
+    criterion publishes no total; unsuppressed criteria are published unchanged.
+    """
+    out: list[str] = []
+    pub = published["commune_assessment"]
+    if source is None or source.empty or pub.empty:
+        return out
+    key = ["period", "commune_code", "criterion_code"]
+    m = source[key + ["points", "met", "suppressed"]].merge(
+        pub[key + ["points", "met", "suppressed"]].astype({"commune_code": str}), on=key, how="outer",
+        suffixes=("_orig", "_pub"), indicator=True)
+    if (m["_merge"] != "both").any():
+        return [f"commune_assessment rows differ from the warehouse, e.g. {m.loc[m['_merge'] != 'both', key].iloc[0].to_dict()}"]
+    sup = m["suppressed_pub"].fillna(False).astype(bool)
+    if (sup != m["suppressed_orig"].astype(bool)).any():
+        out.append("commune_assessment: the suppressed flags differ from the disclosure decision")
+    leaked = sup & (m["points_pub"].notna() | m["met_pub"].notna())
+    if leaked.any():
+        out.append(f"commune_assessment: {int(leaked.sum())} suppressed criteria still publish points or met")
+    a = pd.to_numeric(m["points_orig"], errors="coerce")
+    b = pd.to_numeric(m["points_pub"], errors="coerce")
+    changed = ~sup & ~((a == b) | (a.isna() & b.isna()))
+    if changed.any():
+        out.append(f"commune_assessment: points changed for {int(changed.sum())} unsuppressed criteria")
+    hidden = set(m.loc[sup, "commune_code"].astype(str))
+    ranking = published["commune_ranking"]
+    shown = ranking["commune_code"].astype(str).isin(hidden) & ranking["total_points"].notna()
+    if shown.any():
+        out.append(f"commune_ranking: {int(shown.sum())} communes with a suppressed criterion publish total_points")
+    return out
+
+
 
 
 def check_release_tables(con, period: str, methodology) -> list[str]:
@@ -284,6 +501,7 @@ def check_release_tables(con, period: str, methodology) -> list[str]:
         found += contract.problems(name, df)
     found += audit(built.source_indicator_values, built.tables["indicator_values"],
                    built.disclosure.sensitive_indicators, built.disclosure.rule)
+    found += audit_commune_tables(built.source_commune_assessment, built.tables)
     return found
 
 
@@ -336,6 +554,21 @@ def sort_tables(tables: Mapping[str, pd.DataFrame], methodology=None) -> dict[st
             "p": df["province_code"].astype(str),
             "o": df["domain_code"].map(lambda c: domain_order.get(c, far)).astype("int64"),
             "d": df["domain_code"].astype(str)})
+    if "commune_assessment" in out:
+        df = out["commune_assessment"]
+        criterion_order = ({c.code: n for n, c in enumerate(methodology.commune_assessment.criteria)}
+                           if methodology is not None and getattr(methodology, "commune_assessment", None) else {})
+        out["commune_assessment"] = _sorted(df, {
+            "p": df["province_code"].astype(str),
+            "u": df["commune_code"].astype(str),
+            "o": df["criterion_code"].map(lambda c: criterion_order.get(c, far)).astype("int64"),
+            "c": df["criterion_code"].astype(str)})
+    if "commune_ranking" in out:
+        df = out["commune_ranking"]
+        out["commune_ranking"] = _sorted(df, {
+            "p": df["province_code"].astype(str),
+            "r": df["rank_in_province"].astype("Float64").fillna(float(far)).astype("float64"),
+            "u": df["commune_code"].astype(str)})
     if "indicator_values" in out:
         df = out["indicator_values"]
         out["indicator_values"] = _sorted(df, {
@@ -706,6 +939,7 @@ def publish_period(
         "quality": {**quality_summary(checks, waivers), **dict(quality or {})},
         "waivers": waivers,
         "disclosure": built.disclosure.summary(),
+        "commune_assessment": built.commune,
     }
     return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
                          extra_writers=extra_writers, on_progress=on_progress)

@@ -17,7 +17,7 @@ import pandas as pd
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
-from pipelines.quality.core import CheckResult
+from pipelines.quality.core import CheckResult, plain_words
 from pipelines.quality.expectations import load_suites
 from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
 from pipelines.settings import get_settings
@@ -70,6 +70,13 @@ def _summary_result(key: dg.AssetKey, name: str, results: list[CheckResult], ext
           r.message[:200]) for r in results],
         columns=["check", "severity", "outcome", "failures", "message"],
     )
+    examples = {}
+    for r in [r for r in failed if r.blocks] + [r for r in failed if not r.blocks]:
+        if r.examples:
+            examples[f"examples: {r.code}"] = dg.MetadataValue.md(
+                pd.DataFrame(r.examples[:10]).to_markdown(index=False))
+        if len(examples) == 3:
+            break
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=name,
@@ -79,6 +86,7 @@ def _summary_result(key: dg.AssetKey, name: str, results: list[CheckResult], ext
             "failed": len(failed),
             "blocking_failed": sum(r.blocks for r in results),
             "checks": dg.MetadataValue.md(table.to_markdown(index=False)) if len(table) else "none",
+            **examples,
             **(extra or {}),
         },
     )
@@ -128,7 +136,8 @@ def results_for_specs(outcome: GateOutcome, ingest_keys: dict[str, dg.AssetKey],
         by_family[(r.asset, _family_of(r))].append(r)
     for sector, key in ingest_keys.items():
         sector_rejects = [
-            _sector_view(r, sector) for r in outcome.by_code("ingest.") if r.code != "ingest.data_present"
+            _sector_view(r, sector, outcome.rejects_by_sector.get((sector, r.code), 0))
+            for r in outcome.results if _is_row_check(r)
         ]
         yield _summary_result(key, "rows_valid", sector_rejects)
         rates = outcome.rates[outcome.rates["sector"] == sector] if len(outcome.rates) else outcome.rates
@@ -141,22 +150,37 @@ def results_for_specs(outcome: GateOutcome, ingest_keys: dict[str, dg.AssetKey],
         check_name=GATE_CHECK,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=("Đạt: có thể công bố / passed: the period may be published" if outcome.passed else
+                     "Không đạt, không công bố / blocked: " + "; ".join(r.code for r in blocking)),
         metadata={
             "period": outcome.period,
             "blocking_failures": dg.MetadataValue.md(
-                "\n".join(f"- `{r.code}`: {r.message}" for r in blocking) or "none"),
+                "\n".join(f"- {plain_words(r)}" for r in blocking) or "none"),
             "checks": len(outcome.results),
             "warnings": outcome.summary["failed_warning"],
             "waived": outcome.summary["waived"],
+            "waivers": dg.MetadataValue.json([w.to_dict() for w in outcome.waivers]),
             "report": dg.MetadataValue.path(str(outcome.report_dir / "quality_report.html")),
         },
     )
 
 
-def _sector_view(r: CheckResult, sector: str) -> CheckResult:
+def _is_row_check(r: CheckResult) -> bool:
+    """A check of the rejected rows (ingest.*, and the units.* and workbook.* codes of the same quarantine)."""
+    return r.asset == "ingest" and r.code != "ingest.data_present" and not r.code.startswith("completeness.")
+
+
+def _sector_view(r: CheckResult, sector: str, failures: int) -> CheckResult:
+    """One ingest check seen from one sector: that sector's rejects only (counted in the warehouse)."""
     examples = [e for e in r.examples if e.get("sector") == sector]
-    n = r.failures if all(e.get("sector") == sector for e in r.examples) else len(examples)
-    return CheckResult(code=r.code, severity=r.severity, passed=n == 0, failures=n, message=r.message,
+    message = r.message if failures == r.failures else (
+        f"{failures} dòng/tệp bị từ chối / {failures} rows or files rejected" if failures else
+        "Không có dòng nào bị từ chối / no row rejected")
+    if failures and examples and failures != r.failures:
+        first = examples[0]
+        row = "cả tệp/whole file" if first.get("row_number") is None else f"dòng/row {first['row_number']}"
+        message += f"; đầu tiên / first: tệp/file {first.get('source_file')}, {row}: {first.get('reason')}"
+    return CheckResult(code=r.code, severity=r.severity, passed=failures == 0, failures=failures, message=message,
                        asset=r.asset, title_vi=r.title_vi, examples=examples, waived=r.waived)
 
 

@@ -3,11 +3,28 @@
 Each function takes an open connection, the period and the methodology and
 returns ``CheckResult``s. Severities and thresholds come from the methodology
 file (``quality`` section); none of these functions writes anything.
+
+Severities, and why:
+
+* ingest (every rejected row or file), consistency (sums, numerator <=
+  denominator, plausible ranges) and output (contract, proper ranks, every
+  province) are **blocking**: each means a published number could be wrong;
+* completeness is a **warning**: a province whose communes report too little
+  does not get a wrong number, it gets none (the dbt models leave a province
+  indicator empty below ``min_commune_reporting_share``, and a province with
+  too few indicators is listed as not ranked, with the reason);
+* plausibility (year-on-year change, commune outliers) is a **warning**: an
+  unusual value may be true; an operator reads it in the report.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import re
+import unicodedata
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -36,6 +53,36 @@ INGEST_CHECKS: dict[str, tuple[str, str]] = {
     "ingest.unsupported_scheme": ("Hệ thống đơn vị hành chính không hỗ trợ", BLOCKING),
     "ingest.conflicting_duplicate": ("Trùng dòng với giá trị khác nhau", BLOCKING),
     "ingest.duplicate_row": ("Trùng dòng giống hệt (đã giữ một dòng)", WARNING),
+    "ingest.missing_value": ("Ô bắt buộc bị trống", BLOCKING),
+    "ingest.malformed_row": ("Dòng có số ô khác dòng tiêu đề", BLOCKING),
+    # the value of a built-in element is computed from the unit list: the row changes no published figure
+    "ingest.not_reportable": ("Chỉ tiêu do hệ thống tự tính, không cần báo cáo (dòng bị bỏ qua)", WARNING),
+    "ingest.unsupported_file": ("Tệp không phải CSV hoặc Excel .xlsx", BLOCKING),
+    "ingest.file_malformed": ("Không đọc được cấu trúc tệp CSV", BLOCKING),
+    "ingest.duplicate_column": ("Một cột xuất hiện hai lần trong dòng tiêu đề", BLOCKING),
+    # unit names and units before 1 July 2025 (pipelines.units)
+    "units.unknown_name": ("Tên đơn vị không khớp đơn vị nào", BLOCKING),
+    "units.ambiguous_name": ("Tên đơn vị khớp nhiều đơn vị, cần ghi mã", BLOCKING),
+    "units.bad_unit_scheme": ("Hệ thống đơn vị không phải 2025 hoặc legacy", BLOCKING),
+    "units.missing_unit": ("Dòng không có mã hoặc tên đơn vị", BLOCKING),
+    "units.unknown_legacy_unit": ("Đơn vị cũ không có trong danh mục trước 1/7/2025", BLOCKING),
+    "units.ambiguous_unit": ("Tên đơn vị cũ khớp nhiều đơn vị, cần ghi mã", BLOCKING),
+    "units.bad_value": ("Giá trị không phải số, không chuyển đổi được", BLOCKING),
+    "units.not_in_crosswalk": ("Đơn vị cũ không có trong bảng chuyển đổi", BLOCKING),
+    "units.duplicate_unit": ("Một đơn vị cũ có nhiều dòng cho cùng chỉ tiêu", BLOCKING),
+    "units.wrong_level": ("Đơn vị cũ cấp tỉnh/huyện cho chỉ tiêu cấp xã", BLOCKING),
+    "units.scheme_overlap": ("Số liệu vừa theo đơn vị mới vừa chuyển đổi từ đơn vị cũ", BLOCKING),
+    # agency workbooks (pipelines.ingest.workbook)
+    "workbook.unreadable": ("Không đọc được tệp Excel", BLOCKING),
+    "workbook.no_header": ("Biểu không có dòng tiêu đề nhận ra được", BLOCKING),
+    "workbook.unknown_header": ("Cột không có trong mẫu biểu, không được nạp", BLOCKING),
+    "workbook.duplicate_column": ("Hai cột cùng một chỉ tiêu, cột sau không được nạp", BLOCKING),
+    "workbook.total_mismatch": ("Dòng tổng khác tổng các dòng", BLOCKING),
+    "workbook.bad_unit_scheme": ("Hệ thống đơn vị ghi trong biểu không hợp lệ", BLOCKING),
+    "workbook.period_mismatch": ("Kỳ báo cáo ghi trong biểu khác kỳ của tệp", BLOCKING),
+    "workbook.no_period": ("Không rõ kỳ báo cáo của biểu", BLOCKING),
+    "workbook.missing_unit": ("Dòng có số liệu nhưng không có mã hoặc tên đơn vị", BLOCKING),
+    "workbook.merged_value": ("Ô số liệu gộp qua nhiều dòng, không được nạp", BLOCKING),
 }
 
 
@@ -43,27 +90,166 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) ->
     return con.execute(sql, params or []).df()
 
 
-def ingest_checks(con: duckdb.DuckDBPyConnection, period: str, sectors: list[str] | None = None) -> list[CheckResult]:
-    """One result per ingest check code: the rows rejected for this period."""
+# Where a rejected row is: the columns an operator reads first in an example.
+LOCATION_COLUMNS = ["province_code", "province_name", "unit_code", "unit_name"]
+REJECT_COLUMNS = ["sector", "source_file", "row_number", "column_name", "value", "reason"]
+UNKNOWN_UNIT = "?"  # a failing unit that cannot be named (a waiver naming one unit never covers it)
+
+
+def _ingest_titles() -> dict[str, tuple[str, str]]:
+    """Every ingest check code -> (Vietnamese title, severity): INGEST_CHECKS, then the parser's own codes."""
+    from pipelines.ingest.parse import CHECK_CODES
+
+    titles = dict(INGEST_CHECKS)
+    for code, (vi, _en) in CHECK_CODES.items():
+        titles.setdefault(code, (vi, BLOCKING))
+    return titles
+
+
+def _norm_header(name: str) -> str:
+    return unicodedata.normalize("NFC", name.replace("\ufeff", "")).strip().lower()
+
+
+def _unit_column_reader(path: Path, sha256: str | None):
+    """For one landing file: a function raw record -> unit code as written (None when it cannot be read)."""
+    from pipelines.ingest.parse import decode_bytes
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        return None  # the file changed since it was loaded: its header may not be the one of the record
+    text = decode_bytes(data).text
+    if not text:
+        return None
+    first = text.split("\n", 1)[0].split("\r", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        header = [_norm_header(h) for h in next(csv.reader([first], delimiter=delimiter), [])]
+        if "unit_code" in header:
+            at = header.index("unit_code")
+
+            def read(raw: str, d: str = delimiter, i: int = at) -> str | None:
+                try:
+                    cells = next(csv.reader(io.StringIO(raw, newline=""), delimiter=d), [])
+                except csv.Error:
+                    return None
+                return cells[i].strip() if i < len(cells) else None
+
+            return read
+    return None
+
+
+def _known_unit(code: str | None, units: dict[str, tuple]) -> str | None:
+    """The unit a code names as written, or once its lost leading zeros are put back (when only one unit fits)."""
+    if not code:
+        return None
+    code = unicodedata.normalize("NFC", code).strip()
+    if code in units:
+        return code
+    if code.isdigit() and not code.startswith("0") and len(code) < 5:
+        fits = [c for c in {code.zfill(5), code.zfill(2)} if c in units]
+        return fits[0] if len(fits) == 1 else None
+    return None
+
+
+def locate_rejects(rejects: pd.DataFrame, units: pd.DataFrame, landing_dir: Path | None) -> pd.DataFrame:
+    """Province and commune of each rejected row, read from the row as it arrived (empty when unknown).
+
+    ``raw.rejected_rows`` keeps the record as it arrived, not its parsed cells;
+    the landing file's header (when the file is still the one that was loaded)
+    says which cell is the unit code. Whole-file rejects concern no unit.
+    """
+    empty = [None] * len(rejects)
+    if rejects.empty or units.empty or landing_dir is None:
+        return pd.DataFrame({c: pd.Series(empty, index=rejects.index, dtype=object) for c in LOCATION_COLUMNS})
+    by_code = {u.unit_code: (u.unit_level, u.unit_name, u.province_code)
+               for u in units.itertuples(index=False)}
+    readers: dict[str, object] = {}
+    located: list[tuple] = []
+    for source, sha, row, raw in zip(rejects["source_file"], rejects["file_sha256"], rejects["row_number"],
+                                     rejects["raw_record"], strict=True):
+        unit = None
+        if not pd.isna(row) and isinstance(raw, str):
+            if source not in readers:
+                readers[source] = _unit_column_reader(Path(landing_dir) / source, sha if isinstance(sha, str) else None)
+            reader = readers[source]
+            unit = _known_unit(reader(raw) if reader else None, by_code)
+        if unit is None:
+            located.append((None, None, None, None))
+        else:
+            _level, name, province = by_code[unit]
+            located.append((province, by_code.get(province, (None, None))[1], unit, name))
+    return pd.DataFrame(located, index=rejects.index, columns=LOCATION_COLUMNS, dtype=object)
+
+
+def _where(row: pd.Series) -> str:
+    """'tệp/file X, dòng/row N, cột/column C (commune, province)' of one reject, in plain words."""
+    parts = [f"tệp/file {row['source_file']}"]
+    if pd.isna(row.get("row_number")):
+        parts.append("cả tệp/whole file")
+    else:
+        parts.append(f"dòng/row {int(row['row_number'])}")
+    if isinstance(row.get("column_name"), str) and row["column_name"]:
+        parts.append(f"cột/column '{row['column_name']}'")
+    where = ", ".join(parts)
+    names = [n for n in (row.get("unit_name"), row.get("province_name")) if isinstance(n, str) and n]
+    if names and row.get("unit_code") != row.get("province_code"):
+        where += f" ({', '.join(names)})"
+    elif names:
+        where += f" ({names[-1]})"
+    return where
+
+
+def ingest_checks(
+    con: duckdb.DuckDBPyConnection, period: str, sectors: list[str] | None = None, landing_dir: Path | None = None,
+) -> list[CheckResult]:
+    """One result per quarantine code: the rows (or whole files) rejected for this period.
+
+    Every code of ``INGEST_CHECKS`` (ingest.*, and the units.* and workbook.*
+    codes that reject rows into the same ``raw.rejected_rows``) and of the
+    parser gets a result, passed or not; a code found in the quarantine but
+    declared nowhere blocks.
+
+    The message names the first rejected file, row and column in plain words;
+    the examples name province and commune when the row gives a known unit
+    code (``landing_dir``: where the landing files are, to read their header).
+    """
     rejects = _df(
         con,
-        "select sector, source_file, row_number, column_name, value, check_code, reason "
-        "from raw.rejected_rows where period = ? order by source_file, row_number",
+        "select sector, source_file, file_sha256, row_number, column_name, value, check_code, reason, raw_record "
+        "from raw.rejected_rows where period = ? order by source_file, row_number nulls first",
         [period],
     )
     if sectors is not None:
         rejects = rejects[rejects["sector"].isin(sectors)]
-    codes = list(INGEST_CHECKS) + sorted(set(rejects["check_code"]) - set(INGEST_CHECKS))
+    try:
+        units = _df(con, "select unit_code, unit_level, unit_name, province_code from ref.admin_units")
+    except duckdb.Error:
+        units = pd.DataFrame(columns=["unit_code", "unit_level", "unit_name", "province_code"])
+    rejects = pd.concat([locate_rejects(rejects, units, landing_dir), rejects], axis=1)
+    titles = _ingest_titles()
+    codes = list(titles) + sorted(set(rejects["check_code"]) - set(titles))
     results = []
     for code in codes:
-        title, severity = INGEST_CHECKS.get(code, (code, BLOCKING))
-        failures = rejects[rejects["check_code"] == code].drop(columns="check_code")
-        results.append(result_from_failures(
-            code, severity, failures,
+        title, severity = titles.get(code, (code, BLOCKING))
+        failures = rejects[rejects["check_code"] == code]
+        result = result_from_failures(
+            code, severity, failures[LOCATION_COLUMNS + REJECT_COLUMNS],
             ok_message="Không có dòng nào bị từ chối / no row rejected",
-            fail_message="{n} dòng bị từ chối và đưa vào khu cách ly / {n} rows rejected and quarantined",
+            fail_message="",
             asset="ingest", title_vi=title, unit_column=None,
-        ))
+        )
+        if len(failures):
+            first = failures.iloc[0]
+            files = failures["source_file"].nunique()
+            result.message = (
+                f"{len(failures)} dòng/tệp bị từ chối và đưa vào khu cách ly, trong {files} tệp / "
+                f"{len(failures)} rows or files rejected and quarantined, in {files} file(s). "
+                f"Đầu tiên / first: {_where(first)}: {first['reason']}"
+            )
+            result.failing_units = sorted({u if isinstance(u, str) else UNKNOWN_UNIT for u in failures["unit_code"]})
+        results.append(result)
     return results
 
 
@@ -104,13 +290,32 @@ def consistency_rules(con: duckdb.DuckDBPyConnection, period: str, m: Methodolog
     return results
 
 
-def numerator_le_denominator(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
-    """For indicators built from counts, a numerator can never exceed its denominator."""
-    count_kinds = {"count", "yes_no", "unit_count"}
-    codes = [
+COUNT_KINDS = frozenset({"count", "yes_no", "unit_count"})
+
+
+def proportion_indicators(m: Methodology) -> list[str]:
+    """Indicators whose numerator counts a part of what the denominator counts: percentages of counts.
+
+    These are the indicators for which numerator <= denominator is a law, at
+    every unit: children immunised among the children under 1, communes with a
+    play area among the communes, and so on (unit ``%``, every term a count).
+    Rates per 1,000 or 100,000 (under-5 deaths per live birth, cases per
+    100,000 children) and amounts per child are not bounded by their
+    denominator; their plausible ranges (``consistency.plausible_range``)
+    bound them instead. The dbt test
+    ``fct_indicator_values_percentage_numerator_le_denominator`` selects the
+    same indicators (``unit_en = '%'``) as a warning in the dbt run; this
+    check is the blocking one, and names every unit.
+    """
+    return [
         i.code for i in m.indicators
-        if all(m.elements_by_code[t].kind in count_kinds for t in i.numerator + i.denominator)
+        if i.unit_en.strip() == "%" and all(m.elements_by_code[t].kind in COUNT_KINDS for t in i.numerator + i.denominator)
     ]
+
+
+def numerator_le_denominator(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    """For every percentage indicator, at every unit (communes and provinces), numerator <= denominator."""
+    codes = proportion_indicators(m)
     placeholders = ", ".join("?" for _ in codes) or "''"
     failures = _df(
         con,
@@ -118,14 +323,15 @@ def numerator_le_denominator(con: duckdb.DuckDBPyConnection, period: str, m: Met
         select v.unit_level, v.province_code, v.unit_code, v.unit_name, v.indicator_code, v.numerator, v.denominator
         from marts.fct_indicator_values v
         where v.period = ? and v.indicator_code in ({placeholders}) and v.numerator > v.denominator
-        order by v.unit_level desc, v.province_code, v.unit_code
+        order by v.unit_level desc, v.province_code, v.unit_code, v.indicator_code
         """,
         [period, *codes],
     )
     return result_from_failures(
         "consistency.numerator_le_denominator", BLOCKING, failures,
-        ok_message="Every numerator is at most its denominator",
-        fail_message="Tử số lớn hơn mẫu số ở {n} trường hợp / numerator above denominator in {n} cases",
+        ok_message=f"Every numerator is at most its denominator ({len(codes)} percentage indicators, every unit)",
+        fail_message="Tử số lớn hơn mẫu số ở {n} trường hợp (chỉ số tỷ lệ %) / "
+                     "numerator above denominator in {n} cases (percentage indicators)",
         asset=MARTS_INDICATORS, title_vi="Tử số không vượt quá mẫu số",
     )
 
@@ -168,7 +374,15 @@ def deadline(period: str) -> str:
 
 
 def reporting_rates(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> pd.DataFrame:
-    """DHIS2-style reporting rates per province and sector: expected, received, complete, on time."""
+    """DHIS2-style reporting rates per province and sector.
+
+    One report = one unit (commune, or the province itself for province-level
+    elements) of the sector. ``expected``: units that should report the
+    sector's mandatory elements; ``received``: units with at least one of them
+    loaded; ``complete``: units with all of them; ``on_time``: received by the
+    end of the deadline day (file modification time); ``reporting_rate`` and
+    ``on_time_rate``: received and on time as a percentage of expected.
+    """
     elements = pd.DataFrame(
         [(e.code, e.sector, e.level) for e in m.data_elements if e.mandatory and e.kind != "unit_count"],
         columns=["data_element", "sector", "level"],
@@ -203,16 +417,22 @@ def reporting_rates(con: duckdb.DuckDBPyConnection, period: str, m: Methodology)
                   on r.unit_code = x.unit_code and r.sector = x.sector
                  and r.data_element in (select data_element from _elements e where e.sector = x.sector)
                 group by all
+            ),
+            counts as (
+                select p.province_code, a.unit_name as province_name, p.sector,
+                       count(*) as expected,
+                       count(*) filter (where n_received > 0) as received,
+                       count(*) filter (where n_received = n_elements) as complete,
+                       count(*) filter (where n_received > 0 and received_at < cast(? as timestamp) + interval 1 day)
+                           as on_time
+                from per_unit p join ref.admin_units a on a.unit_code = p.province_code
+                group by all
             )
-            select p.province_code, a.unit_name as province_name, p.sector,
-                   count(*) as expected,
-                   count(*) filter (where n_received > 0) as received,
-                   count(*) filter (where n_received = n_elements) as complete,
-                   count(*) filter (where n_received > 0 and received_at <= cast(? as timestamp) + interval 1 day)
-                       as on_time
-            from per_unit p join ref.admin_units a on a.unit_code = p.province_code
-            group by all
-            order by p.province_code, p.sector
+            select *,
+                   round(100.0 * received / expected, 1) as reporting_rate,
+                   round(100.0 * on_time / expected, 1) as on_time_rate
+            from counts
+            order by province_code, sector
             """,
             [period, deadline(period)],
         )
@@ -394,7 +614,8 @@ def check_name(code: str) -> str:
 
 
 __all__ = [
-    "INGEST_CHECKS", "ingest_checks", "consistency_rules", "numerator_le_denominator", "plausible_ranges",
+    "INGEST_CHECKS", "ingest_checks", "locate_rejects", "consistency_rules", "proportion_indicators",
+    "numerator_le_denominator", "plausible_ranges",
     "completeness", "reporting_rates", "year_on_year", "commune_outliers", "ranking_output", "data_present",
     "dbt_result", "check_name", "deadline", "examples_from",
 ]

@@ -41,11 +41,28 @@ class CheckResult:
         """True when this result stops publication."""
         return self.severity == BLOCKING and not self.passed and not self.waived
 
+    @property
+    def outcome(self) -> str:
+        """``passed``, ``failed`` (blocking, not waived), ``waived`` or ``warning`` (failed, does not block)."""
+        if self.passed:
+            return "passed"
+        if self.waived:
+            return "waived"
+        return "failed" if self.severity == BLOCKING else "warning"
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("failing_units")
+        d["outcome"] = self.outcome
         d["blocks"] = self.blocks
         return d
+
+
+def plain_words(r: CheckResult) -> str:
+    """One line an operator can act on: what failed (Vietnamese title and code) and where."""
+    title = f"{r.title_vi} " if r.title_vi and r.title_vi != r.code else ""
+    waived = " (được miễn trừ / waived)" if r.waived else ""
+    return f"{title}[{r.code}]{waived}: {r.message}"
 
 
 def examples_from(df: pd.DataFrame, limit: int = MAX_EXAMPLES) -> list[dict]:
@@ -98,7 +115,11 @@ def record_results(con: duckdb.DuckDBPyConnection, run_id: str, period: str, res
         for r in results
     ]
     if rows:
-        con.executemany("insert into quality.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "insert into quality.check_results (run_id, period, check_code, asset, severity, passed, failures, "
+            "message, examples, evaluated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def load_results(con: duckdb.DuckDBPyConnection, run_id: str, period: str, prefix: str = "") -> list[CheckResult]:

@@ -71,7 +71,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
     context = context or _context()
     df = con.execute(suite.query, [period]).df()
     batch = (
-        context.data_sources.add_pandas(suite.name)
+        context.data_sources.add_or_update_pandas(suite.name)  # a context may validate a suite more than once
         .add_dataframe_asset(suite.name)
         .add_batch_definition_whole_dataframe(suite.name)
         .get_batch(batch_parameters={"dataframe": df})
@@ -94,14 +94,24 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
             severity=meta.get("severity", BLOCKING),
             passed=bool(res.success),
             failures=0 if res.success else failures,
-            message=(f"{res.expectation_config.type} {json.dumps(kwargs, ensure_ascii=False, default=str)}: "
-                     + ("passed" if res.success else f"{failures} unexpected")),
+            message=_message(res.expectation_config.type, kwargs, bool(res.success), failures,
+                             info.get("observed_value"), suite.name),
             asset=suite.asset,
             title_vi=meta.get("title_vi", ""),
             examples=examples,
             failing_units=sorted({str(u) for u in rows.get("unit_code", pd.Series(dtype=str)).dropna()}),
         ))
     return results
+
+
+def _message(kind: str, kwargs: dict, success: bool, failures: int, observed, suite: str) -> str:
+    """What the expectation says and how the batch fared, in plain words."""
+    rule = f"{kind} {json.dumps(kwargs, ensure_ascii=False, default=str)} ({suite})"
+    if success:
+        return f"Đạt / passed: {rule}"
+    if "column" in kwargs or "column_list" in kwargs:
+        return f"{failures} dòng không đạt / {failures} rows do not meet {rule}"
+    return f"Không đạt / not met: {rule}; giá trị quan sát / observed: {observed}"
 
 
 def run_all(con: duckdb.DuckDBPyConnection, period: str, suites: list[Suite] | None = None) -> list[CheckResult]:

@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.methodology import Methodology
 from pipelines.partitions import previous_period
 from pipelines.quality import checks
-from pipelines.quality.core import BLOCKING, CheckResult, load_results, record_results
+from pipelines.quality.core import BLOCKING, CheckResult, load_results, plain_words, record_results
 from pipelines.quality.expectations import run_all as run_expectations
 from pipelines.quality.report import write_reports
 from pipelines.quality.waivers import Waiver, apply_waivers, load_waivers
@@ -38,6 +38,8 @@ class GateOutcome:
     rates: pd.DataFrame
     waivers: list[Waiver] = field(default_factory=list)
     report_dir: Path | None = None
+    # (sector, ingest check code) -> rejected rows or files: each sector's own share of the ingest failures
+    rejects_by_sector: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -48,26 +50,26 @@ class GateOutcome:
 
 
 def _guard(code: str, asset: str, fn: Callable[[], list[CheckResult] | CheckResult]) -> list[CheckResult]:
-    """Run one check; a check that cannot run is a blocking failure that says why."""
+    """Run one check; a check that cannot run is a blocking failure that says why (never a silent pass)."""
     try:
         out = fn()
         return out if isinstance(out, list) else [out]
-    except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - any failure of a check must block, and be reported, not crash the gate
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
         return [CheckResult(
             code=code, severity=BLOCKING, passed=False, failures=1, asset=asset,
             title_vi="Không chạy được kiểm tra",
-            message=f"Kiểm tra không chạy được / the check could not run: {first_line}",
+            message=f"Kiểm tra không chạy được / the check could not run: {type(exc).__name__}: {first_line}",
         )]
 
 
 def run_checks(
     con: duckdb.DuckDBPyConnection, period: str, run_id: str, m: Methodology,
-    extra_checks: tuple[ExtraCheck, ...] = (),
+    extra_checks: tuple[ExtraCheck, ...] = (), landing_dir: Path | None = None,
 ) -> tuple[list[CheckResult], pd.DataFrame]:
     results: list[CheckResult] = []
     results += _guard("ingest.data_present", "ingest", lambda: checks.data_present(con, period))
-    results += _guard("ingest", "ingest", lambda: checks.ingest_checks(con, period))
+    results += _guard("ingest", "ingest", lambda: checks.ingest_checks(con, period, landing_dir=landing_dir))
     results += _guard("consistency.rules", checks.MARTS_DATA_VALUES, lambda: checks.consistency_rules(con, period, m))
     results += _guard("consistency.numerator_le_denominator", checks.MARTS_INDICATORS,
                       lambda: checks.numerator_le_denominator(con, period, m))
@@ -77,8 +79,8 @@ def run_checks(
     try:
         completeness, rates = checks.completeness(con, period, m)
         results.append(completeness)
-    except duckdb.Error as exc:
-        results += _guard("completeness.commune_reporting", "ingest", lambda: (_ for _ in ()).throw(exc))
+    except Exception as exc:  # noqa: BLE001
+        results += _guard("completeness.commune_reporting", "ingest", lambda e=exc: _raise(e))
     results += _guard("plausibility.year_on_year", checks.MARTS_INDICATORS,
                       lambda: checks.year_on_year(con, period, previous_period(period), m))
     results += _guard("plausibility.commune_outliers", checks.MARTS_INDICATORS,
@@ -87,9 +89,61 @@ def run_checks(
     results += _guard("gx", "expectations", lambda: run_expectations(con, period))
     for extra in extra_checks:
         results += _guard(f"extra.{getattr(extra, '__name__', 'check')}", "publish", lambda e=extra: e(con, period, m))
-    # dbt tests ran earlier in this run (the transform step recorded them)
-    results += load_results(con, run_id, period, prefix="dbt.")
+    # dbt tests ran earlier in this run (the transform step recorded them); waivers are applied afresh
+    for r in load_results(con, run_id, period, prefix="dbt."):
+        r.waived, r.waiver = False, None
+        results.append(r)
+    name_units(con, results)
     return results, rates
+
+
+def _raise(exc: Exception):
+    raise exc
+
+
+def name_units(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
+    """Put province and commune names (and codes) first in every example that names a unit (in place)."""
+    try:
+        rows = con.execute(
+            "select unit_code, unit_level, unit_name, province_code from ref.admin_units"
+        ).fetchall()
+    except duckdb.Error:
+        return
+    units = {code: (level, name, province) for code, level, name, province in rows}
+    first = ["province_code", "province_name", "unit_code", "unit_name"]
+    for r in results:
+        named = []
+        for ex in r.examples:
+            ex = dict(ex)
+            unit = units.get(str(ex.get("unit_code"))) if ex.get("unit_code") is not None else None
+            if unit is not None:
+                ex.setdefault("unit_name", unit[1])
+                if ex.get("province_code") is None:
+                    ex["province_code"] = unit[2]
+            province = units.get(str(ex.get("province_code"))) if ex.get("province_code") is not None else None
+            if province is not None and ex.get("province_name") is None:
+                ex["province_name"] = province[1]
+            ex = {**{k: ex[k] for k in first if k in ex}, **{k: v for k, v in ex.items() if k not in first}}
+            named.append(ex)
+        r.examples = named
+        located = named and any(k in named[0] for k in ("unit_code", "province_code"))
+        if not r.passed and located and FIRST not in r.message:
+            r.message = f"{r.message.rstrip('. ')}. {FIRST}: {describe_example(named[0])}"
+
+
+FIRST = "Đầu tiên / first"
+
+
+def describe_example(ex: dict) -> str:
+    """'Phường Ba Đình (00004), Thành phố Hà Nội: indicator_code H2, numerator 646, ...' in plain words."""
+    where = []
+    if ex.get("unit_code") is not None and ex.get("unit_code") != ex.get("province_code"):
+        where.append(f"{ex.get('unit_name') or ''} ({ex['unit_code']})".strip())
+    if ex.get("province_code") is not None:
+        where.append(f"{ex.get('province_name') or ''} ({ex['province_code']})".strip())
+    rest = ", ".join(f"{k} {v}" for k, v in ex.items()
+                     if k not in ("province_code", "province_name", "unit_code", "unit_name") and v is not None)
+    return f"{', '.join(where)}: {rest}" if where else rest
 
 
 def evaluate_period(
@@ -100,10 +154,11 @@ def evaluate_period(
     settings: Settings,
     extra_checks: tuple[ExtraCheck, ...] = (),
 ) -> GateOutcome:
-    results, rates = run_checks(con, period, run_id, m, extra_checks)
+    results, rates = run_checks(con, period, run_id, m, extra_checks, landing_dir=settings.landing_dir)
     waivers = load_waivers(settings.home / "waivers.yaml")
     apply_waivers(results, waivers, period)
-    record_results(con, run_id, period, [r for r in results if not r.code.startswith("dbt.")])
+    # every result, the dbt tests' too: a waiver applied to a dbt test must be what the publish step reads
+    record_results(con, run_id, period, results)
     rejected = con.execute(
         "select sector, source_file, row_number, column_name, value, check_code, reason, raw_record "
         "from raw.rejected_rows where period = ? order by sector, source_file, row_number",
@@ -113,9 +168,13 @@ def evaluate_period(
     summary = write_reports(
         folder, period, run_id, results, rates, rejected, waivers,
         sector_names={s.code: s.name_vi for s in m.sectors},
+        min_share=float(m.quality.get("min_commune_reporting_share", 0.9)),
     )
+    by_sector = {(sector, code): int(n) for sector, code, n in con.execute(
+        "select sector, check_code, count(*) from raw.rejected_rows where period = ? group by all", [period]
+    ).fetchall()}
     return GateOutcome(period=period, run_id=run_id, results=results, summary=summary, rates=rates,
-                       waivers=waivers, report_dir=folder)
+                       waivers=waivers, report_dir=folder, rejects_by_sector=by_sector)
 
 
 def gate_decision(con: duckdb.DuckDBPyConnection, run_id: str, period: str) -> tuple[bool, list[str]]:
@@ -126,5 +185,5 @@ def gate_decision(con: duckdb.DuckDBPyConnection, run_id: str, period: str) -> t
             "Các kiểm tra chất lượng chưa chạy trong lần chạy này / the quality checks did not run in this run: "
             "materialize the whole period (cri run --period ...) so the checks and the release see the same data"
         ]
-    blocking = [f"{r.code}: {r.message}" for r in results if r.blocks]
+    blocking = [plain_words(r) for r in results if r.blocks]
     return not blocking, blocking

@@ -29,6 +29,7 @@ import yaml
 from pipelines.quality.core import CheckResult
 
 REQUIRED = ("check", "reason", "approved_by", "date")
+QUOTE_UNIT = 'write the unit code in quotes (unit: "00004") so that its leading zeros are kept'
 
 
 @dataclass
@@ -48,11 +49,24 @@ class Waiver:
 
 
 def load_waivers(path: Path) -> list[Waiver]:
+    """The waivers of the file; a file or entry that cannot be read gives an ``invalid`` waiver that says why."""
     if not path.exists():
         return []
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        doc, problem = {}, f"{path.name} cannot be read: {str(exc).splitlines()[0]}"
+    else:
+        problem = "" if isinstance(doc, dict) and isinstance(doc.get("waivers") or [], list) else (
+            f"{path.name}: expected 'waivers:' followed by a list of waivers")
+    if problem:
+        return [Waiver(check="", reason="", approved_by="", date="", status="invalid", note=problem)]
     out = []
     for n, entry in enumerate(doc.get("waivers") or []):
+        if not isinstance(entry, dict):
+            out.append(Waiver(check="", reason="", approved_by="", date="", status="invalid",
+                              note=f"{path.name} waivers[{n}]: expected check, unit, reason, approved_by, date"))
+            continue
         missing = [k for k in REQUIRED if not entry.get(k)]
         w = Waiver(
             check=str(entry.get("check", "")), reason=str(entry.get("reason", "")),
@@ -61,10 +75,23 @@ def load_waivers(path: Path) -> list[Waiver]:
             unit=str(entry["unit"]) if entry.get("unit") is not None else None,
             expires=str(entry["expires"]) if entry.get("expires") else None,
         )
+        bad_dates = [k for k in ("date", "expires") if getattr(w, k) and _day(getattr(w, k)) is None]
         if missing:
             w.status, w.note = "invalid", f"{path.name} waivers[{n}]: missing {', '.join(missing)}"
+        elif bad_dates:
+            w.status, w.note = "invalid", (f"{path.name} waivers[{n}]: {', '.join(bad_dates)} is not a date "
+                                           f"(expected YYYY-MM-DD)")
+        elif isinstance(entry.get("unit"), int):
+            w.note = f"unit {entry['unit']} was read as a number: {QUOTE_UNIT}"
         out.append(w)
     return out
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
 
 
 def apply_waivers(results: list[CheckResult], waivers: list[Waiver], period: str, today: date | None = None) -> None:
@@ -73,7 +100,7 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], period: str
     for w in waivers:
         if w.status == "invalid":
             continue
-        if w.expires and date.fromisoformat(w.expires[:10]) < today:
+        if w.expires and _day(w.expires) < today:
             w.status, w.note = "expired", f"expired on {w.expires}"
             continue
         if w.period and w.period != period:
@@ -83,7 +110,9 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], period: str
             if r.code != w.check or r.passed:
                 continue
             if w.unit and set(r.failing_units) != {w.unit}:
-                w.note = f"the failure concerns units {', '.join(r.failing_units[:10]) or '(none named)'}, not only {w.unit}"
+                loaded_note = f"; {w.note}" if QUOTE_UNIT in w.note else ""
+                w.note = (f"the failure concerns units {', '.join(r.failing_units[:10]) or '(none named)'}, "
+                          f"not only {w.unit}{loaded_note}")
                 continue
             r.waived = True
             r.waiver = {k: v for k, v in w.to_dict().items() if k not in ("status", "note")}

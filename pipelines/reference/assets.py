@@ -6,6 +6,13 @@ import dagster as dg
 
 from pipelines.methodology import load_methodology
 from pipelines.reference import load_admin_units, load_methodology_tables
+from pipelines.reference.commune_types import (
+    DEFAULT_TYPE,
+    DEFAULT_TYPES,
+    commune_types_path,
+    load_commune_types,
+    read_commune_types,
+)
 from pipelines.reference.units import admin_units as units_frame
 from pipelines.reference.units import package_version
 from pipelines.settings import get_settings
@@ -37,7 +44,12 @@ def admin_units(context) -> dg.MaterializeResult:
     })
 
 
-METHODOLOGY_TABLES = ("methodology", "sectors", "domains", "data_elements", "indicators", "indicator_terms", "tiers")
+METHODOLOGY_TABLES = (
+    "methodology", "sectors", "domains", "data_elements", "indicators", "indicator_terms", "tiers",
+    # the child-friendly commune assessment (methodology/commune-assessment-*.yaml); empty without one
+    "assessment", "assessment_criteria", "assessment_items", "assessment_terms", "assessment_bands",
+    "assessment_thresholds",
+)
 
 
 @dg.multi_asset(
@@ -74,4 +86,40 @@ def methodology_tables(context):
         )
 
 
-reference_assets = [admin_units, methodology_tables]
+@dg.asset(
+    key=["reference", "commune_types"],
+    group_name=REFERENCE_GROUP,
+    kinds={"python", "duckdb"},
+    deps=[dg.AssetKey(["reference", "admin_units"])],
+    description=(
+        "Loại xã (phường thuộc thành phố trực thuộc trung ương; xã miền núi, hải đảo, đặc biệt khó khăn; xã khác) "
+        "để xét ngưỡng công nhận xã phù hợp với trẻ em, từ tệp CRI_HOME/reference/commune_types.csv do cán bộ vận "
+        "hành cập nhật.\n\nCommune types for the child-friendly commune thresholds, from the operators' file "
+        "CRI_HOME/reference/commune_types.csv. A missing file or bad rows never fail: those communes get the "
+        "default type, with a warning in the metadata."
+    ),
+)
+def commune_types(context) -> dg.MaterializeResult:
+    settings = get_settings()
+    assessment = load_methodology(settings.methodology_path).commune_assessment
+    types = assessment.type_codes if assessment else DEFAULT_TYPES
+    default = assessment.default_type.code if assessment else DEFAULT_TYPE
+    found = read_commune_types(commune_types_path(settings.home), units_frame(), types, default)
+    with connect() as con:
+        ensure_schema(con)
+        n = load_commune_types(con, found)
+    for warning in found.warnings:
+        context.log.warning(warning)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": n,
+        "file": dg.MetadataValue.path(str(found.path)),
+        "file_found": found.file_found,
+        "sha256": found.sha256 or "",
+        "communes_from_file": found.from_file,
+        "communes_by_type": dg.MetadataValue.json(found.counts),
+        "warnings": dg.MetadataValue.json(found.warnings),
+        "warning_count": len(found.warnings),
+    })
+
+
+reference_assets = [admin_units, methodology_tables, commune_types]

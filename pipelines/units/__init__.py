@@ -15,4 +15,8 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
     "units.not_in_crosswalk": ("Đơn vị cũ không có trong bảng chuyển đổi", "legacy unit not in the crosswalk"),
     "units.duplicate_unit": ("Một đơn vị cũ có nhiều dòng cho cùng chỉ tiêu; không cộng để tránh tính trùng",
                              "one legacy unit on several rows for the same data element; not added (double counting)"),
+    "units.wrong_level": ("Đơn vị cũ cấp tỉnh/huyện cho chỉ tiêu cấp xã; không chia xuống xã",
+                          "legacy province or district for a commune-level element; never split onto communes"),
+    "units.scheme_overlap": ("Cùng số liệu vừa theo đơn vị mới vừa chuyển đổi từ đơn vị cũ; không nạp để tránh tính trùng",
+                             "same data value given for a 2025 unit and through the crosswalk; none loaded"),
 }

@@ -1,7 +1,9 @@
 -- For every period, commune and indicator with at least one commune-level term: the sums of the
 -- commune-level numerator and denominator terms and whether each term is present. Province
 -- values of commune counts are summed from here over the communes that have ALL the terms
--- (matched pairs), so numerator and denominator always cover the same communes.
+-- (matched pairs), so numerator and denominator always cover the same communes. Values come from
+-- int_commune_term_element_values: the reported values, except the element the child-friendly commune
+-- assessment replaces (CHILD_FRIENDLY), which is the assessment's result where the commune is assessed.
 with
 
 periods as (
@@ -30,7 +32,7 @@ data_elements as (
 
 commune_element_values as (
 
-    select * from {{ ref('int_commune_element_values') }}
+    select * from {{ ref('int_commune_term_element_values') }}
 
 ),
 

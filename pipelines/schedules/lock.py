@@ -1,0 +1,197 @@
+"""One writer at a time: an exclusive lock on ``$CRI_HOME/.warehouse.lock``.
+
+The warehouse is one DuckDB file, and DuckDB lets one process write it at a
+time: a second process that opens it fails at once ("Could not set lock on
+file"). Two guards keep runs apart:
+
+* the Dagster run queue (``max_concurrent_runs: 1`` in the instance's
+  ``dagster.yaml``) launches one queued run at a time; it counts every run in
+  progress in the instance, including runs ``cri run`` executes in its own
+  process;
+* this lock, held for the whole run, by runs launched by the daemon or the UI
+  (the executor below) and by ``cri run`` (``warehouse_lock()`` around the
+  run). A second writer *waits* for the first to finish, and says so; it does
+  not fail and does not retry.
+
+The lock is an ``flock`` on a file: the operating system releases it when the
+process that holds it ends, however it ends, so a crashed run never leaves a
+stale lock behind. It is re-entrant within one process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.ops.progress import say
+from pipelines.settings import get_settings
+
+LOCK_NAME = ".warehouse.lock"
+WAITING = "đang chờ lần chạy khác ghi kho dữ liệu / waiting for another run to finish writing the warehouse"
+
+_local = threading.Lock()
+_held: dict[str, list] = {}  # lock path -> [open file, depth]
+
+
+class LockTimeout(TimeoutError):
+    pass
+
+
+def lock_path(home: Path | None = None) -> Path:
+    return (home or get_settings().home) / LOCK_NAME
+
+
+def lock_holder(path: Path | None = None) -> dict:
+    """Who holds (or last held) the lock, as written by the holder: pid, what, since."""
+    path = path or lock_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def _describe(holder: dict) -> str:
+    if not holder:
+        return ""
+    parts = [holder.get("what", ""), f"pid {holder['pid']}" if holder.get("pid") else "",
+             f"since {holder['since']}" if holder.get("since") else ""]
+    return " (" + ", ".join(p for p in parts if p) + ")"
+
+
+@contextmanager
+def warehouse_lock(
+    what: str = "",
+    *,
+    home: Path | None = None,
+    timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    poll: float = 0.5,
+) -> Iterator[Path]:
+    """Hold the warehouse lock for the duration of the block; wait (never fail) while another writer holds it.
+
+    ``what`` names the holder for the waiting message of others (e.g. ``"cri run 2025"``).
+    ``on_wait`` receives the waiting lines (default: the terminal, on standard error).
+    ``timeout`` (seconds, default ``$CRI_LOCK_TIMEOUT`` or no limit) raises ``LockTimeout``.
+    """
+    path = lock_path(home)
+    key = str(path)
+    with _local:
+        if key in _held:  # re-entrant: this process already holds it
+            _held[key][1] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield path
+        finally:
+            with _local:
+                _held[key][1] -= 1
+        return
+
+    if timeout is None and os.environ.get("CRI_LOCK_TIMEOUT"):
+        timeout = float(os.environ["CRI_LOCK_TIMEOUT"])
+    tell = on_wait or (lambda line: say("lock", line))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed below, after the block)
+    started = time.monotonic()
+    told = None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            told = 0.0
+            tell(f"{WAITING}{_describe(lock_holder(path))}")
+            if timeout is None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # the operating system wakes us when the holder ends
+            else:
+                while True:  # a bounded wait (CRI_LOCK_TIMEOUT): look again until the limit
+                    time.sleep(poll)
+                    try:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        waited = time.monotonic() - started
+                        if waited >= timeout:
+                            raise LockTimeout(
+                                f"{WAITING}: gave up after {waited:.0f}s{_describe(lock_holder(path))}") from None
+        if told is not None:
+            tell(f"kho dữ liệu đã rảnh, bắt đầu / the warehouse is free, starting ({time.monotonic() - started:.0f}s)")
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "what": what,
+                             "since": datetime.now().astimezone().isoformat(timespec="seconds")}))
+        fh.flush()
+        with _local:
+            _held[key] = [fh, 1]
+        try:
+            yield path
+        finally:
+            with _local:
+                del _held[key]
+    finally:
+        fh.close()  # closing the file releases the lock
+
+
+def is_locked(home: Path | None = None) -> bool:
+    """Whether another process holds the lock now (for status displays and tests)."""
+    path = lock_path(home)
+    if str(path) in _held:
+        return True
+    if not path.exists():
+        return False
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+# -- the executor of runs launched by the daemon or the UI ----------------------------------------
+
+
+class WarehouseLockExecutor(dg.Executor):
+    """Dagster's in-process executor, holding the warehouse lock for the whole run."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        run = plan_context.dagster_run
+        period = run.tags.get("dagster/partition", "")
+        what = f"Dagster run {run.run_id[:8]} {run.job_name} {period}".strip()
+
+        def tell(line: str) -> None:
+            plan_context.log.info(line)
+            say("lock", line)
+
+        with warehouse_lock(what, on_wait=tell):
+            yield from self._inner.execute(plan_context, execution_plan)
+
+
+@dg.executor(
+    name="in_process_warehouse_lock",
+    config_schema=dg.in_process_executor.config_schema,
+)
+def warehouse_executor(init_context) -> dg.Executor:
+    """Every step in one process, one after another, while holding ``$CRI_HOME/.warehouse.lock``."""
+    return WarehouseLockExecutor(dg.in_process_executor.executor_creation_fn(init_context))
