@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DBT    := $(BIN)/dbt --quiet
 export CRI_HOME ?= $(CURDIR)/data
 
-.PHONY: help install manifest demo test test-fast ui bench clean
+.PHONY: help install manifest demo test ui bench clean
 
 help:
 	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
@@ -40,10 +40,11 @@ test: manifest
 ui: manifest
 	$(BIN)/cri ui
 
-bench: install
+bench: manifest
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_robustness.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_quality.py
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

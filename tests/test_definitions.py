@@ -49,3 +49,14 @@ def test_dbt_tests_are_checks_but_do_not_stop_the_run_before_the_gate():
                  and not s.name.startswith(("consistency", "plausibility", "output", "gx_"))]
     assert dbt_specs, "dbt tests should appear as asset checks"
     assert not any(s.blocking for s in dbt_specs)
+
+
+def test_every_model_is_described_in_vietnamese_then_english():
+    graph = defs.resolve_asset_graph()
+    models = [k for k in graph.get_all_asset_keys() if "dbt" in graph.get(k).kinds]
+    assert len(models) >= 30
+    for key in models:
+        description = graph.get(key).description or ""
+        vi, _, en = description.partition("\n\n")
+        assert vi and en, f"{key.to_user_string()}: expected a Vietnamese name, a blank line, the English description"
+        assert vi != vi.encode("ascii", "ignore").decode(), f"{key.to_user_string()}: the first line is not Vietnamese"

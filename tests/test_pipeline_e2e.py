@@ -202,6 +202,24 @@ def test_release_files_and_manifest(small_run):
         assert (folder / extra).exists(), extra
 
 
+def test_model_materializations_carry_row_counts_and_a_preview(small_run):
+    import dagster as dg
+    import duckdb
+
+    home, _ = small_run
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_province_ranking"]))
+    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        total = con.execute("select count(*) from marts.fct_province_ranking").fetchone()[0]
+        in_2025 = con.execute("select count(*) from marts.fct_province_ranking where period = '2025'").fetchone()[0]
+    finally:
+        con.close()
+    assert (meta["dagster/row_count"], meta["rows_in_period"]) == (total, in_2025) == (68, 34)
+    assert "province_code" in meta["preview"] and "2025" in meta["preview"]
+
+
 def test_cli_run_exit_code_and_a_second_release(small_run, capsys):
     home, _ = small_run
     v1 = {p.name: p.read_bytes() for p in (home / "publish" / "2025" / "v1").iterdir()}
@@ -230,3 +248,15 @@ def test_national_release_ranks_34_provinces_and_all_communes(cri_home):
     top = set(ranking.nsmallest(8, "rank")["province_name"])
     assert "Thành phố Hà Nội" in top
     assert ranking.loc[ranking.province_name == "Lai Châu", "rank"].iloc[0] > 25
+    # every commune is assessed on the 13 criteria and ranked within its province
+    communes = pd.read_parquet(folder / "commune_ranking.parquet")
+    assessment = pd.read_parquet(folder / "commune_assessment.parquet")
+    assert communes["commune_code"].nunique() == len(communes) == 3321
+    assert communes["rank_in_province"].notna().all() and communes["recognised"].notna().all()
+    assert len(assessment) == 3321 * 13 and assessment["criterion_code"].nunique() == 13
+    best = communes.groupby("province_code")["rank_in_province"].min()
+    assert (best == 1).all() and len(best) == 34
+    # the province indicator counts the communes the assessment recognised
+    r3 = iv[(iv.unit_level == "province") & (iv.indicator_code == "R3_CHILD_FRIENDLY_COMMUNES")]
+    recognised = communes.groupby("province_code")["recognised"].sum()
+    assert (r3.set_index("unit_code")["numerator"].sort_index() == recognised.sort_index().astype(float)).all()

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -81,8 +83,10 @@ class CriDbtTranslator(DagsterDbtTranslator):
         deps = [d for d in spec.deps if d.asset_key.path[0] != "raw"]
         if len(deps) != len(spec.deps):  # the model reads raw.* tables
             deps += [dg.AssetDep(k) for k in self._ingest_keys]
+        name_vi = (node.get("config", {}).get("meta") or {}).get("name_vi") or node.get("meta", {}).get("name_vi")
         return spec.replace_attributes(
             key=dg.AssetKey([layer, node["name"]]),
+            description=f"{name_vi}\n\n{spec.description or ''}".strip() if name_vi else spec.description,
             group_name=TRANSFORM_GROUP,
             deps=deps,
             kinds={"dbt", "duckdb"},
@@ -125,6 +129,47 @@ def dbt_test_outcomes(run_results: dict, manifest: dict) -> list:
     return outcomes
 
 
+def table_metadata(con, relation: str, period: str | None, preview: bool) -> dict[str, Any]:
+    """Row count (all periods, and the run's period), and for the marts a preview of the first rows."""
+    meta: dict[str, Any] = {"dagster/row_count": con.execute(f"select count(*) from {relation}").fetchone()[0],
+                            "dagster/relation_identifier": relation}
+    columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+    if period and "period" in columns:
+        meta["rows_in_period"] = con.execute(f"select count(*) from {relation} where period = ?", [period]).fetchone()[0]
+    if preview:
+        where = "where period = ?" if period and "period" in columns else ""
+        top = con.execute(f"select * from {relation} {where} limit 5", [period] if where else []).df()
+        meta["preview"] = dg.MetadataValue.md(top.to_markdown(index=False))
+    return meta
+
+
+def with_table_metadata(events: list, manifest: dict, period: str | None) -> Iterator:
+    """The dbt events, each model's materialization with the metadata of its table (read after dbt has finished)."""
+    with connect(read_only=True) as con:
+        for event in events:
+            unique_id = (getattr(event, "metadata", None) or {}).get("unique_id")
+            node = manifest["nodes"].get(unique_id.value if hasattr(unique_id, "value") else unique_id or "", {})
+            if node.get("resource_type") != "model" or not isinstance(event, dg.Output | dg.AssetMaterialization):
+                yield event
+                continue
+            relation = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+            try:
+                extra = table_metadata(con, relation, period, preview=node["fqn"][1] == "marts")
+            except duckdb.Error:  # a model that failed has no table: dbt's own error says why
+                extra = {}
+            yield event.with_metadata({**event.metadata, **extra})
+
+
+def keep_run_results(target: Path, period: str | None) -> None:
+    """Keep dbt's run_results.json with the period's reports; drop the rest of the run's target folder (12 MB)."""
+    if period:
+        folder = get_settings().reports_period_dir(period)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target / "run_results.json", folder / "dbt_run_results.json")
+    if target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -141,10 +186,14 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars())],
             context=context, raise_on_error=False,
         )
-        yield from invocation.stream()
+        # The events wait until dbt has finished: the row counts need the warehouse, which dbt holds meanwhile.
+        events = list(invocation.stream())
         run_results = invocation.get_artifact("run_results.json")
-        outcomes = dbt_test_outcomes(run_results, invocation.get_artifact("manifest.json"))
+        manifest = invocation.get_artifact("manifest.json")
         period = context.run.tags.get("dagster/partition")
+        yield from with_table_metadata(events, manifest, period)
+        keep_run_results(invocation.target_path, period)
+        outcomes = dbt_test_outcomes(run_results, manifest)
         if period and outcomes:
             with connect() as con:
                 record_results(con, context.run_id, period, outcomes)
