@@ -80,14 +80,12 @@ def _union(intervals):
     return out
 
 
-def _find_run_results(run_id: str, since: float) -> Path | None:
-    from pipelines.settings import DBT_PROJECT_DIR
+def _find_run_results(period: str) -> Path | None:
+    """dbt's run_results.json of the last run of the period, kept with the period's reports."""
+    from pipelines.settings import get_settings
 
-    target = DBT_PROJECT_DIR / "target"
-    candidates = [p for p in target.glob("*/run_results.json") if p.stat().st_mtime >= since]
-    mine = [p for p in candidates if run_id[:7] in p.parent.name]
-    chosen = mine or candidates
-    return max(chosen, key=lambda p: p.stat().st_mtime) if chosen else None
+    path = get_settings().reports_period_dir(period) / "dbt_run_results.json"
+    return path if path.exists() else None
 
 
 def step_durations(run_id: str) -> list[tuple[str, float]]:
@@ -152,7 +150,6 @@ def main() -> int:
             o = run_period("2024")
             print(f"run 2024: {o.seconds:.1f} s, published={o.published}")
 
-        since = time.time()
         outcome = run_period(PERIOD)
         report = outcome.quality or json.loads(
             (home / "reports" / PERIOD / "quality_report.json").read_text(encoding="utf-8"))
@@ -194,11 +191,11 @@ def main() -> int:
             print(f"  {name:<42} {seconds:7.2f} s")
         print(f"  {'(reports, waivers, recording: the rest)':<42} {max(0.0, gate - sum(families.values())):7.2f} s")
 
-        run_results = _find_run_results(run_id, since)
+        run_results = _find_run_results(PERIOD)
         dbt = dbt_test_share(run_results) if run_results else None
         if dbt:
             print(f"\ndbt build {dbt['elapsed']:.1f} s ({dbt['models']} models, {dbt['tests']} data tests), "
-                  f"from {run_results.relative_to(run_results.parents[2])}:")
+                  f"from {run_results.name}:")
             print(f"  data tests running (wall clock):     {dbt['wall_tests']:7.2f} s")
             print(f"  data tests, summed over threads:     {dbt['threads_test']:7.2f} s")
             print(f"  models, summed over threads:         {dbt['threads_model']:7.2f} s")
