@@ -95,24 +95,8 @@ final as (
         round(pcri, rank_decimals) as pcri_rounded,
         cast(indicators_used as integer) as indicators_used,
         cast(indicators_total as integer) as indicators_total,
-        has_enough_indicators and domains_short = 0 and pcri is not null as is_ranked,
-        case
-            when indicators_used = 0 then 'Không có số liệu'
-            when has_enough_indicators and domains_short = 0 and pcri is not null then null
-            else nullif(
-                concat_ws(
-                    '; ',
-                    case
-                        when not has_enough_indicators
-                            then 'Chỉ có ' || indicators_used || '/' || indicators_total
-                                || ' chỉ số (cần tối thiểu '
-                                || replace(printf('%g', min_indicator_share * 100), '.', ',') || '%)'
-                    end,
-                    domain_shortfalls
-                ),
-                ''
-            )
-        end as not_ranked_reason,
+        {{ is_ranked('pcri') }} as is_ranked,
+        {{ not_ranked_reason('pcri') }} as not_ranked_reason,
 
     from assessed
 

@@ -56,35 +56,9 @@ ranked as (
 
 ),
 
-tier_matches as (
-
-    select
-        ranked.period,
-        ranked.unit_code,
-        min(tiers.tier) as tier,
-
-    from ranked
-    inner join tiers
-        on cast(ranked.rank_in_province as double) / ranked.communes_ranked <= tiers.max_rank_share + 1e-9
-    where ranked.rank_in_province is not null
-    group by ranked.period, ranked.unit_code
-
-),
-
 tiered as (
 
-    select
-        ranked.*,
-        tiers.tier,
-        tiers.tier_name_vi,
-        tiers.tier_name_en,
-
-    from ranked
-    left join tier_matches
-        on ranked.period = tier_matches.period
-        and ranked.unit_code = tier_matches.unit_code
-    left join tiers
-        on tier_matches.tier = tiers.tier
+    {{ with_tiers('ranked', 'rank_in_province', 'communes_ranked') }}
 
 ),
 

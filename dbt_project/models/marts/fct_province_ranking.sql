@@ -51,35 +51,9 @@ ranked as (
 
 ),
 
-tier_matches as (
-
-    select
-        ranked.period,
-        ranked.province_code,
-        min(tiers.tier) as tier,
-
-    from ranked
-    inner join tiers
-        on cast(ranked.rank as double) / ranked.provinces_ranked <= tiers.max_rank_share + 1e-9
-    where ranked.rank is not null
-    group by ranked.period, ranked.province_code
-
-),
-
 tiered as (
 
-    select
-        ranked.*,
-        tiers.tier,
-        tiers.tier_name_vi,
-        tiers.tier_name_en,
-
-    from ranked
-    left join tier_matches
-        on ranked.period = tier_matches.period
-        and ranked.province_code = tier_matches.province_code
-    left join tiers
-        on tier_matches.tier = tiers.tier
+    {{ with_tiers('ranked', 'rank', 'provinces_ranked') }}
 
 ),
 

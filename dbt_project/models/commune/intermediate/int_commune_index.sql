@@ -175,24 +175,8 @@ final as (
         round(commune_index, rank_decimals) as index_rounded,
         cast(indicators_used as integer) as indicators_used,
         cast(indicators_total as integer) as indicators_total,
-        has_enough_indicators and domains_short = 0 and commune_index is not null as is_ranked,
-        case
-            when indicators_used = 0 then 'Không có số liệu'
-            when has_enough_indicators and domains_short = 0 and commune_index is not null then null
-            else nullif(
-                concat_ws(
-                    '; ',
-                    case
-                        when not has_enough_indicators
-                            then 'Chỉ có ' || indicators_used || '/' || indicators_total
-                                || ' chỉ số (cần tối thiểu '
-                                || replace(printf('%g', min_indicator_share * 100), '.', ',') || '%)'
-                    end,
-                    domain_shortfalls
-                ),
-                ''
-            )
-        end as not_ranked_reason,
+        {{ is_ranked('commune_index') }} as is_ranked,
+        {{ not_ranked_reason('commune_index') }} as not_ranked_reason,
 
     from assessed
 
