@@ -60,3 +60,14 @@ def test_every_model_is_described_in_vietnamese_then_english():
         vi, _, en = description.partition("\n\n")
         assert vi and en, f"{key.to_user_string()}: expected a Vietnamese name, a blank line, the English description"
         assert vi != vi.encode("ascii", "ignore").decode(), f"{key.to_user_string()}: the first line is not Vietnamese"
+
+
+def test_every_asset_is_partitioned_by_period():
+    # a run, or a backfill of several periods, then always carries its period: the gate and the release need it
+    from pipelines.partitions import period_partitions
+
+    graph = defs.resolve_asset_graph()
+    materializable = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    assert len(materializable) > 40
+    for key in materializable:
+        assert graph.get(key).partitions_def == period_partitions, key.to_user_string()

@@ -15,6 +15,7 @@ Expected values are computed here from the files written, with plain arithmetic 
 from __future__ import annotations
 
 import csv
+import html
 import json
 from pathlib import Path
 
@@ -206,6 +207,12 @@ def test_2024_on_legacy_units_is_published(run_2024):
     assert outcome.success, outcome.errors
     assert outcome.published, outcome.quality.get("blocking_failures")
     assert outcome.quality["rejected_rows"] == 0
+    # the release says the period was re-based, and how: in the manifest and in the report
+    manifest = json.loads((outcome.release_dir / "manifest.json").read_text(encoding="utf-8"))
+    units = manifest["units"]
+    assert units["rebased"] and units["before_reform"] and units["apportion_rules"] == ["area"]
+    report = (outcome.release_dir / "report.html").read_text(encoding="utf-8")
+    assert "Kỳ 2024 được tính lại trên 34 tỉnh" in report and html.escape(units["note_vi"]) in report
 
 
 def test_old_provinces_sum_into_the_new_ones_in_the_marts(home, run_2024):

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from pipelines.ingest.provenance import rebase_note
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period
@@ -57,7 +58,7 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
     )]
 
 
-def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str):
+def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None):
     """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML report."""
     source, uncertainty, profiles = read_analysis(period, run_id)
 
@@ -72,7 +73,7 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str):
             folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
             tables["indicator_values"], quality=quality, uncertainty=uncertainty, profiles=profiles,
             commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
-            previous_period=previous_period(period),
+            previous_period=previous_period(period), units_note=units_note,
         )
 
     return [robustness, excel, report]
@@ -109,7 +110,7 @@ def release(context) -> dg.MaterializeResult:
         say("publish", f"writing the release of {period}")
         result = publish_period(
             con, period, settings, m, checks=checks, waivers=quality.get("waivers", []),
-            extra_writers=_extra_writers(period, m, quality, context.run_id),
+            extra_writers=_extra_writers(period, m, quality, context.run_id, rebase_note(con, period)["note_vi"]),
             quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                      if k in quality},
         )

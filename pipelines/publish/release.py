@@ -65,6 +65,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.ingest.provenance import rebase_note
 from pipelines.publish import contract
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
 from pipelines.publish.disclosure import (
@@ -940,6 +941,8 @@ def publish_period(
         "waivers": waivers,
         "disclosure": built.disclosure.summary(),
         "commune_assessment": built.commune,
+        # which units the period was computed on, and how values keyed by the units before 1 July 2025 were mapped
+        "units": rebase_note(con, period),
     }
     return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
                          extra_writers=extra_writers, on_progress=on_progress)

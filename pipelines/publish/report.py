@@ -282,6 +282,7 @@ class ReportData:
     profiles: dict[str, Any]
     communes: pd.DataFrame | None
     quality: Mapping[str, Any] | None
+    units_note: str | None = None  # how the period's units were treated (re-based onto the 2025 units or not)
 
     @property
     def ranked(self) -> list[ProvinceRow]:
@@ -1221,8 +1222,10 @@ def method_section(data: ReportData) -> str:
     suppressed = _suppressed_count(data.indicator_values)
     suppressed_html = (f"<p>Trong kỳ này, {suppressed} giá trị cấp xã đã được ẩn theo quy tắc trên.</p>"
                        if suppressed else "")
+    units_html = f"<h3>Đơn vị hành chính</h3><p>{esc(data.units_note)}</p>" if data.units_note else ""
     body = (f'<dl class="kv">{items}</dl>'
-            f'<h3>Nhóm</h3><ul class="plain">{tiers}</ul>'
+            + units_html
+            + f'<h3>Nhóm</h3><ul class="plain">{tiers}</ul>'
             '<h3>Danh mục chỉ số</h3>'
             + table(["Chỉ số", "Đơn vị", "Chiều", "Ngưỡng chuẩn hóa", "Trọng số", "Công thức"], rows, "data small",
                     {3, 4})
@@ -1338,10 +1341,11 @@ def render_report_html(period: str, methodology: Methodology, province_ranking: 
                        domain_scores: pd.DataFrame, indicator_values: pd.DataFrame,
                        quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                        profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
-                       previous_period: str | None = None) -> str:
+                       previous_period: str | None = None, units_note: str | None = None) -> str:
     """The report as one HTML string (see ``write_report_html``)."""
     data = _prepare(period, methodology, province_ranking, domain_scores, indicator_values, quality, uncertainty,
                     profiles, commune_ranking, previous_period)
+    data.units_note = units_note
     title = f"Xếp hạng PCRI {data.period} – {methodology.name_vi}"
     sections = [
         summary_html(data), ranking_table_html(data), pcri_bar_chart(data), domain_heatmap(data),
@@ -1363,7 +1367,7 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
                       province_ranking: pd.DataFrame, domain_scores: pd.DataFrame, indicator_values: pd.DataFrame,
                       quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                       profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
-                      previous_period: str | None = None) -> Path:
+                      previous_period: str | None = None, units_note: str | None = None) -> Path:
     """Write the ranking report of ``period`` to ``path`` (one self-contained UTF-8 HTML file).
 
     Inputs are the release tables as DataFrames; ``quality``, ``uncertainty``,
@@ -1372,7 +1376,7 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
     sees half a report. Returns the path.
     """
     text = render_report_html(period, methodology, province_ranking, domain_scores, indicator_values, quality,
-                              uncertainty, profiles, commune_ranking, previous_period)
+                              uncertainty, profiles, commune_ranking, previous_period, units_note)
     return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.methodology import load_methodology
+from pipelines.partitions import period_partitions
 from pipelines.reference import load_admin_units, load_methodology_tables
 from pipelines.reference.commune_types import (
     DEFAULT_TYPE,
@@ -19,11 +20,16 @@ from pipelines.settings import get_settings
 from pipelines.warehouse import connect, ensure_schema
 
 REFERENCE_GROUP = "reference"
+# Every asset of the graph is partitioned by period, reference tables included (they are reloaded by each run,
+# whatever its period): then a run, or a backfill of several periods, always carries its period, and the quality
+# gate and the release know which period they judge. A graph mixing partitioned and unpartitioned assets would
+# run the unpartitioned ones (and the gate on the marts) in a run of their own, without a period.
 
 
 @dg.asset(
     key=["reference", "admin_units"],
     group_name=REFERENCE_GROUP,
+    partitions_def=period_partitions,
     kinds={"python", "duckdb"},
     description=(
         "Danh mục 34 tỉnh, thành phố và 3.321 xã, phường, đặc khu (từ 1/7/2025), lấy từ gói vietnam-provinces.\n\n"
@@ -65,6 +71,7 @@ METHODOLOGY_TABLES = (
         )
         for table in METHODOLOGY_TABLES
     ],
+    partitions_def=period_partitions,
     name="methodology_tables",
 )
 def methodology_tables(context):
@@ -89,6 +96,7 @@ def methodology_tables(context):
 @dg.asset(
     key=["reference", "commune_types"],
     group_name=REFERENCE_GROUP,
+    partitions_def=period_partitions,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey(["reference", "admin_units"])],
     description=(

@@ -7,9 +7,9 @@
 * ``period_official``: the same, plus ``publish/release``. The publish step
   refuses unless the blocking checks ran and passed in the same run.
 
-Both are partitioned by period (``YYYY``, ``YYYYH1``, ``YYYYH2``); the
-unpartitioned assets (reference tables, dbt models, which cover every period)
-run in the same run. Both carry the run tag ``cri/warehouse: write``, which
+Both are partitioned by period (``YYYY``, ``YYYYH1``, ``YYYYH2``), like every
+asset: the reference tables and the dbt models (which cover every period) are
+rebuilt in each run, and a backfill of several periods is one run per period. Both carry the run tag ``cri/warehouse: write``, which
 the production ``dagster.yaml`` limits to one run at a time, and execute every
 step in one process while holding the warehouse lock (``lock.py``).
 """

@@ -29,6 +29,7 @@ from dagster_dbt import (
 
 from pipelines.methodology import load_methodology
 from pipelines.ops.progress import say
+from pipelines.partitions import period_partitions
 from pipelines.quality.checks import dbt_result
 from pipelines.quality.core import record_results
 from pipelines.settings import DBT_PROJECT_DIR, get_settings
@@ -175,6 +176,8 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         dagster_dbt_translator=CriDbtTranslator(ingest_keys),
+        # partitioned like every asset (see pipelines/reference/assets.py), though the models cover every period
+        partitions_def=period_partitions,
         name="dbt_models",
     )
     def dbt_models(context, dbt: DbtCliResource):
