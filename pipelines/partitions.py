@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import dagster as dg
+
+# backfill_policy is marked beta; it is the documented way to run a backfill as one run
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
 FIRST_YEAR = 2019
 LAST_YEAR = 2035
@@ -12,7 +16,10 @@ PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:H(?P<half>[12]))?$")
 
 
 def all_periods(first: int = FIRST_YEAR, last: int = LAST_YEAR) -> list[str]:
-    return [p for y in range(first, last + 1) for p in (str(y), f"{y}H1", f"{y}H2")]
+    """The years first, then the half-years: so that several years (or several half-years) in a row form one
+    range of partitions, which a backfill runs as one run."""
+    years = range(first, last + 1)
+    return [str(y) for y in years] + [f"{y}H{h}" for y in years for h in (1, 2)]
 
 
 def is_period(text: str) -> bool:
@@ -32,3 +39,19 @@ def previous_period(period: str) -> str:
 
 
 period_partitions = dg.StaticPartitionsDefinition(all_periods())
+
+# A backfill of several periods runs as one run (one range of partitions): each step handles every period
+# of the run in turn.
+single_run = dg.BackfillPolicy.single_run()
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def periods_of_run(tags: dict[str, str]) -> list[str]:
+    """The periods a run works on, from its tags: one partition, or a range of them (a backfill)."""
+    if tags.get("dagster/partition"):
+        return [tags["dagster/partition"]]
+    if tags.get(RANGE_START) and tags.get(RANGE_END):
+        return list(period_partitions.get_partition_keys_in_range(
+            dg.PartitionKeyRange(tags[RANGE_START], tags[RANGE_END])))
+    return []

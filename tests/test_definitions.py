@@ -71,3 +71,5 @@ def test_every_asset_is_partitioned_by_period():
     assert len(materializable) > 40
     for key in materializable:
         assert graph.get(key).partitions_def == period_partitions, key.to_user_string()
+        # a backfill of several periods runs as one run
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key.to_user_string()

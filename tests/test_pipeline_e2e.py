@@ -231,6 +231,31 @@ def test_cli_run_exit_code_and_a_second_release(small_run, capsys):
     assert main(["run", "--period", "1999"]) == 2  # not a period
 
 
+def test_a_backfill_of_two_years_is_one_run_that_releases_both(small_run):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.partitions import RANGE_END, RANGE_START, period_partitions
+    from pipelines.publish.release import latest_version
+
+    home, _ = small_run
+    # years come first among the partitions: 2024 and 2025 are one range, as a backfill of the two asks
+    assert period_partitions.get_partition_keys_in_range(dg.PartitionKeyRange("2024", "2025")) == ["2024", "2025"]
+    before = {p: latest_version(home / "publish", p) for p in ("2024", "2025")}
+    job = defs.resolve_job_def("period_official")
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        result = job.execute_in_process(instance=instance, tags={RANGE_START: "2024", RANGE_END: "2025"},
+                                        raise_on_error=False)
+    assert result.success
+    for period in ("2024", "2025"):
+        assert latest_version(home / "publish", period) == before[period] + 1
+        report = json.loads((home / "reports" / period / "quality_report.json").read_text(encoding="utf-8"))
+        assert report["run_id"] == result.run_id and report["passed"] is True
+    gate = [e for e in result.get_asset_check_evaluations() if e.check_name == "publication_gate"]
+    assert len(gate) == 1 and gate[0].passed
+    assert gate[0].metadata["periods"].value == ["2024", "2025"]
+
+
 @pytest.mark.xdist_group("national")
 def test_national_release_ranks_34_provinces_and_all_communes(cri_home):
     write_demo_data(cri_home / "landing", periods=("2025",))

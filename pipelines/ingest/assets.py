@@ -43,7 +43,7 @@ from pipelines.ingest.parse import (
     parse_folder,
 )
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions
+from pipelines.partitions import period_partitions, single_run
 from pipelines.warehouse import connect, ensure_schema
 
 INGEST_GROUP = "ingest"
@@ -221,6 +221,18 @@ def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summ
     }
 
 
+def periods_metadata(per_period: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The metadata of a run over several periods: the totals, and one line per period."""
+    keys = ("files", "rows_total", "rows_loaded", "rows_rejected", "reject_records")
+    table = pd.DataFrame([{"period": p, **{k: m[k] for k in keys}} for p, m in per_period.items()])
+    return {
+        "periods": dg.MetadataValue.json(list(per_period)),
+        **{k: int(table[k].sum()) for k in keys},
+        "by_period": dg.MetadataValue.md(table.to_markdown(index=False)),
+        "dagster/row_count": int(table["rows_loaded"].sum()),
+    }
+
+
 # -- asset factory ---------------------------------------------------------------------------------
 
 
@@ -246,6 +258,7 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         key=ingest_asset_key(code),
         group_name=INGEST_GROUP,
         partitions_def=period_partitions,
+        backfill_policy=single_run,
         kinds={"csv", "excel", "duckdb"},
         owners=[f"team:{code}"],
         tags={"sector": code, "layer": "raw"},
@@ -257,24 +270,29 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         from pipelines.reference.units import admin_units
         from pipelines.settings import get_settings
 
-        period = context.partition_key
         settings = get_settings()
-        folder = settings.landing_dir / period / code
-        folder_exists = folder.is_dir()
-        if not folder_exists:
-            context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
-        parsed = parse_folder(folder, period, code, methodology, admin_units(), relative_to=settings.landing_dir,
-                              apportion_rule=apportion_rule(config.apportion_rule))
-        with connect() as con:
-            summary = write_parsed(con, parsed)
-        m = parsed.match_counts
-        line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded "
-                f"({m['rows_by_code']} by code, {m['rows_by_name']} by name, {m['rows_crosswalk']} through the "
-                f"crosswalk, {m['rows_apportioned']} apportioned), "
-                f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
-        context.log.info(line)
-        say("ingest", line)
-        return dg.MaterializeResult(metadata=ingest_metadata(parsed, folder_exists, str(folder), summary))
+        units = admin_units()
+        per_period = {}
+        for period in context.partition_keys:  # one period, or several in a backfill run
+            folder = settings.landing_dir / period / code
+            folder_exists = folder.is_dir()
+            if not folder_exists:
+                context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
+            parsed = parse_folder(folder, period, code, methodology, units, relative_to=settings.landing_dir,
+                                  apportion_rule=apportion_rule(config.apportion_rule))
+            with connect() as con:
+                summary = write_parsed(con, parsed)
+            m = parsed.match_counts
+            line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded "
+                    f"({m['rows_by_code']} by code, {m['rows_by_name']} by name, {m['rows_crosswalk']} through the "
+                    f"crosswalk, {m['rows_apportioned']} apportioned), "
+                    f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
+            context.log.info(line)
+            say("ingest", line)
+            per_period[period] = ingest_metadata(parsed, folder_exists, str(folder), summary)
+        if len(per_period) == 1:
+            return dg.MaterializeResult(metadata=next(iter(per_period.values())))
+        return dg.MaterializeResult(metadata=periods_metadata(per_period))
 
     return _ingest
 

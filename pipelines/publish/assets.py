@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.ingest.provenance import rebase_note
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, previous_period
+from pipelines.partitions import period_partitions, previous_period, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
@@ -82,6 +82,7 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
 @dg.asset(
     key=RELEASE_KEY,
     partitions_def=period_partitions,
+    backfill_policy=single_run,
     deps=[*UPSTREAM, ROBUSTNESS_KEY],
     group_name=PUBLISH_GROUP,
     kinds={"python", "parquet", "csv"},
@@ -93,16 +94,32 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
 )
 def release(context) -> dg.MaterializeResult:
     settings = get_settings()
-    period = context.partition_key
+    periods = context.partition_keys  # one period, or several in a backfill run
     m = load_methodology(settings.methodology_path)
-    say("publish", f"checking the gate for {period}")
+    # every period of the run passed the gate, or nothing is written
+    blocked = []
     with connect(read_only=True) as con:
-        ok, reasons = gate_decision(con, context.run_id, period)
-        if not ok:
-            raise dg.Failure(
-                description="Không công bố / publication blocked:\n" + "\n".join(f"- {r}" for r in reasons),
-                metadata={"blocking_failures": dg.MetadataValue.json(reasons)},
-            )
+        for period in periods:
+            say("publish", f"checking the gate for {period}")
+            ok, reasons = gate_decision(con, context.run_id, period)
+            blocked += [] if ok else [f"{period}: {r}" if len(periods) > 1 else r for r in reasons]
+    if blocked:
+        raise dg.Failure(
+            description="Không công bố / publication blocked:\n" + "\n".join(f"- {r}" for r in blocked),
+            metadata={"blocking_failures": dg.MetadataValue.json(blocked)},
+        )
+    per_period = {period: _release_period(context, period, m, settings) for period in periods}
+    if len(per_period) == 1:
+        return dg.MaterializeResult(metadata=next(iter(per_period.values())))
+    return dg.MaterializeResult(metadata={
+        "periods": dg.MetadataValue.json(periods),
+        "versions": dg.MetadataValue.json({p: meta["version"] for p, meta in per_period.items()}),
+        "paths": dg.MetadataValue.json({p: meta["path"].value for p, meta in per_period.items()}),
+    })
+
+
+def _release_period(context, period: str, m: Methodology, settings) -> dict:
+    with connect(read_only=True) as con:
         results = load_results(con, context.run_id, period)
         report_json = settings.reports_period_dir(period) / "quality_report.json"
         quality = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
@@ -117,7 +134,7 @@ def release(context) -> dg.MaterializeResult:
     ranking = pd.read_parquet(result.path / "province_ranking.parquet")
     top = ranking[ranking["rank"].notna()].sort_values("rank").head(10)
     say("publish", f"release v{result.version} of {period}: {result.path}")
-    return dg.MaterializeResult(metadata={
+    return {
         "version": result.version,
         "path": dg.MetadataValue.path(str(result.path)),
         "files": dg.MetadataValue.json(result.files),
@@ -127,7 +144,7 @@ def release(context) -> dg.MaterializeResult:
         "communes_recognised": int(result.manifest.get("commune_assessment", {}).get("communes_recognised", 0)),
         "communes_ranked": int(result.manifest.get("commune_assessment", {}).get("communes_ranked", 0)),
         "top_10": dg.MetadataValue.md(top[["rank", "province_name", "pcri", "tier"]].to_markdown(index=False)),
-    })
+    }
 
 
 def build_publish_assets() -> list[dg.AssetsDefinition]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
+from pipelines.partitions import periods_of_run
 from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
 from pipelines.quality.core import CheckResult, plain_words
 from pipelines.quality.expectations import load_suites
@@ -35,13 +36,38 @@ FAMILIES: dict[tuple[str, str], str] = {
 }
 
 
-def period_of(context) -> str:
-    period = context.run.tags.get("dagster/partition")
-    if not period:
+def periods_of(context) -> list[str]:
+    """The run's periods: one, or several in a backfill run."""
+    periods = periods_of_run(context.run.tags)
+    if not periods:
         raise dg.Failure(
             description="Chọn kỳ báo cáo (partition) trước khi chạy / choose a period (partition) for this run"
         )
-    return period
+    return periods
+
+
+def merge_periods(per_period: dict[str, list[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:
+    """One result per check for a run over several periods: passed when it passed in every period; the
+    metadata of the first period where it failed (or of the last period), and a line per period."""
+    if len(per_period) == 1:
+        return next(iter(per_period.values()))
+    by_check: dict[tuple, list[tuple[str, dg.AssetCheckResult]]] = defaultdict(list)
+    for period, results in per_period.items():
+        for r in results:
+            by_check[(r.asset_key, r.check_name)].append((period, r))
+    merged = []
+    for (key, name), results in by_check.items():
+        failed = [(p, r) for p, r in results if not r.passed]
+        _, shown = failed[0] if failed else results[-1]
+        merged.append(dg.AssetCheckResult(
+            asset_key=key, check_name=name, passed=not failed,
+            severity=(dg.AssetCheckSeverity.ERROR
+                      if any(r.severity == dg.AssetCheckSeverity.ERROR for _, r in failed) else shown.severity),
+            description="; ".join(f"{p}: {'đạt / passed' if r.passed else 'không đạt / failed'}" for p, r in results),
+            metadata={**shown.metadata, "periods_failed": dg.MetadataValue.json([p for p, _ in failed]),
+                      "periods": dg.MetadataValue.json([p for p, _ in results])},
+        ))
+    return merged
 
 
 def _key(asset: str) -> dg.AssetKey:
@@ -114,16 +140,18 @@ def build_quality_gate(
     def quality_gate(context):
         """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
         settings = get_settings()
-        period = period_of(context)
-        say("quality", f"running the checks of {period}")
-        with connect() as con:
-            # the method in force for this run (the file may have changed since the definitions loaded)
-            outcome = evaluate_period(con, period, context.run.run_id, load_methodology(settings.methodology_path),
-                                      settings, extra_checks)
-        s = outcome.summary
-        say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} warnings, "
-                       f"{s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")
-        yield from results_for_specs(outcome, ingest_keys, families, min_share)
+        per_period = {}
+        for period in periods_of(context):
+            say("quality", f"running the checks of {period}")
+            with connect() as con:
+                # the method in force for this run (the file may have changed since the definitions loaded)
+                outcome = evaluate_period(con, period, context.run.run_id,
+                                          load_methodology(settings.methodology_path), settings, extra_checks)
+            s = outcome.summary
+            say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} "
+                           f"warnings, {s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")
+            per_period[period] = list(results_for_specs(outcome, ingest_keys, families, min_share))
+        yield from merge_periods(per_period)
 
     min_share = float(methodology.quality.get("min_commune_reporting_share", 0.9))
     return quality_gate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.methodology import load_methodology
-from pipelines.partitions import period_partitions
+from pipelines.partitions import period_partitions, single_run
 from pipelines.reference import load_admin_units, load_methodology_tables
 from pipelines.reference.commune_types import (
     DEFAULT_TYPE,
@@ -30,6 +30,7 @@ REFERENCE_GROUP = "reference"
     key=["reference", "admin_units"],
     group_name=REFERENCE_GROUP,
     partitions_def=period_partitions,
+    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     description=(
         "Danh mục 34 tỉnh, thành phố và 3.321 xã, phường, đặc khu (từ 1/7/2025), lấy từ gói vietnam-provinces.\n\n"
@@ -72,6 +73,7 @@ METHODOLOGY_TABLES = (
         for table in METHODOLOGY_TABLES
     ],
     partitions_def=period_partitions,
+    backfill_policy=single_run,
     name="methodology_tables",
 )
 def methodology_tables(context):
@@ -97,6 +99,7 @@ def methodology_tables(context):
     key=["reference", "commune_types"],
     group_name=REFERENCE_GROUP,
     partitions_def=period_partitions,
+    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey(["reference", "admin_units"])],
     description=(

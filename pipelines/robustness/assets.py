@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions
+from pipelines.partitions import period_partitions, single_run
 from pipelines.quality.core import WARNING, CheckResult
 from pipelines.robustness import analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
@@ -103,6 +103,7 @@ def copy_analysis(source: Path, folder: Path) -> None:
 @dg.asset(
     key=ROBUSTNESS_KEY,
     partitions_def=period_partitions,
+    backfill_policy=single_run,
     deps=[dg.AssetKey(["marts", "fct_indicator_values"]), dg.AssetKey(["marts", "fct_province_ranking"])],
     group_name="analysis",
     kinds={"python", "numpy"},
@@ -114,8 +115,18 @@ def copy_analysis(source: Path, folder: Path) -> None:
 )
 def rank_robustness(context) -> dg.MaterializeResult:
     settings = get_settings()
-    period = context.partition_key
     m = load_methodology(settings.methodology_path)
+    per_period = {period: _analyse_period(context, period, m, settings) for period in context.partition_keys}
+    if len(per_period) == 1:
+        return dg.MaterializeResult(metadata=next(iter(per_period.values())))
+    return dg.MaterializeResult(metadata={
+        "periods": dg.MetadataValue.json(list(per_period)),
+        "labels_by_period": dg.MetadataValue.json({p: meta["labels"].value for p, meta in per_period.items()}),
+        "folders": dg.MetadataValue.json({p: meta["folder"].value for p, meta in per_period.items()}),
+    })
+
+
+def _analyse_period(context, period: str, m, settings) -> dict:
     with connect(read_only=True) as con:
         values, ranking = province_inputs(con, period)
     started = time.monotonic()
@@ -130,11 +141,11 @@ def rank_robustness(context) -> dg.MaterializeResult:
     labels = result.rank_uncertainty["label"].value_counts().to_dict()
     say("analysis", f"{result.settings.runs} runs in {seconds:.1f}s: {labels}")
     table = result.rank_uncertainty.merge(ranking[["province_code", "province_name"]], on="province_code")
-    return dg.MaterializeResult(metadata={
+    return {
         "runs": result.settings.runs,
         "seconds": round(seconds, 2),
         "labels": dg.MetadataValue.json({k: int(v) for k, v in labels.items()}),
         "consistency_warnings": len(result.consistency),
         "folder": dg.MetadataValue.path(str(folder)),
         "preview": dg.MetadataValue.md(table.sort_values("nominal_rank").head(10).to_markdown(index=False)),
-    })
+    }

@@ -32,7 +32,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ingest.parse import list_landing_files
-from pipelines.partitions import is_period
+from pipelines.partitions import is_period, periods_of_run
 from pipelines.schedules.jobs import DRAFT, DRAFT_JOB, KIND_TAG, OFFICIAL_JOB, TRIGGER_TAG, period_draft
 from pipelines.settings import get_settings
 
@@ -171,8 +171,7 @@ def queued_periods(instance: dg.DagsterInstance | None) -> set[str]:
     if instance is None:
         return set()
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=WAITING_STATUSES))
-    return {r.tags["dagster/partition"] for r in runs
-            if r.job_name in (DRAFT_JOB, OFFICIAL_JOB) and r.tags.get("dagster/partition")}
+    return {period for r in runs if r.job_name in (DRAFT_JOB, OFFICIAL_JOB) for period in periods_of_run(r.tags)}
 
 
 def evaluate_landing(cursor: str | None, settle: float | None = None,

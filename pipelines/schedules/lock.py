@@ -33,6 +33,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ops.progress import say
+from pipelines.partitions import periods_of_run
 from pipelines.settings import get_settings
 
 LOCK_NAME = ".warehouse.lock"
@@ -177,7 +178,7 @@ class WarehouseLockExecutor(dg.Executor):
 
     def execute(self, plan_context, execution_plan):
         run = plan_context.dagster_run
-        period = run.tags.get("dagster/partition", "")
+        period = ",".join(periods_of_run(run.tags))
         what = f"Dagster run {run.run_id[:8]} {run.job_name} {period}".strip()
 
         def tell(line: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.partitions import periods_of_run
 from pipelines.publish.assets import RELEASE_KEY
 from pipelines.quality.assets import GATE_ASSET, GATE_CHECK
 from pipelines.schedules.jobs import DRAFT, KIND_TAG
@@ -93,10 +94,13 @@ def _events(instance: dg.DagsterInstance, run_id: str, event_type: dg.DagsterEve
 
 def classify_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Notification | None:
     """The notification a finished run deserves (None for a successful run that neither drafted nor published)."""
-    run_id, period, job = run.run_id, run.tags.get("dagster/partition"), run.job_name
+    periods = periods_of_run(run.tags)  # one period, or several in a backfill run
+    run_id, job = run.run_id, run.job_name
+    period = ", ".join(periods) or None  # as the message names it
+    last = periods[-1] if periods else None  # whose report the links point to
     settings = get_settings()
-    report_path = str(settings.reports_period_dir(period) / "quality_report.html") if period else None
-    quality = _quality_report(period, run_id)
+    report_path = str(settings.reports_period_dir(last) / "quality_report.html") if last else None
+    quality = _quality_report(last, run_id)
 
     releases = [e for e in _events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
                 if e.asset_key == RELEASE_KEY]
@@ -123,7 +127,7 @@ def classify_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Notificati
                f"trừ / waived, {quality.get('rejected_rows', 0)} dòng bị từ chối / rejected rows") if quality else ""
     links = {"quality_report": report_path} if report_path and gate is not None else {}
     if quality.get("rejected_rows"):
-        links["rejected_rows"] = str(settings.reports_period_dir(period) / "rejected_rows.csv")
+        links["rejected_rows"] = str(settings.reports_period_dir(last) / "rejected_rows.csv")
 
     if other_failures or (run.status == dg.DagsterRunStatus.FAILURE and gate is None and not releases):
         details = [failure_text(e) for e in other_failures] or ["run failed before any step failed (see the UI)"]

@@ -29,7 +29,7 @@ from dagster_dbt import (
 
 from pipelines.methodology import load_methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions
+from pipelines.partitions import period_partitions, periods_of_run, single_run
 from pipelines.quality.checks import dbt_result
 from pipelines.quality.core import record_results
 from pipelines.settings import DBT_PROJECT_DIR, get_settings
@@ -161,13 +161,13 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
             yield event.with_metadata({**event.metadata, **extra})
 
 
-def keep_run_results(target: Path, period: str | None) -> None:
+def keep_run_results(target: Path, period: str | None, remove: bool = True) -> None:
     """Keep dbt's run_results.json with the period's reports; drop the rest of the run's target folder (12 MB)."""
     if period:
         folder = get_settings().reports_period_dir(period)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / "run_results.json", folder / "dbt_run_results.json")
-    if target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
+    if remove and target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
         shutil.rmtree(target, ignore_errors=True)
 
 
@@ -178,6 +178,7 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         dagster_dbt_translator=CriDbtTranslator(ingest_keys),
         # partitioned like every asset (see pipelines/reference/assets.py), though the models cover every period
         partitions_def=period_partitions,
+        backfill_policy=single_run,
         name="dbt_models",
     )
     def dbt_models(context, dbt: DbtCliResource):
@@ -193,13 +194,16 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         events = list(invocation.stream())
         run_results = invocation.get_artifact("run_results.json")
         manifest = invocation.get_artifact("manifest.json")
-        period = context.run.tags.get("dagster/partition")
-        yield from with_table_metadata(events, manifest, period)
-        keep_run_results(invocation.target_path, period)
+        periods = periods_of_run(context.run.tags)  # one period, or several in a backfill run
+        yield from with_table_metadata(events, manifest, periods[0] if len(periods) == 1 else None)
+        for period in periods:
+            keep_run_results(invocation.target_path, period, remove=False)
+        keep_run_results(invocation.target_path, None)
         outcomes = dbt_test_outcomes(run_results, manifest)
-        if period and outcomes:
+        if outcomes:
             with connect() as con:
-                record_results(con, context.run_id, period, outcomes)
+                for period in periods:  # the data tests cover every period: their outcomes hold for each
+                    record_results(con, context.run_id, period, outcomes)
         failed = [o for o in outcomes if not o.passed]
         say("transform", f"dbt: {len(outcomes)} data tests, {len(failed)} not passed")
         errors = [
