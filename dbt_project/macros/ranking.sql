@@ -49,3 +49,51 @@
                 <= candidate.max_rank_share + 1e-9
         )
 {%- endmacro %}
+
+{#-
+    Why a domain of a unit has too few indicators (null when it has enough), from the `domain_scores` and
+    `methodology` CTEs.
+-#}
+{% macro domain_shortfall() -%}
+    case
+        when domain_scores.indicators_used >= methodology.min_indicators_per_domain then null
+        when domain_scores.indicators_used = 0
+            then 'Lĩnh vực ' || domain_scores.domain_code || ' không có chỉ số nào'
+        else 'Lĩnh vực ' || domain_scores.domain_code || ' chỉ có '
+            || domain_scores.indicators_used || '/' || domain_scores.indicators_total
+            || ' chỉ số (cần tối thiểu ' || methodology.min_indicators_per_domain || ')'
+    end
+{%- endmacro %}
+
+{#-
+    The columns of a unit's index over its domain rows (grouped by unit): indicators, domain shortfalls, and the
+    weighted arithmetic mean and weighted geometric mean exp(sum w ln(max(score, geometric_floor)) / sum w) of
+    the available domain scores.
+-#}
+{% macro index_aggregates() -%}
+        sum(indicators_used) as indicators_used,
+        sum(indicators_total) as indicators_total,
+        count(domain_shortfall) as domains_short,
+        string_agg(domain_shortfall, '; ' order by domain_ordinal) as domain_shortfalls,
+        sum(domain_weight * score) filter (where score is not null)
+            / nullif(sum(domain_weight) filter (where score is not null), 0) as index_arithmetic,
+        exp(
+            sum(domain_weight * ln(greatest(score, geometric_floor))) filter (where score is not null)
+            / nullif(sum(domain_weight) filter (where score is not null), 0)
+        ) as index_geometric,
+{%- endmacro %}
+
+{#- Enough indicators overall (the `aggregated` and `methodology` CTEs). -#}
+{% macro has_enough_indicators() -%}
+    (aggregated.indicators_total > 0
+        and cast(aggregated.indicators_used as double) / aggregated.indicators_total + 1e-9
+            >= methodology.min_indicator_share)
+{%- endmacro %}
+
+{#- The index under the methodology's aggregation (the `aggregated` and `methodology` CTEs). -#}
+{% macro aggregated_index() -%}
+    case methodology.aggregation
+        when 'arithmetic' then aggregated.index_arithmetic
+        when 'geometric' then aggregated.index_geometric
+    end
+{%- endmacro %}

@@ -30,14 +30,7 @@ province_domains as (
         domain_scores.indicators_total,
         methodology.min_indicators_per_domain,
         methodology.geometric_floor,
-        case
-            when domain_scores.indicators_used >= methodology.min_indicators_per_domain then null
-            when domain_scores.indicators_used = 0
-                then 'Lĩnh vực ' || domain_scores.domain_code || ' không có chỉ số nào'
-            else 'Lĩnh vực ' || domain_scores.domain_code || ' chỉ có '
-                || domain_scores.indicators_used || '/' || domain_scores.indicators_total
-                || ' chỉ số (cần tối thiểu ' || methodology.min_indicators_per_domain || ')'
-        end as domain_shortfall,
+        {{ domain_shortfall() }} as domain_shortfall,
 
     from domain_scores
     cross join methodology
@@ -50,16 +43,7 @@ aggregated as (
     select
         period,
         province_code,
-        sum(indicators_used) as indicators_used,
-        sum(indicators_total) as indicators_total,
-        count(domain_shortfall) as domains_short,
-        string_agg(domain_shortfall, '; ' order by domain_ordinal) as domain_shortfalls,
-        sum(domain_weight * score) filter (where score is not null)
-            / nullif(sum(domain_weight) filter (where score is not null), 0) as pcri_arithmetic,
-        exp(
-            sum(domain_weight * ln(greatest(score, geometric_floor))) filter (where score is not null)
-            / nullif(sum(domain_weight) filter (where score is not null), 0)
-        ) as pcri_geometric,
+        {{ index_aggregates() }}
 
     from province_domains
     group by period, province_code
@@ -73,13 +57,8 @@ assessed as (
         methodology.aggregation,
         methodology.rank_decimals,
         methodology.min_indicator_share,
-        aggregated.indicators_total > 0
-            and cast(aggregated.indicators_used as double) / aggregated.indicators_total + 1e-9
-                >= methodology.min_indicator_share as has_enough_indicators,
-        case methodology.aggregation
-            when 'arithmetic' then aggregated.pcri_arithmetic
-            when 'geometric' then aggregated.pcri_geometric
-        end as pcri,
+        {{ has_enough_indicators() }} as has_enough_indicators,
+        {{ aggregated_index() }} as pcri,
 
     from aggregated
     cross join methodology
