@@ -55,3 +55,21 @@ def periods_of_run(tags: dict[str, str]) -> list[str]:
         return list(period_partitions.get_partition_keys_in_range(
             dg.PartitionKeyRange(tags[RANGE_START], tags[RANGE_END])))
     return []
+
+
+def run_metadata(per_period: dict[str, dict], totals: tuple[str, ...] = (), **by_period: str) -> dict:
+    """The metadata of a step that handled the run's periods, from each period's metadata: a single period's as
+    it is; for several, their list, the sum of each key in ``totals``, and for each ``name=key`` the key's value
+    per period."""
+    if len(per_period) == 1:
+        return next(iter(per_period.values()))
+
+    def plain(value):
+        return value.value if isinstance(value, dg.MetadataValue) else value
+
+    return {
+        "periods": dg.MetadataValue.json(list(per_period)),
+        **{key: sum(plain(m[key]) for m in per_period.values()) for key in totals},
+        **{name: dg.MetadataValue.json({p: plain(m[key]) for p, m in per_period.items()})
+           for name, key in by_period.items()},
+    }

@@ -43,7 +43,7 @@ from pipelines.ingest.parse import (
     parse_folder,
 )
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, single_run
+from pipelines.partitions import period_partitions, run_metadata, single_run
 from pipelines.warehouse import connect, ensure_schema
 
 INGEST_GROUP = "ingest"
@@ -221,18 +221,6 @@ def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summ
     }
 
 
-def periods_metadata(per_period: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The metadata of a run over several periods: the totals, and one line per period."""
-    keys = ("files", "rows_total", "rows_loaded", "rows_rejected", "reject_records")
-    table = pd.DataFrame([{"period": p, **{k: m[k] for k in keys}} for p, m in per_period.items()])
-    return {
-        "periods": dg.MetadataValue.json(list(per_period)),
-        **{k: int(table[k].sum()) for k in keys},
-        "by_period": dg.MetadataValue.md(table.to_markdown(index=False)),
-        "dagster/row_count": int(table["rows_loaded"].sum()),
-    }
-
-
 # -- asset factory ---------------------------------------------------------------------------------
 
 
@@ -290,9 +278,10 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
             context.log.info(line)
             say("ingest", line)
             per_period[period] = ingest_metadata(parsed, folder_exists, str(folder), summary)
-        if len(per_period) == 1:
-            return dg.MaterializeResult(metadata=next(iter(per_period.values())))
-        return dg.MaterializeResult(metadata=periods_metadata(per_period))
+        return dg.MaterializeResult(metadata=run_metadata(
+            per_period, totals=("files", "rows_total", "rows_loaded", "rows_rejected", "reject_records",
+                                "dagster/row_count"),
+            rows_loaded_by_period="rows_loaded", rows_rejected_by_period="rows_rejected"))
 
     return _ingest
 

@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.ingest.provenance import rebase_note
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, previous_period, single_run
+from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
@@ -109,13 +109,7 @@ def release(context) -> dg.MaterializeResult:
             metadata={"blocking_failures": dg.MetadataValue.json(blocked)},
         )
     per_period = {period: _release_period(context, period, m, settings) for period in periods}
-    if len(per_period) == 1:
-        return dg.MaterializeResult(metadata=next(iter(per_period.values())))
-    return dg.MaterializeResult(metadata={
-        "periods": dg.MetadataValue.json(periods),
-        "versions": dg.MetadataValue.json({p: meta["version"] for p, meta in per_period.items()}),
-        "paths": dg.MetadataValue.json({p: meta["path"].value for p, meta in per_period.items()}),
-    })
+    return dg.MaterializeResult(metadata=run_metadata(per_period, versions="version", paths="path"))
 
 
 def _release_period(context, period: str, m: Methodology, settings) -> dict:
@@ -124,10 +118,11 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         report_json = settings.reports_period_dir(period) / "quality_report.json"
         quality = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
         checks = [r.to_dict() for r in results]
+        units = rebase_note(con, period)  # into the manifest, and the report's method note
         say("publish", f"writing the release of {period}")
         result = publish_period(
-            con, period, settings, m, checks=checks, waivers=quality.get("waivers", []),
-            extra_writers=_extra_writers(period, m, quality, context.run_id, rebase_note(con, period)["note_vi"]),
+            con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
+            extra_writers=_extra_writers(period, m, quality, context.run_id, units["note_vi"]),
             quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                      if k in quality},
         )

@@ -919,6 +919,7 @@ def publish_period(
     extra_writers: Iterable[ExtraWriter] = (),
     *,
     quality: Mapping[str, Any] | None = None,
+    units: Mapping[str, Any] | None = None,
     on_progress: Progress | None = None,
 ) -> ReleaseResult:
     """Build the release of ``period`` from the warehouse and write it as the next version.
@@ -928,7 +929,7 @@ def publish_period(
     and ``waivers`` are recorded in the manifest, with a quality summary
     computed from them (``quality`` adds or overrides fields). ``con`` is
     only read. ``extra_writers(folder, tables)`` add files to the release
-    (Excel workbook, HTML report).
+    (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already.
     """
     built = build_release_tables(con, period, methodology)
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
@@ -942,7 +943,7 @@ def publish_period(
         "disclosure": built.disclosure.summary(),
         "commune_assessment": built.commune,
         # which units the period was computed on, and how values keyed by the units before 1 July 2025 were mapped
-        "units": rebase_note(con, period),
+        "units": dict(units) if units is not None else rebase_note(con, period),
     }
     return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
                          extra_writers=extra_writers, on_progress=on_progress)

@@ -140,13 +140,13 @@ def build_quality_gate(
     def quality_gate(context):
         """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
         settings = get_settings()
+        # the method in force for this run (the file may have changed since the definitions loaded)
+        method = load_methodology(settings.methodology_path)
         per_period = {}
         for period in periods_of(context):
             say("quality", f"running the checks of {period}")
             with connect() as con:
-                # the method in force for this run (the file may have changed since the definitions loaded)
-                outcome = evaluate_period(con, period, context.run.run_id,
-                                          load_methodology(settings.methodology_path), settings, extra_checks)
+                outcome = evaluate_period(con, period, context.run.run_id, method, settings, extra_checks)
             s = outcome.summary
             say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} "
                            f"warnings, {s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")

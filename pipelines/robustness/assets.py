@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, single_run
+from pipelines.partitions import period_partitions, run_metadata, single_run
 from pipelines.quality.core import WARNING, CheckResult
 from pipelines.robustness import analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
@@ -117,13 +117,7 @@ def rank_robustness(context) -> dg.MaterializeResult:
     settings = get_settings()
     m = load_methodology(settings.methodology_path)
     per_period = {period: _analyse_period(context, period, m, settings) for period in context.partition_keys}
-    if len(per_period) == 1:
-        return dg.MaterializeResult(metadata=next(iter(per_period.values())))
-    return dg.MaterializeResult(metadata={
-        "periods": dg.MetadataValue.json(list(per_period)),
-        "labels_by_period": dg.MetadataValue.json({p: meta["labels"].value for p, meta in per_period.items()}),
-        "folders": dg.MetadataValue.json({p: meta["folder"].value for p, meta in per_period.items()}),
-    })
+    return dg.MaterializeResult(metadata=run_metadata(per_period, labels_by_period="labels", folders="folder"))
 
 
 def _analyse_period(context, period: str, m, settings) -> dict:

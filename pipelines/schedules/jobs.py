@@ -9,8 +9,9 @@
 
 Both are partitioned by period (``YYYY``, ``YYYYH1``, ``YYYYH2``), like every
 asset: the reference tables and the dbt models (which cover every period) are
-rebuilt in each run, and a backfill of several periods is one run per period. Both carry the run tag ``cri/warehouse: write``, which
-the production ``dagster.yaml`` limits to one run at a time, and execute every
+rebuilt in each run, and a backfill of several periods is one run (a range of
+partitions; see ``pipelines.partitions``). Both carry the run tag
+``cri/warehouse: write``, which the production ``dagster.yaml`` limits to one run at a time, and execute every
 step in one process while holding the warehouse lock (``lock.py``).
 """
 

@@ -105,12 +105,12 @@ def warehouse_lock(
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed below, after the block)
     started = time.monotonic()
-    told = None
+    waited = False
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            told = 0.0
+            waited = True
             tell(f"{WAITING}{_describe(lock_holder(path))}")
             if timeout is None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # the operating system wakes us when the holder ends
@@ -121,11 +121,11 @@ def warehouse_lock(
                         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                         break
                     except BlockingIOError:
-                        waited = time.monotonic() - started
-                        if waited >= timeout:
+                        seconds = time.monotonic() - started
+                        if seconds >= timeout:
                             raise LockTimeout(
-                                f"{WAITING}: gave up after {waited:.0f}s{_describe(lock_holder(path))}") from None
-        if told is not None:
+                                f"{WAITING}: gave up after {seconds:.0f}s{_describe(lock_holder(path))}") from None
+        if waited:
             tell(f"kho dữ liệu đã rảnh, bắt đầu / the warehouse is free, starting ({time.monotonic() - started:.0f}s)")
         fh.seek(0)
         fh.truncate()

@@ -161,13 +161,13 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
             yield event.with_metadata({**event.metadata, **extra})
 
 
-def keep_run_results(target: Path, period: str | None, remove: bool = True) -> None:
-    """Keep dbt's run_results.json with the period's reports; drop the rest of the run's target folder (12 MB)."""
-    if period:
+def keep_run_results(target: Path, periods: list[str]) -> None:
+    """Keep dbt's run_results.json with each period's reports; drop the rest of the run's target folder (12 MB)."""
+    for period in periods:
         folder = get_settings().reports_period_dir(period)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / "run_results.json", folder / "dbt_run_results.json")
-    if remove and target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
+    if target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
         shutil.rmtree(target, ignore_errors=True)
 
 
@@ -196,9 +196,7 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         manifest = invocation.get_artifact("manifest.json")
         periods = periods_of_run(context.run.tags)  # one period, or several in a backfill run
         yield from with_table_metadata(events, manifest, periods[0] if len(periods) == 1 else None)
-        for period in periods:
-            keep_run_results(invocation.target_path, period, remove=False)
-        keep_run_results(invocation.target_path, None)
+        keep_run_results(invocation.target_path, periods)
         outcomes = dbt_test_outcomes(run_results, manifest)
         if outcomes:
             with connect() as con:
