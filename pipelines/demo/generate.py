@@ -54,7 +54,6 @@ from datetime import date, datetime, timedelta
 import hashlib
 import re
 import time
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +67,7 @@ from pipelines.methodology import DataElement, Methodology, load_methodology
 from pipelines.reference.commune_types import FILE_NAME as COMMUNE_TYPES_FILE
 from pipelines.reference.commune_types import REFERENCE_FOLDER
 from pipelines.reference.units import admin_units
+from pipelines.units.names import strip_diacritics
 
 # Hà Nội (not merged, top of past rankings), Tuyên Quang (merged with Hà Giang in
 # 2025), Lai Châu (not merged, bottom of past rankings).
@@ -253,8 +253,7 @@ def _zscore(x: pd.Series) -> pd.Series:
 
 def fold_name(name: str) -> str:
     """ASCII key of a province name: 'Thành phố Hồ Chí Minh', 'Ho Chi Minh City' -> 'hochiminh'."""
-    text = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = strip_diacritics(name).lower()
     text = re.sub(r"^(thanh pho|tinh)\s+|\s+(province|city)$", "", text.strip())
     return re.sub(r"[^a-z0-9]", "", text)
 

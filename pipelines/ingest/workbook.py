@@ -53,6 +53,7 @@ import pandas as pd
 import yaml
 
 from pipelines.settings import METHODOLOGY_DIR
+from pipelines.units.names import strip_diacritics
 
 TEMPLATES_DIR = METHODOLOGY_DIR / "templates"
 LANDING_COLUMNS = ["period", "unit_code", "unit_name", "data_element", "value", "unit_scheme", "disaggregation", "comment"]
@@ -104,15 +105,10 @@ class MappingError(ValueError):
 # -- labels --------------------------------------------------------------------
 
 
-def _ascii(text: str) -> str:
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFC", text).replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 def _words(text: Any) -> list[str]:
     if text is None:
         return []
-    return re.findall(r"[a-z0-9]+", _ascii(str(text)).lower())
+    return re.findall(r"[a-z0-9]+", strip_diacritics(str(text)).lower())
 
 
 def label_key(text: Any) -> str:

@@ -33,6 +33,7 @@ import dagster as dg
 
 from pipelines.ingest.parse import list_landing_files
 from pipelines.partitions import is_period, periods_of_run
+from pipelines.publish.files import sha256_file
 from pipelines.schedules.jobs import DRAFT, DRAFT_JOB, KIND_TAG, OFFICIAL_JOB, TRIGGER_TAG, period_draft
 from pipelines.settings import get_settings
 
@@ -47,14 +48,6 @@ def sensor_interval() -> int:
 
 def settle_seconds() -> float:
     return float(os.environ.get("CRI_LANDING_SETTLE_SECONDS", "30"))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass

@@ -96,7 +96,7 @@ def classify_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Notificati
     """The notification a finished run deserves (None for a successful run that neither drafted nor published)."""
     periods = periods_of_run(run.tags)  # one period, or several in a backfill run
     run_id, job = run.run_id, run.job_name
-    period = ", ".join(periods) or None  # as the message names it
+    period = ",".join(periods) or None  # as the message names it (one token in the log line)
     last = periods[-1] if periods else None  # whose report the links point to
     settings = get_settings()
     report_path = str(settings.reports_period_dir(last) / "quality_report.html") if last else None

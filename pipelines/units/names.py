@@ -216,13 +216,14 @@ def _tokens(text: str) -> list[str]:
     return [str(int(w)) if w.isdigit() else w for w in words]
 
 
-def _ascii(text: str) -> str:
+def strip_diacritics(text: str) -> str:
+    """Vietnamese text without its marks: 'Đồng Tháp' -> 'Dong Thap' (case kept)."""
     text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def _has_diacritics(text: str) -> bool:
-    return _ascii(_nfc_lower(text)) != _nfc_lower(text)
+    return strip_diacritics(_nfc_lower(text)) != _nfc_lower(text)
 
 
 def _tone_word(word: str) -> str:
@@ -242,7 +243,7 @@ def _key_diacritics(tokens: list[str]) -> str:
 
 
 def _key_ascii(tokens: list[str]) -> str:
-    return "".join(_ascii(t) for t in tokens)
+    return "".join(strip_diacritics(t) for t in tokens)
 
 
 @dataclass(frozen=True)
@@ -269,13 +270,13 @@ def _parse(text: str, level: str) -> list[_Parsed]:
         if len(tokens) <= n:
             continue
         head = tokens[:n]
-        if [_ascii(t) for t in head] != [_ascii(p) for p in prefix]:
+        if [strip_diacritics(t) for t in head] != [strip_diacritics(p) for p in prefix]:
             continue
         stripped = _Parsed(unit_type, tuple(tokens[n:]), ascii_only)
         # A prefix written with its diacritics ("xã"), or an abbreviation ("tp",
         # "p"), is certain. An unaccented full word ("xa") may also be the
         # start of the name ("Xà Phiên"): both readings are tried.
-        abbreviation = all(_ascii(p) == p for p in prefix)
+        abbreviation = all(strip_diacritics(p) == p for p in prefix)
         if abbreviation or list(head) == list(prefix):
             return [stripped]
         return [stripped, whole]
@@ -305,7 +306,7 @@ def normalise_name(text: Any, level: str | None = None, keep_diacritics: bool = 
             tokens = _ALIAS_WORDS.get(alias, [alias])
     if keep_diacritics:
         return " ".join(tokens)
-    return " ".join(_ascii(t) for t in tokens)
+    return " ".join(strip_diacritics(t) for t in tokens)
 
 
 _ALIAS_WORDS = {
