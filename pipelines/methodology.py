@@ -6,7 +6,7 @@ is inconsistent with a message naming the entry and the field, and turns it
 into the ``ref.*`` tables that the dbt models read.
 
 The methodology may name a child-friendly commune assessment file
-(``commune_assessment: commune-assessment-2019.yaml``, Decision 06/2019/QĐ-TTg):
+(``commune_assessment: commune-assessment-2019.yaml``, Decision 06/QĐ-TTg):
 its criteria, items, point bands and thresholds by commune type are read into
 :class:`CommuneAssessment` and become the ``ref.assessment*`` tables.
 """
@@ -210,7 +210,7 @@ class AssessmentResult:
 
 @dataclass(frozen=True)
 class CommuneAssessment:
-    """The child-friendly commune assessment (Decision 06/2019/QĐ-TTg), as configured."""
+    """The child-friendly commune assessment (Decision 06/QĐ-TTg), as configured."""
 
     code: str
     version: str

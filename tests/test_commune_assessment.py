@@ -1,4 +1,4 @@
-"""Child-friendly commune assessment (Decision 06/2019/QĐ-TTg) and commune ranking.
+"""Child-friendly commune assessment (Decision 06/QĐ-TTg) and commune ranking.
 
 The configuration file and its checks, the operators' commune type file, and
 a small warehouse where four communes of Hà Nội are worked out by hand against

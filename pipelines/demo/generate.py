@@ -30,7 +30,7 @@ periods written, and adding an element does not change the values of the others.
 
 Child-friendly communes
 -----------------------
-When the methodology has a commune assessment (Decision 06/2019/QĐ-TTg), the
+When the methodology has a commune assessment (Decision 06/QĐ-TTg), the
 reported recognition (``CHILD_FRIENDLY``, the element the assessment replaces)
 is not drawn: it is the result of the assessment applied to the commune's own
 generated inputs and type (``CommuneAssessment.evaluate``), as a health office

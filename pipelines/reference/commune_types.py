@@ -1,6 +1,6 @@
 """Commune types for the child-friendly commune assessment: reference data that operators maintain.
 
-Decision 06/2019/QĐ-TTg sets the recognition threshold by commune type
+Decision 06/QĐ-TTg sets the recognition threshold by commune type
 (urban wards of centrally-run cities, mountain / island / especially
 disadvantaged communes, all others). Which commune is which is not in the
 official unit list, so operators keep a file::
@@ -34,7 +34,7 @@ from pipelines.warehouse import replace_table, table_exists
 
 FILE_NAME = "commune_types.csv"
 REFERENCE_FOLDER = "reference"
-# The types of Decision 06/2019/QĐ-TTg, used when the methodology has no assessment.
+# The types of Decision 06/QĐ-TTg, used when the methodology has no assessment.
 DEFAULT_TYPES = ("urban_ward_central_city", "mountain_island_disadvantaged", "other")
 DEFAULT_TYPE = "other"
 COLUMNS = ["commune_code", "commune_type", "type_source"]
