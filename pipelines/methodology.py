@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipelines.tiers import Tier, TierError, parse_tiers
+
 LEVELS = ("commune", "province")
 KINDS = ("count", "amount_vnd", "yes_no", "unit_count")
 DIRECTIONS = ("higher", "lower")
@@ -83,18 +85,12 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class Tier:
-    tier: int
-    name_vi: str
-    name_en: str
-    max_rank_share: float
-
-
-@dataclass(frozen=True)
 class Sector:
     code: str
     name_vi: str
     name_en: str
+    agency_vi: str = ""  # the provincial agency that sends the sector's file
+    agency_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -414,7 +410,8 @@ class Methodology:
             ),
             "indicators": pd.DataFrame(indicators),
             "indicator_terms": pd.DataFrame(terms),
-            "tiers": pd.DataFrame([t.__dict__ for t in self.tiers]),
+            "tiers": pd.DataFrame([t.__dict__ for t in self.tiers]).astype(
+                {"max_rank_share": "float64", "min_rank": "Int64", "max_rank": "Int64", "min_score": "float64"}),
             **self.assessment_tables(),
         }
 
@@ -427,6 +424,14 @@ class Methodology:
 
 def _nfc(value: Any) -> Any:
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def _nfc_tree(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_nfc_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nfc_tree(v) for k, v in value.items()}
+    return _nfc(value)
 
 
 def _req(entry: dict, key: str, where: str) -> Any:
@@ -466,7 +471,8 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
 
     sectors = tuple(
         Sector(code=_req(s, "code", f"{where}: sectors[{n}]"), name_vi=_req(s, "name_vi", f"{where}: sectors[{n}]"),
-               name_en=_req(s, "name_en", f"{where}: sectors[{n}]"))
+               name_en=_req(s, "name_en", f"{where}: sectors[{n}]"), agency_vi=_nfc(s.get("agency_vi", "")),
+               agency_en=s.get("agency_en", ""))
         for n, s in enumerate(doc["sectors"])
     )
     sector_codes = {s.code for s in sectors} | {"reference"}
@@ -535,14 +541,10 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
         if not any(i.domain == d.code for i in indicators):
             raise MethodologyError(f"{where}: domain '{d.code}' has no indicator")
 
-    tiers = []
-    for n, t in enumerate(doc["tiers"]):
-        w = f"{where}: tiers[{n}]"
-        tiers.append(Tier(tier=int(_req(t, "tier", w)), name_vi=_req(t, "name_vi", w), name_en=_req(t, "name_en", w),
-                          max_rank_share=_num(t.get("max_rank_share"), w, "max_rank_share")))
-    shares = [t.max_rank_share for t in tiers]
-    if shares != sorted(shares) or not shares or shares[-1] != 1.0:
-        raise MethodologyError(f"{where}: tiers must have increasing max_rank_share ending at 1.0")
+    try:
+        tiers = parse_tiers(_nfc_tree(doc["tiers"]), where)
+    except TierError as exc:
+        raise MethodologyError(str(exc)) from None
 
     rules = []
     for n, r in enumerate(doc.get("consistency_rules") or []):

@@ -195,6 +195,10 @@ RULES: dict[str, Rule] = {
     "SATISFACTION_SURVEYED": Rule("scaled", 1 / 200, (POP_TOTAL,), noise=0.2, minimum=30),
     "SATISFIED": Rule("binomial", 0.84, ("SATISFACTION_SURVEYED",), dev=0.5),
     "CHILDREN_DRUGS": Rule("poisson", 6e-5, (TOTAL,), dev=-0.25, flow=True),
+    # criterion 6, second item: cases of child sexual abuse, abandonment and trafficking (most communes have none),
+    # and those with an intervention plan approved in time
+    "SAT_CASES": Rule("poisson", 4e-5, (TOTAL,), dev=-0.25, flow=True),
+    "SAT_CASES_PLANNED": Rule("binomial", 0.93, ("SAT_CASES",), dev=0.8),
 }
 
 # Synthetic commune types (see the module text): rural communes of these northern midland and mountain
