@@ -190,6 +190,8 @@ class CommuneType:
     min_total_points: float
     is_default: bool
     ordinal: int
+    default_for: tuple[str, ...] = ()  # division types (phường, xã, đặc khu) that get this type by default
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,11 @@ class CommuneAssessment:
     @property
     def default_type(self) -> CommuneType:
         return next(t for t in self.commune_types if t.is_default)
+
+    @property
+    def division_defaults(self) -> dict[str, str]:
+        """Division type of the official unit list -> the commune type it gets when the operators' file is silent."""
+        return {division: t.code for t in self.commune_types for division in t.default_for}
 
     @property
     def type_codes(self) -> tuple[str, ...]:
@@ -708,9 +715,14 @@ def parse_commune_assessment(doc: dict[str, Any], path: Path, sha256: str,
             raise MethodologyError(f"{w}: duplicate commune type '{code}'")
         types.append(CommuneType(code=code, name_vi=_req(ct, "name_vi", w), name_en=_req(ct, "name_en", w),
                                  min_total_points=_num(ct.get("min_total_points"), w, "min_total_points"),
-                                 is_default=bool(ct.get("default", False)), ordinal=n))
+                                 is_default=bool(ct.get("default", False)), ordinal=n,
+                                 default_for=tuple(_nfc(d) for d in ct.get("default_for") or ()),
+                                 assumed=bool(ct.get("assumed", False))))
     if sum(t.is_default for t in types) != 1:
         raise MethodologyError(f"{where}: exactly one commune type must be the default (default: true)")
+    divisions = [d for t in types for d in t.default_for]
+    if len(divisions) != len(set(divisions)):
+        raise MethodologyError(f"{where}: a division type is the default_for of two commune types")
 
     criteria = []
     item_codes: set[str] = set()
