@@ -319,8 +319,10 @@ COMMUNE_RANKING = Table(
            "without points; empty when recognised"),
         # -- added after the issue's columns (additions only go at the end) --
         _c("commune_type", "string", "Loại xã", "Commune type",
-           "urban_ward_central_city, mountain_island_disadvantaged hoặc other (tệp loại xã của cán bộ vận hành)",
-           "urban_ward_central_city, mountain_island_disadvantaged or other (the operators' commune type file)"),
+           "urban_ward_central_city (phường), mountain_island_disadvantaged (đặc khu, xã đặc biệt khó khăn, miền "
+           "núi, hải đảo) hoặc other: mặc định theo loại đơn vị, tệp loại xã của cán bộ vận hành được ưu tiên",
+           "urban_ward_central_city (phường), mountain_island_disadvantaged (đặc khu; especially difficult, "
+           "mountain or island xã) or other: by default from the division type, the operators' file overrides"),
         _c("threshold_points", "float64", "Ngưỡng công nhận", "Recognition threshold",
            "Tổng điểm cần đạt theo loại xã (900, 800 hoặc 850)", "Total points needed for the commune type"),
         _c("total_points", "float64", "Tổng điểm", "Total points",
