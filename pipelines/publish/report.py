@@ -531,7 +531,8 @@ def disclosure_text(methodology: Methodology) -> str:
 
 COUNTS_TEXT = ("Các số liệu được tính từ số liệu do các ngành gửi (số đếm tử số và mẫu số), theo công thức trong tệp "
                "phương pháp: giá trị = tổng tử số / tổng mẫu số × hệ số; tỷ lệ của tỉnh được tính từ tổng số đếm "
-               "của các xã, không lấy trung bình các tỷ lệ.")
+               "của các xã báo cáo đủ mọi số liệu của chỉ số (xem \"Giá trị cấp tỉnh\"), không lấy trung bình các "
+               "tỷ lệ.")
 
 
 def method_summary(methodology: Methodology) -> list[tuple[str, str]]:
