@@ -6,7 +6,7 @@ is inconsistent with a message naming the entry and the field, and turns it
 into the ``ref.*`` tables that the dbt models read.
 
 The methodology may name a child-friendly commune assessment file
-(``commune_assessment: commune-assessment-2019.yaml``, Decision 06/2019/QĐ-TTg):
+(``commune_assessment: commune-assessment-2019.yaml``, Decision 06/QĐ-TTg):
 its criteria, items, point bands and thresholds by commune type are read into
 :class:`CommuneAssessment` and become the ``ref.assessment*`` tables.
 """
@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from pipelines.tiers import Tier, TierError, parse_tiers
 
 LEVELS = ("commune", "province")
 KINDS = ("count", "amount_vnd", "yes_no", "unit_count")
@@ -83,18 +85,12 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class Tier:
-    tier: int
-    name_vi: str
-    name_en: str
-    max_rank_share: float
-
-
-@dataclass(frozen=True)
 class Sector:
     code: str
     name_vi: str
     name_en: str
+    agency_vi: str = ""  # the provincial agency that sends the sector's file
+    agency_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +190,8 @@ class CommuneType:
     min_total_points: float
     is_default: bool
     ordinal: int
+    default_for: tuple[str, ...] = ()  # division types (phường, xã, đặc khu) that get this type by default
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,7 +208,7 @@ class AssessmentResult:
 
 @dataclass(frozen=True)
 class CommuneAssessment:
-    """The child-friendly commune assessment (Decision 06/2019/QĐ-TTg), as configured."""
+    """The child-friendly commune assessment (Decision 06/QĐ-TTg), as configured."""
 
     code: str
     version: str
@@ -239,6 +237,11 @@ class CommuneAssessment:
     @property
     def default_type(self) -> CommuneType:
         return next(t for t in self.commune_types if t.is_default)
+
+    @property
+    def division_defaults(self) -> dict[str, str]:
+        """Division type of the official unit list -> the commune type it gets when the operators' file is silent."""
+        return {division: t.code for t in self.commune_types for division in t.default_for}
 
     @property
     def type_codes(self) -> tuple[str, ...]:
@@ -414,7 +417,8 @@ class Methodology:
             ),
             "indicators": pd.DataFrame(indicators),
             "indicator_terms": pd.DataFrame(terms),
-            "tiers": pd.DataFrame([t.__dict__ for t in self.tiers]),
+            "tiers": pd.DataFrame([t.__dict__ for t in self.tiers]).astype(
+                {"max_rank_share": "float64", "min_rank": "Int64", "max_rank": "Int64", "min_score": "float64"}),
             **self.assessment_tables(),
         }
 
@@ -427,6 +431,14 @@ class Methodology:
 
 def _nfc(value: Any) -> Any:
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def _nfc_tree(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_nfc_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nfc_tree(v) for k, v in value.items()}
+    return _nfc(value)
 
 
 def _req(entry: dict, key: str, where: str) -> Any:
@@ -466,7 +478,8 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
 
     sectors = tuple(
         Sector(code=_req(s, "code", f"{where}: sectors[{n}]"), name_vi=_req(s, "name_vi", f"{where}: sectors[{n}]"),
-               name_en=_req(s, "name_en", f"{where}: sectors[{n}]"))
+               name_en=_req(s, "name_en", f"{where}: sectors[{n}]"), agency_vi=_nfc(s.get("agency_vi", "")),
+               agency_en=s.get("agency_en", ""))
         for n, s in enumerate(doc["sectors"])
     )
     sector_codes = {s.code for s in sectors} | {"reference"}
@@ -535,14 +548,10 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
         if not any(i.domain == d.code for i in indicators):
             raise MethodologyError(f"{where}: domain '{d.code}' has no indicator")
 
-    tiers = []
-    for n, t in enumerate(doc["tiers"]):
-        w = f"{where}: tiers[{n}]"
-        tiers.append(Tier(tier=int(_req(t, "tier", w)), name_vi=_req(t, "name_vi", w), name_en=_req(t, "name_en", w),
-                          max_rank_share=_num(t.get("max_rank_share"), w, "max_rank_share")))
-    shares = [t.max_rank_share for t in tiers]
-    if shares != sorted(shares) or not shares or shares[-1] != 1.0:
-        raise MethodologyError(f"{where}: tiers must have increasing max_rank_share ending at 1.0")
+    try:
+        tiers = parse_tiers(_nfc_tree(doc["tiers"]), where)
+    except TierError as exc:
+        raise MethodologyError(str(exc)) from None
 
     rules = []
     for n, r in enumerate(doc.get("consistency_rules") or []):
@@ -706,9 +715,14 @@ def parse_commune_assessment(doc: dict[str, Any], path: Path, sha256: str,
             raise MethodologyError(f"{w}: duplicate commune type '{code}'")
         types.append(CommuneType(code=code, name_vi=_req(ct, "name_vi", w), name_en=_req(ct, "name_en", w),
                                  min_total_points=_num(ct.get("min_total_points"), w, "min_total_points"),
-                                 is_default=bool(ct.get("default", False)), ordinal=n))
+                                 is_default=bool(ct.get("default", False)), ordinal=n,
+                                 default_for=tuple(_nfc(d) for d in ct.get("default_for") or ()),
+                                 assumed=bool(ct.get("assumed", False))))
     if sum(t.is_default for t in types) != 1:
         raise MethodologyError(f"{where}: exactly one commune type must be the default (default: true)")
+    divisions = [d for t in types for d in t.default_for]
+    if len(divisions) != len(set(divisions)):
+        raise MethodologyError(f"{where}: a division type is the default_for of two commune types")
 
     criteria = []
     item_codes: set[str] = set()

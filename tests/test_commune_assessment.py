@@ -1,12 +1,12 @@
-"""Child-friendly commune assessment (Decision 06/2019/QĐ-TTg) and commune ranking.
+"""Child-friendly commune assessment (Decision 06/QĐ-TTg) and commune ranking.
 
 The configuration file and its checks, the operators' commune type file, and
 a small warehouse where four communes of Hà Nội are worked out by hand against
 the real configuration (commune-assessment-2019.yaml):
 
-* R, type other (850): recognised with 905 points;
+* R, type other (850): recognised with 870 points;
 * Z, type mountain (800): 925 points but criterion C05 scores 0: not recognised;
-* T, type urban ward (900): every criterion met, 875 points: below its 900 though
+* T, type urban ward (900): every criterion met, 855 points: below its 900 though
   above the 850 of other communes: not recognised;
 * U: no satisfaction survey: not assessed, keeps the recognition its agency reported.
 
@@ -60,7 +60,8 @@ PERFECT = {
     "ABUSE_CASES": 0,  # C03 0 per 10,000 -> 100
     "CONFLICT_LAW": 0, "CHILDREN_DRUGS": 0,  # C04 -> 75
     "INJURY_DEATHS": 0,  # C05 -> 75
-    "CSC_TOTAL": 50, "CSC_HELPED": 50,  # C06 100% -> 125
+    "CSC_TOTAL": 50, "CSC_HELPED": 50,  # C06 100% helped -> 50
+    "SAT_CASES": 0, "SAT_CASES_PLANNED": 0,  # C06 no case of sexual abuse, abandonment, trafficking: plan item met, 75
     "IMMUNISED_FULL_U1": 100,  # C07 100% -> 50
     "MEASURED_U5": 500, "UNDERWEIGHT_U5": 20, "STUNTED_U5": 50,  # C08 4% -> 50, 10% -> 50
     "HEALTH_CHECKED": 9000,  # C09 90% -> 50
@@ -71,18 +72,19 @@ PERFECT = {
     "CHILD_FRIENDLY": 1,  # the agency's reported recognition
 }
 CASES = {
-    # R: 1,000 - 95 = 905 >= 850 (other): recognised. Abuse 2 per 10,000 -> 85 (-15); conflict 3 + drugs 1 =
+    # R: 1,000 - 130 = 870 >= 850 (other): recognised. Abuse 2 per 10,000 -> 85 (-15); conflict 3 + drugs 1 =
     # 4 per 10,000 -> 65 (-10); immunised 96% -> 45 (-5); health checks 70% -> 30 (-20); culture 50% -> 35 (-5);
-    # satisfied 80% -> 40 (-10); consulted 20% -> 40 (-10); helped 43/50 = 86% -> 110 (-15); volunteers 70% -> 10 (-5).
+    # satisfied 80% -> 40 (-10); consulted 20% -> 40 (-10); helped 43/50 = 86% < 95% -> 0 of 50 (-50; C06 75,
+    # met); volunteers 70% -> 10 (-5).
     "R": {"ABUSE_CASES": 2, "CONFLICT_LAW": 3, "CHILDREN_DRUGS": 1, "IMMUNISED_FULL_U1": 96, "HEALTH_CHECKED": 7000,
           "VILLAGES_CULTURE": 5, "SATISFIED": 80, "CHILDREN_CONSULTED": 1200, "CSC_HELPED": 43,
           "VILLAGES_CP_VOLUNTEER": 7},
     # Z: 12 injury deaths per 10,000 children: above every band of C05 -> 0; total 925 >= 800 (mountain), every
     # other criterion met: not recognised because of the zero. Its agency reported it recognised.
     "Z": {"INJURY_DEATHS": 12},
-    # T: 1,000 - 125 = 875: health checks 70% -> 30 (-20); helped 41/50 = 82% -> 95 (-30); satisfied 70% -> 30
+    # T: 1,000 - 145 = 855: health checks 70% -> 30 (-20); helped 41/50 = 82% -> 0 of 50 (-50); satisfied 70% -> 30
     # (-20); consulted 20% -> 40 (-10); culture 40% -> 25 (-15); immunised 93% -> 40 (-10); registered on time
-    # 95% -> 40 (-10); volunteers 50% -> 5 (-10). Every criterion met; 875 < 900 (urban ward), >= 850 (other).
+    # 95% -> 40 (-10); volunteers 50% -> 5 (-10). Every criterion met; 855 < 900 (urban ward), >= 850 (other).
     "T": {"HEALTH_CHECKED": 7000, "CSC_HELPED": 41, "SATISFIED": 70, "CHILDREN_CONSULTED": 1200,
           "VILLAGES_CULTURE": 4, "IMMUNISED_FULL_U1": 93, "BIRTHS_REG_ONTIME": 95, "VILLAGES_CP_VOLUNTEER": 5},
     # U: no satisfaction survey: not assessed; its reported recognition (1) stays in R3.
@@ -90,11 +92,11 @@ CASES = {
 }
 TYPES = {"R": "other", "Z": "mountain_island_disadvantaged", "T": "urban_ward_central_city", "U": "other"}
 EXPECTED_POINTS = {
-    "R": {"C01": 95, "C02": 50, "C03": 85, "C04": 65, "C05": 75, "C06": 110, "C07": 45, "C08": 100, "C09": 30,
+    "R": {"C01": 95, "C02": 50, "C03": 85, "C04": 65, "C05": 75, "C06": 75, "C07": 45, "C08": 100, "C09": 30,
           "C10": 75, "C11": 65, "C12": 70, "C13": 40},
     "Z": {"C01": 100, "C02": 50, "C03": 100, "C04": 75, "C05": 0, "C06": 125, "C07": 50, "C08": 100, "C09": 50,
           "C10": 75, "C11": 75, "C12": 75, "C13": 50},
-    "T": {"C01": 90, "C02": 40, "C03": 100, "C04": 75, "C05": 75, "C06": 95, "C07": 40, "C08": 100, "C09": 30,
+    "T": {"C01": 90, "C02": 40, "C03": 100, "C04": 75, "C05": 75, "C06": 75, "C07": 40, "C08": 100, "C09": 30,
           "C10": 75, "C11": 65, "C12": 60, "C13": 30},
 }
 PROVINCE = "01"
@@ -218,7 +220,7 @@ def test_evaluate_the_hand_worked_communes():
     for n, case in enumerate(cases[:3]):
         points = {code: result.criterion_points[code][n] for code in EXPECTED_POINTS[case]}
         assert points == EXPECTED_POINTS[case], case
-    assert list(result.total[:3]) == [905, 925, 875]
+    assert list(result.total[:3]) == [870, 925, 855]
     assert list(result.threshold) == [850, 800, 900, 850]
     assert list(result.assessed) == [True, True, True, False]
     assert list(result.recognised) == [True, False, False, False]
@@ -230,8 +232,11 @@ def test_evaluate_the_hand_worked_communes():
 def test_commune_types_file_missing_or_with_bad_rows_never_fails(tmp_path):
     units = admin_units()
     communes = units[units.unit_level == "commune"].unit_code.sort_values().tolist()
+    division = units.set_index("unit_code").division_type
     missing = read_commune_types(tmp_path / "none.csv", units)
-    assert not missing.file_found and missing.counts == {"other": len(communes)} and missing.warnings
+    # no file: the default of the division type (phường 900, đặc khu 800, xã 850), the project's reading
+    assert not missing.file_found and missing.warnings
+    assert missing.counts == {"other": 2621, "urban_ward_central_city": 687, "mountain_island_disadvantaged": 13}
     path = tmp_path / "commune_types.csv"
     path.write_text(
         "commune_code,commune_name,commune_type\n"
@@ -245,7 +250,10 @@ def test_commune_types_file_missing_or_with_bad_rows_never_fails(tmp_path):
     types = found.frame.set_index("commune_code")
     assert types.loc[communes[0], "commune_type"] == "urban_ward_central_city"
     assert types.loc[communes[1], "commune_type"] == "mountain_island_disadvantaged"
-    assert types.loc[communes[2], "commune_type"] == "other" and types.loc[communes[3], "commune_type"] == "other"
+    for bad in communes[2:4]:  # unknown type, two types: the default of its division type
+        expected = {"phường": "urban_ward_central_city", "đặc khu": "mountain_island_disadvantaged"}.get(
+            division[bad], "other")
+        assert types.loc[bad, "commune_type"] == expected and types.loc[bad, "type_source"] == "default"
     assert found.from_file == 2 and len(found.frame) == len(communes)
     text = " ".join(found.warnings)
     assert "unknown commune code" in text and "unknown commune type" in text and "two different types" in text
@@ -258,7 +266,7 @@ def test_demo_commune_types_are_derived_from_the_unit_list():
     types = demo_commune_types().set_index("commune_code")
     units = admin_units().set_index("unit_code")
     assert types.commune_type.value_counts().to_dict() == {
-        "other": 2349, "mountain_island_disadvantaged": 688, "urban_ward_central_city": 284}
+        "other": 1946, "mountain_island_disadvantaged": 688, "urban_ward_central_city": 687}
     # a ward of Hà Nội; a rural commune of Lai Châu; a special zone (island) anywhere
     ward = units[(units.province_code == "01") & (units.division_type == "phường")].index[0]
     rural = units[(units.province_code == "12") & (units.division_type == "xã")].index[0]
@@ -358,12 +366,12 @@ def test_recognition_and_reasons(warehouse):
     path, codes, _, _ = warehouse
     fr = _query(path, "select * from marts.fct_commune_ranking where period = '2025'").set_index("commune_code")
     r, z, t, u = (fr.loc[codes[c]] for c in "RZTU")
-    assert (r.recognised, r.total_points, r.threshold_points, r.commune_type) == (True, 905, 850, "other")
+    assert (r.recognised, r.total_points, r.threshold_points, r.commune_type) == (True, 870, 850, "other")
     assert pd.isna(r.reason)
     assert (z.recognised, z.total_points, z.threshold_points) == (False, 925, 800)
     assert z.reason == "C05 (Trẻ em bị tai nạn, thương tích): 0 điểm"
-    assert (t.recognised, t.total_points, t.criteria_met) == (False, 875, 13)
-    assert t.reason == "Tổng điểm 875 dưới ngưỡng 900 (Phường thuộc thành phố trực thuộc trung ương)"
+    assert (t.recognised, t.total_points, t.criteria_met) == (False, 855, 13)
+    assert t.reason == "Tổng điểm 855 dưới ngưỡng 900 (Phường (ngưỡng của phường thuộc quận, thị xã theo Quyết định 06/QĐ-TTg))"
     assert t.total_points >= 850  # enough for an "other" commune
     assert pd.isna(u.recognised) and not u.is_assessed
     assert u.reason == "Chưa đủ số liệu để đánh giá, thiếu: SATISFACTION_SURVEYED, SATISFIED"
@@ -489,7 +497,7 @@ def test_release_tables_and_disclosure(warehouse, tmp_path):
     assert pd.isna(rank_z.total_points) and rank_z.reason == "C05 (Trẻ em bị tai nạn, thương tích): 0 điểm"
     # T has nothing hidden: total and reason as in the warehouse
     rank_t = cr.set_index("commune_code").loc[codes["T"]]
-    assert rank_t.total_points == 875 and rank_t.reason.startswith("Tổng điểm 875 dưới ngưỡng 900")
+    assert rank_t.total_points == 855 and rank_t.reason.startswith("Tổng điểm 855 dưới ngưỡng 900")
     assert ca[ca.criterion_code == "C05"].assumed.all()
     manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
     summary = manifest["commune_assessment"]

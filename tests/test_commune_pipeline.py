@@ -23,12 +23,13 @@ def _ref_commune_types(home) -> pd.DataFrame:
 
 
 def test_the_commune_types_asset_reads_the_operators_file_and_never_fails_without_it(cri_home):
-    # no file yet: every commune gets the default type, and the metadata says why
+    # no file yet: every commune gets the default type of its division type, and the metadata says why
     result = dg.materialize([commune_types], partition_key="2025")
     assert result.success
     meta = result.asset_materializations_for_node("reference__commune_types")[0].metadata
     assert meta["file_found"].value is False and meta["warning_count"].value == 1
-    assert meta["communes_by_type"].value == {"other": 3321}
+    assert meta["communes_by_type"].value == {
+        "mountain_island_disadvantaged": 13, "other": 2621, "urban_ward_central_city": 687}
     assert set(_ref_commune_types(cri_home).type_source) == {"default"}
 
     # the demo's synthetic file, where operators keep theirs
@@ -38,7 +39,7 @@ def test_the_commune_types_asset_reads_the_operators_file_and_never_fails_withou
     assert meta["file_found"].value is True and meta["warning_count"].value == 0
     assert meta["communes_from_file"].value == 3321
     assert meta["communes_by_type"].value == {
-        "mountain_island_disadvantaged": 688, "other": 2349, "urban_ward_central_city": 284}
+        "mountain_island_disadvantaged": 688, "other": 1946, "urban_ward_central_city": 687}
     types = _ref_commune_types(cri_home)
     assert len(types) == 3321 and set(types.type_source) == {"file"}
 

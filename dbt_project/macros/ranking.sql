@@ -30,10 +30,13 @@
 {%- endmacro %}
 
 {#-
-    The rows of `ranked` with their tier: the first tier (in the `tiers` CTE, from stg_ref__tiers) whose
-    max_rank_share reaches rank / number ranked. Unranked rows get no tier.
+    The rows of `ranked` with their tier (in the `tiers` CTE, from stg_ref__tiers; one basis per methodology
+    version, pipelines/tiers.py): by share, the first tier whose max_rank_share reaches rank / number ranked;
+    by rank ranges, the first tier whose ranks (min_rank to max_rank, the last open) hold the rank; by score,
+    the first tier whose min_score the rounded index reaches. Ties share the better rank and the same rounded
+    index, so a tie at a boundary goes to the better group. Unranked rows get no tier.
 -#}
-{% macro with_tiers(ranked, rank_column, count_column) -%}
+{% macro with_tiers(ranked, rank_column, count_column, score_column) -%}
     select
         {{ ranked }}.*,
         tiers.tier,
@@ -45,8 +48,16 @@
         on tiers.tier = (
             select min(candidate.tier)
             from tiers as candidate
-            where cast({{ ranked }}.{{ rank_column }} as double) / {{ ranked }}.{{ count_column }}
-                <= candidate.max_rank_share + 1e-9
+            where {{ ranked }}.{{ rank_column }} is not null
+                and (
+                    (candidate.max_rank_share is not null
+                        and cast({{ ranked }}.{{ rank_column }} as double) / {{ ranked }}.{{ count_column }}
+                            <= candidate.max_rank_share + 1e-9)
+                    or (candidate.min_rank is not null
+                        and (candidate.max_rank is null or {{ ranked }}.{{ rank_column }} <= candidate.max_rank))
+                    or (candidate.min_score is not null
+                        and {{ ranked }}.{{ score_column }} >= candidate.min_score - 1e-9)
+                )
         )
 {%- endmacro %}
 

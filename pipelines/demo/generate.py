@@ -30,7 +30,7 @@ periods written, and adding an element does not change the values of the others.
 
 Child-friendly communes
 -----------------------
-When the methodology has a commune assessment (Decision 06/2019/QĐ-TTg), the
+When the methodology has a commune assessment (Decision 06/QĐ-TTg), the
 reported recognition (``CHILD_FRIENDLY``, the element the assessment replaces)
 is not drawn: it is the result of the assessment applied to the commune's own
 generated inputs and type (``CommuneAssessment.evaluate``), as a health office
@@ -38,12 +38,14 @@ would report it, so the demo's reported and assessed recognition agree.
 The commune types are written beside the landing folder, as the operators'
 reference file ``<CRI_HOME>/reference/commune_types.csv`` (see
 ``pipelines/reference/commune_types.py``). They are SYNTHETIC, derived
-deterministically from the official unit list: wards (phường) of the six
-centrally-run cities are ``urban_ward_central_city``; rural communes (xã) of
-the northern midland and mountain provinces (DEMO_MOUNTAIN_PROVINCES) and
-every special zone (đặc khu, the islands) are ``mountain_island_disadvantaged``;
-every other commune is ``other``. The real classification (including
-especially disadvantaged communes elsewhere) comes from the operators.
+deterministically from the official unit list by the project's reading of
+Decision 06/QĐ-TTg's types (commune-assessment-2019.yaml): every ward
+(phường) is ``urban_ward_central_city`` (900 points); rural communes (xã) of
+the northern midland and mountain provinces (DEMO_MOUNTAIN_PROVINCES), standing
+in for the list of mountain communes, and every special zone (đặc khu, the
+islands) are ``mountain_island_disadvantaged`` (800); every other commune is
+``other`` (850). The real lists of especially difficult, mountain and island
+communes come from the operators.
 """
 
 from __future__ import annotations
@@ -195,11 +197,15 @@ RULES: dict[str, Rule] = {
     "SATISFACTION_SURVEYED": Rule("scaled", 1 / 200, (POP_TOTAL,), noise=0.2, minimum=30),
     "SATISFIED": Rule("binomial", 0.84, ("SATISFACTION_SURVEYED",), dev=0.5),
     "CHILDREN_DRUGS": Rule("poisson", 6e-5, (TOTAL,), dev=-0.25, flow=True),
+    # criterion 6, second item: cases of child sexual abuse, abandonment and trafficking (most communes have none),
+    # and those with an intervention plan approved in time
+    "SAT_CASES": Rule("poisson", 4e-5, (TOTAL,), dev=-0.25, flow=True),
+    "SAT_CASES_PLANNED": Rule("binomial", 0.93, ("SAT_CASES",), dev=0.8),
 }
 
 # Synthetic commune types (see the module text): rural communes of these northern midland and mountain
-# provinces are mountain communes; special zones (đặc khu) are islands; wards of the centrally-run cities
-# are urban wards.
+# provinces are mountain communes; special zones (đặc khu) are islands; every ward (phường) has the urban
+# threshold.
 DEMO_MOUNTAIN_PROVINCES = ("04", "08", "11", "12", "14", "15", "19", "20", "25")
 
 # Generic rules by kind, for elements without a specific rule.
@@ -284,11 +290,9 @@ def _dictionary_provinces() -> dict[str, dict]:
 def demo_commune_types(units: pd.DataFrame | None = None) -> pd.DataFrame:
     """The synthetic commune types (module text): commune_code, commune_name, province_code, commune_type."""
     units = admin_units() if units is None else units
-    provinces = units[units.unit_level == "province"].set_index("unit_code")
     communes = units[units.unit_level == "commune"].sort_values("unit_code")
-    central = communes.province_code.map(provinces.division_type) == "thành phố trung ương"
     kind = np.select(
-        [(communes.division_type == "phường") & central,
+        [communes.division_type == "phường",
          (communes.division_type == "đặc khu")
          | ((communes.division_type == "xã") & communes.province_code.isin(DEMO_MOUNTAIN_PROVINCES))],
         ["urban_ward_central_city", "mountain_island_disadvantaged"], "other")

@@ -62,6 +62,7 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
         methodology = load_methodology()
     mapping = mapping or load_mapping(sector, methodology)
     sector_vi = next(s.name_vi for s in methodology.sectors if s.code == sector)
+    agency_vi = next(getattr(s, "agency_vi", "") for s in methodology.sectors if s.code == sector)
     province_name = None
     if province_code:
         province_code = f"{int(province_code):02d}" if str(province_code).isdigit() else str(province_code)
@@ -166,8 +167,9 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
          "(trước 1/7/2025), ghi \"legacy\" vào ô Hệ thống đơn vị và dùng mã, tên đơn vị cũ; hệ thống sẽ chuyển đổi "
          "sang đơn vị mới.", None),
         ("6. Có thể ghi chú ở cột \"Ghi chú\" của từng dòng (ví dụ: số liệu ước tính, lý do thiếu số liệu).", None),
-        ("7. Lưu tệp dạng .xlsx (không lưu thành .xls hay .csv) và gửi về cơ quan tổng hợp chậm nhất ngày 20/5 "
-         "(báo cáo 6 tháng) và ngày 15/11 (báo cáo năm).", None),
+        ("7. Lưu tệp dạng .xlsx (không lưu thành .xls hay .csv) và gửi về cơ quan tổng hợp chậm nhất ngày "
+         f"{_due_text()}.", None),
+        (f"8. Đơn vị gửi: {agency_vi}.", None) if agency_vi else ("", None),
         ("", None),
         ("Danh mục cột chỉ tiêu", bold),
     ]
@@ -197,6 +199,15 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _due_text() -> str:
+    """The deadlines of the reporting calendar file, e.g. "20/5 (báo cáo 6 tháng) và ngày 15/11 (báo cáo năm)"."""
+    from pipelines.reporting_calendar import load_calendar
+
+    level = load_calendar().level
+    half, year = level.deadline("half_year").due, level.deadline("year").due
+    return f"{half[1]}/{half[0]} (báo cáo 6 tháng) và ngày {year[1]}/{year[0]} (báo cáo năm)"
 
 
 def template_filename(sector: str, period: str, province_code: str | None = None) -> str:

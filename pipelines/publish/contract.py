@@ -241,11 +241,11 @@ COMMUNE_ASSESSMENT = Table(
     name="commune_assessment",
     name_vi="Đánh giá xã, phường, đặc khu phù hợp với trẻ em theo từng tiêu chuẩn",
     name_en="Child-friendly commune assessment by criterion",
-    description_vi=("Một dòng cho mỗi xã và tiêu chuẩn (Quyết định 06/2019/QĐ-TTg): điểm và đạt/không đạt. Chỉ có "
+    description_vi=("Một dòng cho mỗi xã và tiêu chuẩn (Quyết định 06/QĐ-TTg): điểm và đạt/không đạt. Chỉ có "
                     "trong kỳ được đánh giá (kỳ năm). Điểm trống khi thiếu số liệu đầu vào. Điểm của tiêu chuẩn có "
                     "số liệu nhạy cảm (xâm hại trẻ em, trẻ em vi phạm pháp luật) được ẩn theo quy tắc bảo mật (cột "
                     "suppressed). Bảng điểm do dự án giả định được đánh dấu ở cột assumed và trong từ điển dữ liệu."),
-    description_en=("One row per commune and criterion (Decision 06/2019/QĐ-TTg): points and met. Only in assessed "
+    description_en=("One row per commune and criterion (Decision 06/QĐ-TTg): points and met. Only in assessed "
                     "periods (years). Points are empty when an input is missing. Points of criteria fed by "
                     "sensitive data (child abuse, children in conflict with the law) are suppressed by the "
                     "disclosure rule (column suppressed). Point tables assumed by the project are flagged in "
@@ -319,8 +319,10 @@ COMMUNE_RANKING = Table(
            "without points; empty when recognised"),
         # -- added after the issue's columns (additions only go at the end) --
         _c("commune_type", "string", "Loại xã", "Commune type",
-           "urban_ward_central_city, mountain_island_disadvantaged hoặc other (tệp loại xã của cán bộ vận hành)",
-           "urban_ward_central_city, mountain_island_disadvantaged or other (the operators' commune type file)"),
+           "urban_ward_central_city (phường), mountain_island_disadvantaged (đặc khu, xã đặc biệt khó khăn, miền "
+           "núi, hải đảo) hoặc other: mặc định theo loại đơn vị, tệp loại xã của cán bộ vận hành được ưu tiên",
+           "urban_ward_central_city (phường), mountain_island_disadvantaged (đặc khu; especially difficult, "
+           "mountain or island xã) or other: by default from the division type, the operators' file overrides"),
         _c("threshold_points", "float64", "Ngưỡng công nhận", "Recognition threshold",
            "Tổng điểm cần đạt theo loại xã (900, 800 hoặc 850)", "Total points needed for the commune type"),
         _c("total_points", "float64", "Tổng điểm", "Total points",

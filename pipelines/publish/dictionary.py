@@ -169,7 +169,17 @@ def _assessment_markdown(methodology) -> list[str]:
          "| loại xã / commune type | tên (vi) | name (en) | ngưỡng / threshold |", "|---|---|---|---|"]
     for ct in a.commune_types:
         default = " (mặc định / default)" if ct.is_default else ""
+        if getattr(ct, "default_for", ()):
+            default += f" (mặc định cho / default for: {', '.join(ct.default_for)})"
+        if getattr(ct, "assumed", False):
+            default += " (cách hiểu của dự án / the project's reading)"
         L.append(f"| `{ct.code}`{default} | {_md(ct.name_vi)} | {_md(ct.name_en)} | {_num(ct.min_total_points)} |")
+    if any(getattr(ct, "default_for", ()) for ct in a.commune_types):
+        L += ["", "Các loại xã của quyết định không còn sau ngày 01/7/2025 và chưa có văn bản chuyển đổi: mỗi xã nhận "
+              "loại mặc định theo loại đơn vị (phường, xã, đặc khu); tệp `reference/commune_types.csv` của cán bộ vận "
+              "hành được ưu tiên. / The decision's commune types no longer exist after 1 July 2025 and no official "
+              "mapping exists: each commune gets the default type of its division type (phường, xã, đặc khu); the "
+              "operators' file `reference/commune_types.csv` overrides it."]
     if a.replaces_element:
         L += ["", f"Kết quả đánh giá thay cho số liệu báo cáo `{a.replaces_element}` trong các chỉ số (R3) ở những xã "
               f"được đánh giá; khi ngành cũng báo cáo, chênh lệch giữa hai nguồn là một cảnh báo chất lượng. / Where "

@@ -34,6 +34,8 @@ from typing import Any
 import pandas as pd
 
 from pipelines.methodology import Indicator, Methodology
+from pipelines.publish.method_notes import method_note_pairs, stricter_share_text
+from pipelines.tiers import tier_rule_texts
 
 __all__ = [
     "write_report_html",
@@ -514,14 +516,8 @@ def ranking_rule_text(methodology: Methodology) -> str:
 
 
 def tier_rule_lines(methodology: Methodology) -> list[str]:
-    lines = []
-    previous = None
-    for t in sorted(methodology.tiers, key=lambda t: t.tier):
-        share = fmt_share(t.max_rank_share)
-        span = f"đến {share}" if previous is None else f"trên {fmt_share(previous)} đến {share}"
-        lines.append(f"{t.name_vi}: thứ hạng / số tỉnh được xếp hạng {span}")
-        previous = t.max_rank_share
-    return lines
+    """One line per tier (by share, rank range or score; pipelines/tiers.py), then the rule for ties."""
+    return tier_rule_texts(sorted(methodology.tiers, key=lambda t: t.tier))
 
 
 def disclosure_text(methodology: Methodology) -> str:
@@ -535,7 +531,8 @@ def disclosure_text(methodology: Methodology) -> str:
 
 COUNTS_TEXT = ("Các số liệu được tính từ số liệu do các ngành gửi (số đếm tử số và mẫu số), theo công thức trong tệp "
                "phương pháp: giá trị = tổng tử số / tổng mẫu số × hệ số; tỷ lệ của tỉnh được tính từ tổng số đếm "
-               "của các xã, không lấy trung bình các tỷ lệ.")
+               "của các xã báo cáo đủ mọi số liệu của chỉ số (xem \"Giá trị cấp tỉnh\"), không lấy trung bình các "
+               "tỷ lệ.")
 
 
 def method_summary(methodology: Methodology) -> list[tuple[str, str]]:
@@ -553,6 +550,7 @@ def method_summary(methodology: Methodology) -> list[tuple[str, str]]:
         ("Điều kiện xếp hạng", ranking_rule_text(methodology)),
         ("Nhóm", "; ".join(tier_rule_lines(methodology))),
         ("Bảo vệ số liệu nhạy cảm", disclosure_text(methodology)),
+        *method_note_pairs(methodology),
     ]
 
 
@@ -1223,9 +1221,11 @@ def method_section(data: ReportData) -> str:
     suppressed_html = (f"<p>Trong kỳ này, {suppressed} giá trị cấp xã đã được ẩn theo quy tắc trên.</p>"
                        if suppressed else "")
     units_html = f"<h3>Đơn vị hành chính</h3><p>{esc(data.units_note)}</p>" if data.units_note else ""
+    stricter = f"<h3>Nếu ngưỡng là 80% số chỉ số</h3><p>{esc(stricter_share_text(data.provinces))}</p>"
+    ties = f"<p>{esc(tier_rule_lines(m)[-1])}</p>"
     body = (f'<dl class="kv">{items}</dl>'
-            + units_html
-            + f'<h3>Nhóm</h3><ul class="plain">{tiers}</ul>'
+            + units_html + stricter
+            + f'<h3>Nhóm</h3><ul class="plain">{tiers}</ul>{ties}'
             '<h3>Danh mục chỉ số</h3>'
             + table(["Chỉ số", "Đơn vị", "Chiều", "Ngưỡng chuẩn hóa", "Trọng số", "Công thức"], rows, "data small",
                     {3, 4})

@@ -368,9 +368,10 @@ def plausible_ranges(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
 
 
 def deadline(period: str) -> str:
-    """Reporting deadline: 20 May for first half-years, 15 November for years and second half-years."""
-    year = period[:4]
-    return f"{year}-05-20" if period.endswith("H1") else f"{year}-11-15"
+    """Reporting deadline of a period, from the reporting calendar (methodology/reporting-calendar.yaml)."""
+    from pipelines.reporting_calendar import load_calendar
+
+    return load_calendar().deadline_of(period).isoformat()
 
 
 def reporting_rates(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> pd.DataFrame:

@@ -103,11 +103,12 @@ def methodology_tables(context):
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey(["reference", "admin_units"])],
     description=(
-        "Loại xã (phường thuộc thành phố trực thuộc trung ương; xã miền núi, hải đảo, đặc biệt khó khăn; xã khác) "
-        "để xét ngưỡng công nhận xã phù hợp với trẻ em, từ tệp CRI_HOME/reference/commune_types.csv do cán bộ vận "
-        "hành cập nhật.\n\nCommune types for the child-friendly commune thresholds, from the operators' file "
-        "CRI_HOME/reference/commune_types.csv. A missing file or bad rows never fail: those communes get the "
-        "default type, with a warning in the metadata."
+        "Loại xã để xét ngưỡng công nhận xã phù hợp với trẻ em: mặc định theo loại đơn vị (phường 900 điểm; đặc "
+        "khu 800; xã 850, cách hiểu của dự án), tệp CRI_HOME/reference/commune_types.csv do cán bộ vận hành cập "
+        "nhật (xã đặc biệt khó khăn, miền núi, hải đảo: 800) được ưu tiên.\n\nCommune types for the child-friendly "
+        "commune thresholds: by default from the division type (phường 900, đặc khu 800, xã 850: the project's "
+        "reading), overridden by the operators' file CRI_HOME/reference/commune_types.csv. A missing file or bad "
+        "rows never fail: those communes get the default of their division type, with a warning in the metadata."
     ),
 )
 def commune_types(context) -> dg.MaterializeResult:
@@ -115,7 +116,8 @@ def commune_types(context) -> dg.MaterializeResult:
     assessment = load_methodology(settings.methodology_path).commune_assessment
     types = assessment.type_codes if assessment else DEFAULT_TYPES
     default = assessment.default_type.code if assessment else DEFAULT_TYPE
-    found = read_commune_types(commune_types_path(settings.home), units_frame(), types, default)
+    by_division = assessment.division_defaults if assessment else None
+    found = read_commune_types(commune_types_path(settings.home), units_frame(), types, default, by_division)
     with connect() as con:
         ensure_schema(con)
         n = load_commune_types(con, found)

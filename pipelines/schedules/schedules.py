@@ -1,6 +1,7 @@
 """Schedules: nightly drafts during each reporting window, the official run after each deadline.
 
-See ``calendar.py`` for the dates. Both schedules are on by default (they run
+The dates come from the reporting calendar file (``methodology/reporting-calendar.yaml``, see
+``calendar.py``); the texts below are those of the file as shipped. Both schedules are on by default (they run
 as soon as ``dagster-daemon`` runs); they can be stopped in the UI
 (Automation page).
 
@@ -64,17 +65,37 @@ def official_requests(day: date) -> list[dg.RunRequest] | dg.SkipReason:
     ]
 
 
+def _description(kind: str) -> str:
+    """The schedule's text, with the dates of the reporting calendar file."""
+    cal = calendar.load_calendar()
+    names = {"half_year": ("6 tháng đầu năm", "first half-year"), "year": ("năm và 6 tháng cuối năm",
+                                                                        "year and second half-year")}
+    parts_vi, parts_en = [], []
+    for d in cal.scheduled:
+        vi, en = names[d.kind]
+        if kind == "draft" and d.drafts_from:
+            parts_vi.append(f"{d.drafts_from[1]}/{d.drafts_from[0]}-{d.due[1]}/{d.due[0]} ({vi})")
+            parts_en.append(f"{d.drafts_from[1]}/{d.drafts_from[0]}-{d.due[1]}/{d.due[0]} ({en})")
+        elif kind == "official":
+            parts_vi.append(f"{d.due[1]}/{d.due[0]} ({vi})")
+            parts_en.append(f"deadline {d.due[1]}/{d.due[0]} ({en})")
+    if kind == "draft":
+        return (f"Bản nháp hằng đêm ({cal.draft_hour} giờ sáng) trong thời gian lập báo cáo: {', '.join(parts_vi)}."
+                f"\n\nNightly draft ({cal.draft_hour:02d}:00) during each reporting window (day/month): "
+                f"{', '.join(parts_en)}. Quality report only; nothing is published. Dates: {cal.path.name}.")
+    return (f"Lần chạy chính thức lúc {cal.official_hour} giờ sáng, {cal.official_days_after} ngày sau hạn nộp "
+            f"{', '.join(parts_vi)}.\n\nOfficial run at {cal.official_hour:02d}:00, {cal.official_days_after} "
+            f"day(s) after each {', '.join(parts_en)}; YYYYH2 when it has a landing folder. Publishes when every "
+            f"blocking check passed. Dates: {cal.path.name}.")
+
+
 @dg.schedule(
     name="nightly_draft",
     cron_schedule=calendar.draft_crons(),
     execution_timezone=calendar.TIMEZONE,
     job=period_draft,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=(
-        "Bản nháp hằng đêm (2 giờ sáng) trong thời gian lập báo cáo: 1-20/5 (6 tháng đầu năm), 1-15/11 (năm và 6 "
-        "tháng cuối năm).\n\nNightly draft (02:00) during each reporting window: 1-20 May (first half-year), "
-        "1-15 November (year and second half-year). Quality report only; nothing is published."
-    ),
+    description=_description("draft"),
 )
 def nightly_draft(context: dg.ScheduleEvaluationContext):
     return draft_requests(calendar.local_date(context.scheduled_execution_time))
@@ -86,11 +107,7 @@ def nightly_draft(context: dg.ScheduleEvaluationContext):
     execution_timezone=calendar.TIMEZONE,
     job=period_official,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=(
-        "Lần chạy chính thức lúc 6 giờ sáng ngày sau hạn nộp: 21/5 (kỳ 6 tháng đầu năm), 16/11 (kỳ năm, và 6 tháng "
-        "cuối năm nếu có).\n\nOfficial run at 06:00 the day after each deadline: 21 May (YYYYH1), 16 November "
-        "(YYYY, and YYYYH2 when it has a landing folder). Publishes when every blocking check passed."
-    ),
+    description=_description("official"),
 )
 def official_after_deadline(context: dg.ScheduleEvaluationContext):
     return official_requests(calendar.local_date(context.scheduled_execution_time))

@@ -1,7 +1,7 @@
 -- Communes ranked within their province, with their child-friendly assessment. Grain: period x
 -- commune, every commune in every period with data. rank() over the commune index rounded to
--- rank_decimals within the province: equal values share the better rank; tier = the first tier whose
--- max_rank_share is at or above rank / number of ranked communes of the province. Recognition is null
+-- rank_decimals within the province: equal values share the better rank; tier: by share, rank range or
+-- score within the province, as the methodology's tiers say (macro with_tiers). Recognition is null
 -- in periods that are not assessed (half-years under `periods: annual`) and for communes lacking an
 -- input; reason says why a commune is not recognised (or not assessed), in Vietnamese.
 with
@@ -43,6 +43,7 @@ ranked as (
         unit_code,
         province_code,
         commune_index,
+        index_rounded,
         indicators_used,
         indicators_total,
         not_ranked_reason,
@@ -58,7 +59,7 @@ ranked as (
 
 tiered as (
 
-    {{ with_tiers('ranked', 'rank_in_province', 'communes_ranked') }}
+    {{ with_tiers('ranked', 'rank_in_province', 'communes_ranked', 'index_rounded') }}
 
 ),
 

@@ -1,6 +1,6 @@
 -- All provinces in every period that has data, ranked or not. rank() over the PCRI rounded to
--- rank_decimals: equal values share the better rank. tier = the first tier whose max_rank_share
--- is at or above rank / number of ranked provinces. rank_change = previous_rank - rank against
+-- rank_decimals: equal values share the better rank. tier: by share, rank range or score, as the
+-- methodology's tiers say (macro with_tiers); a tie at a boundary goes to the better group. rank_change = previous_rank - rank against
 -- the previous period (the year before, or the half-year before).
 with
 
@@ -39,6 +39,7 @@ ranked as (
         period,
         province_code,
         pcri,
+        pcri_rounded,
         indicators_used,
         indicators_total,
         not_ranked_reason,
@@ -53,7 +54,7 @@ ranked as (
 
 tiered as (
 
-    {{ with_tiers('ranked', 'rank', 'provinces_ranked') }}
+    {{ with_tiers('ranked', 'rank', 'provinces_ranked', 'pcri_rounded') }}
 
 ),
 

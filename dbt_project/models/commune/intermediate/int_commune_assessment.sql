@@ -1,4 +1,4 @@
--- The child-friendly commune assessment (Decision 06/2019/QĐ-TTg) of every commune in every assessed
+-- The child-friendly commune assessment (Decision 06/QĐ-TTg) of every commune in every assessed
 -- period. A commune is assessed when every input of every criterion is reported. It is recognised
 -- when every criterion is met, no criterion scores 0 and the total reaches the threshold of its type
 -- (ref.commune_types; a commune without a type has the default type). reason (Vietnamese) says why
