@@ -65,3 +65,22 @@ def test_first_tick_waits_while_a_run_holds_the_warehouse(cri_home):
     with warehouse_lock("cri run 2025"):
         result = landing.evaluate_landing(None, settle=0)
     assert isinstance(result, dg.SkipReason) and "holds the warehouse" in result.skip_message
+
+
+def test_descriptions_render_in_the_ui():
+    """Dagster renders descriptions as Markdown: a bare ``<period>`` would vanish as an HTML tag."""
+    import re
+
+    from pipelines.definitions import defs
+
+    bare = re.compile(r"<[^<>\s`]{1,20}>")
+    repo = defs.get_repository_def()
+    texts = {}
+    for key, node in repo.assets_defs_by_key.items():
+        texts[f"asset {key.to_user_string()}"] = node.descriptions_by_key.get(key)
+        texts.update({f"check {s.name}": s.description for s in node.check_specs})
+    texts.update({f"job {j.name}": j.description for j in repo.get_all_jobs()})
+    texts.update({f"automation {s.name}": s.description for s in [*repo.sensor_defs, *repo.schedule_defs]})
+    assert len(texts) > 40
+    found = {name: bare.findall(re.sub(r"`[^`]*`", "", text)) for name, text in texts.items() if text}
+    assert {name: tags for name, tags in found.items() if tags} == {}
