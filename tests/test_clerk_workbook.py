@@ -96,3 +96,30 @@ def test_an_old_ward_name_is_answered_with_the_ward_it_became_part_of(tmp_path, 
     assert "unit_scheme = legacy" in reason
     first_suggestion = reason.split("Gợi ý:")[1].split(";")[0].strip()
     assert first_suggestion == "Phường Hồng Hà (00097, Thành phố Hà Nội)"
+
+
+def test_yes_no_words_read_the_same_in_a_csv_file(tmp_path, methodology, units):
+    folder = tmp_path / "2025" / "health"
+    folder.mkdir(parents=True)
+    (folder / "yte.csv").write_text(
+        "period,unit_code,data_element,value\n2025,00004,CP_WORKER,có\n2025,00008,CP_WORKER,Không\n"
+        "2025,00025,CP_WORKER,x\n2025,00070,LIVE_BIRTHS,có\n2025,00073,CP_WORKER,1.234.567x\n", encoding="utf-8")
+    r = parse_folder(folder, "2025", "health", methodology, units)
+    got = {(v.unit_code, v.data_element): v.value for v in r.values.itertuples()}
+    assert got == {("00004", "CP_WORKER"): 1.0, ("00008", "CP_WORKER"): 0.0, ("00025", "CP_WORKER"): 1.0}
+    reasons = r.rejects.set_index("row_number")["reason"]
+    assert list(reasons.index) == [5, 6]  # a count is never a word; neither is a garbled yes/no
+    assert "không có dấu phân cách hàng nghìn" in reasons[6] and "1.234.567" not in reasons[6].replace("1.234.567x", "")
+
+
+def test_one_bad_name_is_one_line_for_the_clerk(tmp_path, methodology, units):
+    from pipelines.quality.report import one_per_input_cell
+
+    folder = tmp_path / "2025" / "health"
+    _workbook(folder, ["Tỉnh/TP", "Tên xã", "Số trẻ đẻ ra sống", "Số trẻ em dưới 5 tuổi tử vong",
+                       "Số trẻ em có hoàn cảnh đặc biệt", "Số trẻ em có hoàn cảnh đặc biệt được trợ giúp"],
+              [["Hà Nội", "Phường Không Có", 30, 1, 5, 4], ["Hà Nội", "Phường Ba Đình", 812, 3, 41, 39]])
+    r = parse_folder(folder, "2025", "health", methodology, units)
+    assert len(r.values) == 4 and len(r.rejects) == 4  # every value of the bad row kept, with its reason
+    lines = one_per_input_cell(r.rejects.assign(sector="health"))
+    assert len(lines) == 1 and lines["value"].tolist() == ["Phường Không Có"]

@@ -370,6 +370,13 @@ def _number(v: Any) -> float | None:
     return None
 
 
+def yes_no_as_number(values: pd.Series, yes_no: pd.Series) -> pd.Series:
+    """Text values of yes/no elements written as words ("Có", "x", "Không") as "1" / "0"; the rest unchanged."""
+    key = values.astype("str").map(_plain_key)
+    out = values.where(~(yes_no & key.isin(YES_WORDS)), "1")
+    return out.where(~(yes_no & key.isin(NO_WORDS)), "0")
+
+
 def _value_text(v: Any, kind: str, scale: float) -> tuple[str, float | None]:
     """(text for the landing row, number for the totals check in sheet units).
 
