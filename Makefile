@@ -7,13 +7,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DBT    := $(BIN)/dbt --quiet
 export CRI_HOME ?= $(CURDIR)/data
+# make ui PORT=3001 HOST=0.0.0.0: another port, or reachable from other machines of the office network
+PORT   ?= 3000
+HOST   ?= 127.0.0.1
 
 .PHONY: help install manifest demo test ui bench clean
 
 help:
 	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000"
+	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)"
 	@echo "make bench  - print the benchmark figures"
 
 $(STAMP): pyproject.toml
@@ -38,7 +41,7 @@ test: manifest
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ui: manifest
-	$(BIN)/cri ui
+	$(BIN)/cri ui --host $(HOST) --port $(PORT)
 
 bench: manifest
 	$(BIN)/python benchmarks/bench_ingest.py

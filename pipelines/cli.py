@@ -58,10 +58,11 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
 
     from pipelines.definitions import defs
     from pipelines.publish.release import latest_version
+    from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
 
     before = latest_version(settings.publish_dir, period)
     started = time.monotonic()
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.get_job_def(OFFICIAL_JOB)  # named in the UI's run list, like the runs the schedules start
     log_path = settings.reports_period_dir(period) / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log:
@@ -69,7 +70,7 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
         with contextlib.redirect_stdout(sys.stdout if verbose else log):
             result = job.execute_in_process(
                 partition_key=period, instance=instance, raise_on_error=False,
-                run_config=None if verbose else QUIET, tags={"cri/trigger": "cli"},
+                run_config=None if verbose else QUIET, tags={TRIGGER_TAG: "cli", "cri/period": period},
             )
     errors = [
         f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"

@@ -285,3 +285,18 @@ def test_national_release_ranks_34_provinces_and_all_communes(cri_home):
     r3 = iv[(iv.unit_level == "province") & (iv.indicator_code == "R3_CHILD_FRIENDLY_COMMUNES")]
     recognised = communes.groupby("province_code")["recognised"].sum()
     assert (r3.set_index("unit_code")["numerator"].sort_index() == recognised.sort_index().astype(float)).all()
+
+
+def test_cli_runs_are_named_and_the_first_sensor_tick_after_them_is_quiet(small_run):
+    import dagster as dg
+
+    from pipelines.schedules import landing
+
+    home, _ = small_run
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"cri/trigger": "cli"}))
+    assert sorted((r.job_name, r.tags.get("cri/period"), r.tags.get("dagster/partition")) for r in runs) == [
+        ("period_official", "2024", "2024"), ("period_official", "2025", "2025")]
+    # what `make ui` sees first after `make demo`: every landing file was ingested by these runs
+    result = landing.evaluate_landing(None, settle=0)
+    assert isinstance(result, dg.SensorResult) and not result.run_requests

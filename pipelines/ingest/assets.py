@@ -228,14 +228,14 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
     code = sector.code
     elements = [e.code for e in methodology.elements_of_sector(code) if e.kind != "unit_count"]
     description = (
-        f"Nạp số liệu ngành {sector.name_vi}: đọc các tệp CSV và Excel (.xlsx) trong landing/<kỳ>/{code}/, so khớp "
+        f"Nạp số liệu ngành {sector.name_vi}: đọc các tệp CSV và Excel (.xlsx) trong `landing/<kỳ>/{code}/`, so khớp "
         f"tên đơn vị với mã, chuyển số liệu theo đơn vị cũ (trước 1/7/2025) sang đơn vị mới, kiểm tra từng dòng và "
         f"ghi vào raw.data_values; dòng lỗi ghi vào raw.rejected_rows kèm mã kiểm tra và lý do; mỗi tệp một dòng "
         f"trong raw.ingest_files và raw.ingest_file_units (số dòng khớp theo mã, theo tên, qua bảng chuyển đổi, được "
         f"phân bổ). Chạy lại "
         f"một kỳ sẽ thay thế số liệu của kỳ đó.\n\n"
         f"Loads the {sector.name_en} sector's data: reads the CSV files and Excel workbooks (.xlsx) in "
-        f"landing/<period>/{code}/, matches unit names to codes, maps values keyed by the units before 1 July 2025 "
+        f"`landing/<period>/{code}/`, matches unit names to codes, maps values keyed by the units before 1 July 2025 "
         f"onto the new ones, checks every row and writes raw.data_values; rejected rows go to raw.rejected_rows "
         f"with a check code and a reason; one row per file in raw.ingest_files and raw.ingest_file_units (the rows "
         f"matched by code, by name, through the crosswalk, apportioned). Re-running a period replaces that period's data.\n\n"

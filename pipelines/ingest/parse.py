@@ -130,6 +130,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.workbook import CHECK_CODES as _WORKBOOK_CHECK_CODES
+from pipelines.ingest.workbook import yes_no_as_number
 from pipelines.units import CHECK_CODES as _UNIT_CHECK_CODES
 
 
@@ -1041,7 +1042,8 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
     add(known & ~builtin & (w["el_sector"] != ctx.sector), "data_element", "ingest.wrong_sector", wrong_sector)
 
     # value
-    values, problem = parse_numbers(w["value"])
+    # yes/no elements: "có", "x", "không" as in workbooks (the same words, the same answer)
+    values, problem = parse_numbers(yes_no_as_number(w["value"], w["el_kind"] == "yes_no"))
     w["num"] = values
 
     def ambiguous(d: pd.DataFrame) -> pd.Series:
@@ -1057,9 +1059,9 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         yn = d["el_kind"] == "yes_no"
         hint_vi = pd.Series("", index=d.index, dtype="str").where(~yn, " (chỉ tiêu có/không: ghi 1 = có, 0 = không)")
         hint_en = pd.Series("", index=d.index, dtype="str").where(~yn, " (yes/no element: write 1 for yes, 0 for no)")
-        return ("Cột 'value': " + _q(d["value"]) + " không phải là số; cần một số như 1234, 1.234.567 hoặc 12,5"
-                + hint_vi + " / column 'value': " + _q(d["value"]) + " is not a number; expected a number such as "
-                "1234, 1,234,567 or 12.5" + hint_en)
+        return ("Cột 'value': " + _q(d["value"]) + " không phải là số; cần một số viết không có dấu phân cách hàng "
+                "nghìn, ví dụ 1234567 hoặc 12,5" + hint_vi + " / column 'value': " + _q(d["value"]) + " is not a "
+                "number; expected a number written without thousands separators, e.g. 1234567 or 12.5" + hint_en)
 
     add((problem == "ambiguous").to_numpy(), "value", "ingest.unparseable_value", ambiguous)
     add((problem == "invalid").to_numpy(), "value", "ingest.unparseable_value", invalid)

@@ -56,6 +56,7 @@ from pipelines.settings import METHODOLOGY_DIR
 from pipelines.units.names import strip_diacritics
 
 TEMPLATES_DIR = METHODOLOGY_DIR / "templates"
+COMMON_MAPPING = "_common.yaml"  # what every sector's mapping shares (unit columns, totals rows, breakdowns)
 LANDING_COLUMNS = ["period", "unit_code", "unit_name", "data_element", "value", "unit_scheme", "disaggregation", "comment"]
 ROW_COLUMNS = [*LANDING_COLUMNS, "province", "district", "sheet", "row_number", "column_name"]
 REJECT_COLUMNS = ["file", "sheet", "row", "column", "value", "check_code", "reason_vi", "reason_en", "reason"]
@@ -70,7 +71,7 @@ NOTE_PREFIXES = ("ghichu", "luuy", "chuthich", "nguon", "nguoilap", "nguoilapbie
 ABBREVIATIONS = {
     "te": "tre em", "bhyt": "bao hiem y te", "thcs": "trung hoc co so", "hcdb": "hoan canh dac biet",
     "bvte": "bao ve tre em", "tntt": "tai nan thuong tich", "sdd": "suy dinh duong", "ctv": "cong tac vien",
-    "dvhc": "don vi hanh chinh", "vhtt": "van hoa the thao", "dksh": "dang ky khai sinh",
+    "dvhc": "don vi hanh chinh", "vhtt": "van hoa the thao", "dksh": "dang ky khai sinh", "tp": "thanh pho",
 }
 HARMLESS_SUFFIXES = {"nguoi", "tre", "treem", "em", "chau", "vu", "thon", "xa", "so", "soluong", "luot", "hocsinh",
                      "hs", "don", "donvi"}
@@ -238,8 +239,8 @@ def _as_list(value: Any) -> list:
 
 
 def load_mapping(sector: str, methodology: Any = None, directory: str | Path | None = None) -> SectorMapping:
-    """Read ``<directory>/<sector>.yaml`` (default ``methodology/templates``) and
-    check it against the methodology: every element it names must be a data
+    """Read ``<directory>/<sector>.yaml`` (default ``methodology/templates``) over the shared
+    ``_common.yaml`` (a key of the sector's file replaces the shared one) and check it against the methodology: every element it names must be a data
     element of the sector; elements it does not name get their methodology
     name as title, so a new element is never silently unreadable."""
     if methodology is None:
@@ -251,7 +252,11 @@ def load_mapping(sector: str, methodology: Any = None, directory: str | Path | N
         raise MappingError(f"unknown sector '{sector}' (one of {', '.join(methodology.sector_codes)})")
     if not path.exists():
         raise MappingError(f"{path}: no template mapping for sector '{sector}'")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    common = Path(directory or TEMPLATES_DIR) / COMMON_MAPPING
+    if not common.exists():
+        common = TEMPLATES_DIR / COMMON_MAPPING
+    doc = {**(yaml.safe_load(common.read_text(encoding="utf-8")) or {}),
+           **(yaml.safe_load(path.read_text(encoding="utf-8")) or {})}
     if doc.get("sector", sector) != sector:
         raise MappingError(f"{path}: declares sector '{doc.get('sector')}', expected '{sector}'")
     by_code = {e.code: e for e in methodology.elements_of_sector(sector) if e.kind != "unit_count"}
@@ -363,6 +368,13 @@ def _number(v: Any) -> float | None:
     if m and not (len(m.group(2)) == 3 and m.group(1) != "0" and len(m.group(1)) <= 3):
         return float(s.replace(",", "."))
     return None
+
+
+def yes_no_as_number(values: pd.Series, yes_no: pd.Series) -> pd.Series:
+    """Text values of yes/no elements written as words ("Có", "x", "Không") as "1" / "0"; the rest unchanged."""
+    key = values.astype("str").map(_plain_key)
+    out = values.where(~(yes_no & key.isin(YES_WORDS)), "1")
+    return out.where(~(yes_no & key.isin(NO_WORDS)), "0")
 
 
 def _value_text(v: Any, kind: str, scale: float) -> tuple[str, float | None]:
@@ -702,6 +714,7 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
             totals_rows: list[int] = []
             formula_rows: dict[int, tuple] = {}
             sums: dict[int, float] = {c.index: 0.0 for c in el_cols}
+            excel_sums: dict[int, float] = {c.index: 0.0 for c in el_cols}  # numbers only, as Excel's SUM adds
             r = first_data
             if r <= sheet.nrows and _is_numbering_row(sheet, r, cols):
                 r += 1
@@ -764,6 +777,8 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
                     text, number = _value_text(v, spec.kind, c.target.scale)
                     if number is not None:
                         sums[c.index] += number
+                        if not isinstance(v, str):
+                            excel_sums[c.index] += number
                     rows.append({
                         "period": str(sheet_period), "unit_code": unit_code, "unit_name": unit_name,
                         "data_element": spec.code, "value": text, "unit_scheme": scheme,
@@ -798,6 +813,8 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
                                 f"the totals row of column '{c.label}' is not a number: '{_text(cell)}'")
                         continue
                     computed = sums[c.index]
+                    if spec.kind == "yes_no" and abs(stated - excel_sums[c.index]) <= 1e-6:
+                        continue  # the template's =SUM() skips "có"/"x" typed as words: the same answer, told apart
                     if abs(stated - computed) > 1e-6 * max(1.0, abs(computed)):
                         _reject(rejects, file, ws.title, tr, c.label, cell, "workbook.total_mismatch",
                                 f"Dòng tổng cột '{c.label}' ghi {_fmt(stated)} nhưng cộng các dòng được {_fmt(computed)} "

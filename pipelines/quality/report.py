@@ -162,8 +162,18 @@ def write_reports(
                   json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     _atomic_write(folder / "quality_report.html", _html(doc, rates, sector_names, min_share).encode("utf-8"))
     write_csv_bom(folder / "rejected_rows.csv",
-                  rejected.reindex(columns=list(REJECTED_COLUMNS_VI)).rename(columns=REJECTED_COLUMNS_VI))
+                  one_per_input_cell(rejected).reindex(columns=list(REJECTED_COLUMNS_VI)).rename(columns=REJECTED_COLUMNS_VI))
     return summary
+
+
+def one_per_input_cell(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The rejects as the agency typed them: a bad cell of a workbook row is one line, not one per value it carried.
+
+    (The warehouse keeps one reject per value: nothing is lost; the clerk reads one line per thing to fix.)
+    """
+    keys = [c for c in ("sector", "source_file", "row_number", "column_name", "value", "check_code", "reason")
+            if c in rejected.columns]
+    return rejected.drop_duplicates(subset=keys, keep="first") if keys and len(rejected) else rejected
 
 
 def _order(r: CheckResult) -> tuple:

@@ -14,6 +14,11 @@ so the period's quality report is written again. The run key is made of the
 content hashes of the period's files before and after the change: even if the
 cursor were lost, the same change never runs twice.
 
+The first tick (no cursor yet: a new Dagster instance, or the first ``make ui`` after ``cri run``) starts
+from what the warehouse already ingested (``raw.ingest_files``: each file's path and sha256), so files that
+a run has just processed are not drafted again; only files that differ from those are new. While a run
+holds the warehouse, the first tick waits for it (the run reads the landing folder anyway).
+
 A file still being copied (modified less than ``CRI_LANDING_SETTLE_SECONDS``,
 default 30, ago) waits for the next tick. Folders that are not a period, or
 not a sector of the methodology, are ignored (ingest would not read them).
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.ingest.parse import list_landing_files
 from pipelines.partitions import is_period, periods_of_run
@@ -98,6 +104,29 @@ def scan_landing(landing: Path, sectors: set[str], previous: dict[str, list], se
                 except FileNotFoundError:
                     continue
     return scan
+
+
+def processed_files() -> dict[str, list] | None:
+    """The files runs already ingested, as a cursor (sha256 known, size and time not): the first tick's start.
+
+    ``None`` while a run holds the warehouse: the sensor waits for the next tick rather than open it.
+    """
+    from pipelines.schedules.lock import is_locked
+    from pipelines.warehouse import connect, table_exists
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        return {}
+    if is_locked(settings.home):
+        return None
+    try:
+        with connect(settings.warehouse_path, read_only=True) as con:
+            if not table_exists(con, "raw.ingest_files"):
+                return {}
+            rows = con.execute("select source_file, file_sha256 from raw.ingest_files").fetchall()
+    except duckdb.IOException:  # a writer outside the lock (a tool): the next tick looks again
+        return None
+    return {rel: [None, None, sha] for rel, sha in rows}
 
 
 def state_digest(files: dict[str, str]) -> str:
@@ -176,6 +205,12 @@ def evaluate_landing(cursor: str | None, settle: float | None = None,
     """
     settings = get_settings()
     previous = read_cursor(cursor)
+    if cursor is None:
+        seeded = processed_files()
+        if seeded is None:
+            return dg.SkipReason("Kho dữ liệu đang được một lần chạy sử dụng; cảm biến bắt đầu ở lượt sau / a run "
+                                 "holds the warehouse: the sensor starts from what it ingested at the next tick")
+        previous = seeded
     if previous and not any(settings.landing_dir.glob("*/*/*")):
         # Every file gone at once is a folder that is not there (an unmounted share), not a decision:
         # drafting every period from nothing would empty the warehouse. Keep the cursor and wait.

@@ -36,7 +36,8 @@ the district) when one is given:
   (method ``name_without_diacritics``), or an alias does -> ``exact`` (``alias``);
 - more than one unit at the first key that finds any -> ``ambiguous``;
 - none -> ``unmatched``. Both carry up to five suggestions, closest first
-  (``difflib`` ratio on the keys without diacritics).
+  (RapidFuzz's ratio on the keys without diacritics); for a unit from before 1 July 2025 written
+  in a 2025 file, the new units it became part of come first.
 
 The 2025 units come from ``pipelines.reference.units.admin_units()``
 (vietnam-provinces); the legacy units (63 provinces, 696 districts, 10,035
@@ -46,7 +47,6 @@ communes) from ``pipelines.units.crosswalk.legacy_units()``
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -459,20 +459,26 @@ def _suggest(idx: _Index, key: str, province_code: str | None, district_code: st
              n: int = 5) -> tuple[UnitCandidate, ...]:
     if not key:
         return ()
-    cutoff = 0.6
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(key)
-    scored = []
-    for i in range(len(idx.units)):
-        if not _in_scope(idx, i, province_code, district_code):
-            continue
-        matcher.set_seq1(idx.ascii_keys[i])
-        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
-            ratio = matcher.ratio()
-            if ratio >= cutoff:
-                scored.append((-ratio, idx.units[i].code, i))
-    scored.sort()
+    from rapidfuzz import fuzz, process
+
+    scope = [i for i in range(len(idx.units)) if _in_scope(idx, i, province_code, district_code)]
+    hits = process.extract(key, [idx.ascii_keys[i] for i in scope], scorer=fuzz.ratio, score_cutoff=60, limit=None)
+    scored = sorted((-score, idx.units[scope[j]].code, scope[j]) for _, score, j in hits)
     return tuple(idx.units[i] for _, _, i in scored[:n])
+
+
+def _successors(legacy: UnitMatch, level: str, province_code: str | None) -> list[UnitCandidate]:
+    """The 2025 units a unit from before 1 July 2025 became part of (within the province given)."""
+    if level != "commune":
+        return []
+    from pipelines.units.crosswalk import commune_crosswalk
+
+    cw = commune_crosswalk()
+    edges = cw[cw["legacy_code"].isin([c.code for c in legacy.candidates])]
+    if province_code:
+        edges = edges[edges["province_code"] == province_code]
+    idx = _index("2025", level)
+    return [idx.units[idx.by_code[c]] for c in dict.fromkeys(edges["unit_code"]) if c in idx.by_code]
 
 
 def match_unit(name: Any, level: str, province_code: str | None = None, scheme: str = "2025",
@@ -557,11 +563,13 @@ def match_unit(name: Any, level: str, province_code: str | None = None, scheme: 
         note_vi = "có đơn vị cùng tên nhưng khác loại (xã/phường/thị trấn...)"
     elif scheme == "2025" and level != "district":
         legacy = match_unit(query, level, scheme="legacy")
+        successors = _successors(legacy, level, province_code) if legacy.status in ("exact", "ambiguous") else []
         if legacy.status in ("exact", "ambiguous"):
             note = ("this is a unit from before 1 July 2025: declare unit_scheme = legacy "
-                    "so that it is mapped through the crosswalk")
+                    "so that it is mapped through the crosswalk, or write the unit it is now part of")
             note_vi = ("đây là đơn vị trước ngày 1/7/2025: ghi unit_scheme = legacy (Hệ thống đơn vị = legacy) "
-                       "để được chuyển đổi sang đơn vị mới")
+                       "để được chuyển đổi sang đơn vị mới, hoặc ghi tên đơn vị mới mà nó đã nhập vào")
+            suggestions = successors + [u for u in suggestions if u not in successors]
     return result("unmatched", suggestions=tuple(suggestions[:5]), note=note, details={"note_vi": note_vi})
 
 
