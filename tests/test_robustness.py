@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -476,15 +475,13 @@ def test_sobol_factor_encoding(methodology, values34):
     assert (d.indicator_weight_factor == 0.75).all()
 
 
-def test_monte_carlo_is_vectorised_and_fast(methodology, values34):
+def test_monte_carlo_draws_every_run(methodology, values34):
+    """1,000 runs at once (its time is printed by benchmarks/bench_robustness.py)."""
     settings = parse_uncertainty()
     model = IndexModel.build(values34, methodology, settings)
     model.score_table()
-    t0 = time.perf_counter()
     mc = monte_carlo(model, settings)
-    elapsed = time.perf_counter() - t0
     assert mc.ranks.shape == (1000, 34) and mc.choices_frame().shape[0] == 1000
-    assert elapsed < 2.0, f"1,000 runs took {elapsed:.2f} s"
 
 
 def test_long_marts_shape_is_accepted(methodology, values34):
