@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,14 +35,18 @@ def _pattern(decimals: int) -> str:
     return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
 
 
+def _rounded(f: float, decimals: int) -> Decimal:
+    """Half away from zero, on the shortest decimal text of ``f`` (60.125 -> 60.13, as in Excel)."""
+    d = Decimal(repr(f)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return d if d != 0 else abs(d)  # no "-0"
+
+
 def number(value: Any, decimals: int = 0) -> str:
     """``value`` with exactly ``decimals`` decimals and thousands grouped: 1.234,50 (a dash when missing)."""
     f = _number(value)
     if f is None:
         return DASH
-    if round(f, decimals) == 0:
-        f = 0.0  # no "-0"
-    return format_decimal(f, format=_pattern(decimals), locale=LOCALE, decimal_quantization=True)
+    return format_decimal(_rounded(f, decimals), format=_pattern(decimals), locale=LOCALE)
 
 
 def count(value: Any) -> str:
@@ -54,7 +59,7 @@ def compact(value: Any, max_decimals: int = 2) -> str:
     f = _number(value)
     if f is None:
         return DASH
-    return format_decimal(round(f, max_decimals), format="#,##0." + "#" * max_decimals, locale=LOCALE)
+    return format_decimal(_rounded(f, max_decimals), format="#,##0." + "#" * max_decimals, locale=LOCALE)
 
 
 def percent(share: Any, decimals: int = 1) -> str:
@@ -62,8 +67,8 @@ def percent(share: Any, decimals: int = 1) -> str:
     f = _number(share)
     if f is None:
         return DASH
-    value = round(f * 100, decimals)
-    return (number(value, 0) if float(value).is_integer() else number(value, decimals)) + "%"
+    value = _rounded(f * 100, decimals)
+    return (number(value, 0) if value == value.to_integral_value() else number(value, decimals)) + "%"
 
 
 def percent_value(value: Any, decimals: int = 1) -> str:
