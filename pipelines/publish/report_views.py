@@ -346,7 +346,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "period": data.period, "previous_period": data.previous_period, "name": m.name_vi, "version": m.version,
         "sha256": m.sha256, "release": data.release, "released_at": data.released_at,
         "pcri_decimals": data.pcri_decimals, "target_year": target_year(data.period),
-        "tiers": [tier_view(data, t) for t in data.tiers],
+        "tiers": [tier_view(data, t) for t in data.tiers], "unranked_tier": tier_view(data, None),
         "summary": summary_view(data), "ranking": ranking_view(data), "chart": chart_view(data),
         "map": map_view(data), "heatmap": heatmap_view(data), "cards": cards_view(data),
         "indicators": indicators_view(data), "communes": communes_view(data), "quality": quality_view(data),
