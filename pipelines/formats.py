@@ -21,8 +21,9 @@ TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 DASH = "–"
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, (str, bytes, bool)):
+def as_number(value: Any) -> float | None:
+    """A finite float, or None for None, text, NaN, pd.NA and infinities."""
+    if value is None or isinstance(value, (str, bytes)):
         return None
     try:
         f = float(value)
@@ -43,7 +44,7 @@ def _rounded(f: float, decimals: int) -> Decimal:
 
 def number(value: Any, decimals: int = 0) -> str:
     """``value`` with exactly ``decimals`` decimals and thousands grouped: 1.234,50 (a dash when missing)."""
-    f = _number(value)
+    f = as_number(value)
     if f is None:
         return DASH
     return format_decimal(_rounded(f, decimals), format=_pattern(decimals), locale=LOCALE)
@@ -56,7 +57,7 @@ def count(value: Any) -> str:
 
 def compact(value: Any, max_decimals: int = 2) -> str:
     """Up to ``max_decimals`` decimals, trailing zeros dropped: 1,33 for 1.3333…, 3 for 3.0."""
-    f = _number(value)
+    f = as_number(value)
     if f is None:
         return DASH
     return format_decimal(_rounded(f, max_decimals), format="#,##0." + "#" * max_decimals, locale=LOCALE)
@@ -64,7 +65,7 @@ def compact(value: Any, max_decimals: int = 2) -> str:
 
 def percent(share: Any, decimals: int = 1) -> str:
     """A share (0.123) as a percentage: 12,3%; whole percentages lose their decimals (100%, 90%)."""
-    f = _number(share)
+    f = as_number(share)
     if f is None:
         return DASH
     value = _rounded(f * 100, decimals)
@@ -73,7 +74,7 @@ def percent(share: Any, decimals: int = 1) -> str:
 
 def percent_value(value: Any, decimals: int = 1) -> str:
     """A value already in percent (95.2) as 95,2%."""
-    f = _number(value)
+    f = as_number(value)
     return DASH if f is None else percent(f / 100, decimals)
 
 

@@ -8,7 +8,6 @@ the workbook (``excel.py``).
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,13 +46,7 @@ def is_missing(value: Any) -> bool:
 
 
 def as_float(value: Any) -> float | None:
-    if is_missing(value):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
+    return None if is_missing(value) else formats.as_number(value)
 
 
 def as_int(value: Any) -> int | None:
@@ -373,7 +366,8 @@ def ranking_rule_text(methodology: Methodology) -> str:
     share = float(method["min_indicator_share"])
     per_domain = int(method.get("min_indicators_per_domain", 1))
     decimals = int(method.get("rank_decimals", 2))
-    return (f"Tỉnh/thành phố được xếp hạng khi có số liệu cho ít nhất {formats.percent(share)} số chỉ số và mỗi lĩnh vực "
+    return (f"Tỉnh/thành phố được xếp hạng khi có số liệu cho ít nhất {formats.percent(share)} số chỉ số và mỗi "
+            "lĩnh vực "
             f"có ít nhất {per_domain} chỉ số có số liệu; nếu không, tỉnh không được xếp hạng và lý do được ghi rõ. "
             f"Thứ hạng 1 là tốt nhất; PCRI được so sánh sau khi làm tròn {decimals} chữ số thập phân, các tỉnh "
             "bằng nhau cùng nhận thứ hạng cao hơn. Thay đổi thứ hạng = thứ hạng kỳ trước − thứ hạng kỳ này "

@@ -176,9 +176,10 @@ def _indicator_mentions(entries: Any, names: dict[str, Indicator]) -> list[dict[
     for e in entries or []:
         if not isinstance(e, dict):
             continue
-        ind = names.get(as_text(e.get("indicator_code")))
-        out.append({"name": as_text(e.get("name_vi")) or (ind.name_vi if ind else as_text(e.get("indicator_code"))),
-                    "value": as_float(e.get("value")), "unit": as_text(e.get("unit_vi")) or (ind.unit_vi if ind else ""),
+        code = as_text(e.get("indicator_code"))
+        ind = names.get(code)
+        out.append({"name": as_text(e.get("name_vi")) or (ind.name_vi if ind else code),
+                    "unit": as_text(e.get("unit_vi")) or (ind.unit_vi if ind else ""), "value": as_float(e.get("value")),
                     "percentile": as_float(e.get("percentile_rank")), "score": as_float(e.get("score"))})
     return out
 

@@ -119,7 +119,8 @@ def write_reports(
     _atomic_write(folder / "quality_report.json",
                   json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     context = quality_report_context(doc, rates, sector_names, min_share, methodology, rejected)
-    _atomic_write(folder / "quality_report.html", render(TEMPLATES, "quality_report.html.j2", **context).encode("utf-8"))
+    html = render(TEMPLATES, "quality_report.html.j2", **context)
+    _atomic_write(folder / "quality_report.html", html.encode("utf-8"))
     write_csv_bom(folder / "rejected_rows.csv",
                   rejected.reindex(columns=list(REJECTED_COLUMNS_VI)).rename(columns=REJECTED_COLUMNS_VI))
     return summary
