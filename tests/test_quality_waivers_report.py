@@ -285,6 +285,7 @@ def test_report_html_waivers_in_vietnamese(tmp_path):
     apply_waivers([failure()], [w], PERIOD, today=TODAY)
     _, html = _write(tmp_path, [failure()], waivers=[w])
     assert "Người phê duyệt" in html and "Hết hạn, không áp dụng (expired)" in html
+    assert "<td>20/11/2025</td>" in html and "<td>01/01/2025</td>" in html  # approved, expires: Vietnamese dates
 
 
 def test_rejected_rows_csv_is_utf8_with_bom_and_vietnamese_headers(tmp_path):

@@ -129,9 +129,12 @@ def _value(v: Any) -> Any:
     return v
 
 
+DATE_COLUMNS = ("date", "expires")  # written as dates (dd/mm/yyyy) by the template
+
+
 def table_view(df: pd.DataFrame, labels: Mapping[str, str]) -> dict[str, Any]:
     cols = list(df.columns)
-    return {"headers": [labels.get(c, c) for c in cols],
+    return {"headers": [labels.get(c, c) for c in cols], "dates": [n for n, c in enumerate(cols) if c in DATE_COLUMNS],
             "rows": [[_value(v) for v in row] for row in df.itertuples(index=False)]}
 
 
