@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 
 LOCALE = "vi"
+_LOCALE = Locale.parse(LOCALE)
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 DASH = "–"
 
@@ -32,8 +35,14 @@ def as_number(value: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def _pattern(decimals: int) -> str:
-    return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+@lru_cache(maxsize=32)
+def _pattern(text: str):
+    """Babel's number pattern, parsed once (a report formats thousands of numbers)."""
+    return parse_pattern(text)
+
+
+def _format(value: Decimal, pattern: str) -> str:
+    return _pattern(pattern).apply(value, _LOCALE)
 
 
 def _rounded(f: float, decimals: int) -> Decimal:
@@ -47,7 +56,7 @@ def number(value: Any, decimals: int = 0) -> str:
     f = as_number(value)
     if f is None:
         return DASH
-    return format_decimal(_rounded(f, decimals), format=_pattern(decimals), locale=LOCALE)
+    return _format(_rounded(f, decimals), "#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
 
 
 def count(value: Any) -> str:
@@ -60,7 +69,7 @@ def compact(value: Any, max_decimals: int = 2) -> str:
     f = as_number(value)
     if f is None:
         return DASH
-    return format_decimal(_rounded(f, max_decimals), format="#,##0." + "#" * max_decimals, locale=LOCALE)
+    return _format(_rounded(f, max_decimals), "#,##0." + "#" * max_decimals)
 
 
 def percent(share: Any, decimals: int = 1) -> str:

@@ -270,28 +270,28 @@ def indicators_view(data: ReportData) -> dict[str, Any]:
     return {"year": year, "groups": groups, "n_provinces": len(data.provinces)}
 
 
+def _commune_row(data: ReportData, r: dict[str, Any]) -> dict[str, Any]:
+    rank = as_int(r.get("rank_in_province"))
+    rec = r.get("recognised")
+    return {"rank": rank, "code": as_text(r.get("commune_code")), "name": as_text(r.get("commune_name")),
+            "index": as_float(r.get("index")), "tier": tier_view(data, as_int(r.get("tier")) if rank is not None
+                                                                 else None),
+            "recognised": None if is_missing(rec) else _truthy(rec), "reason": as_text(r.get("reason"))}
+
+
 def communes_view(data: ReportData) -> list[dict[str, Any]]:
+    """One block per province (in ranking order) with its communes by rank in the province."""
     if data.communes is None:
         return []
-    df = data.communes.copy()
-    df["province_code"] = df["province_code"].astype(str)
-    blocks = []
-    for p in data.provinces:
-        own = df[df["province_code"] == p.code]
-        if own.empty:
-            continue
-        own = own.assign(_r=pd.to_numeric(own.get("rank_in_province"), errors="coerce"))
-        rows = []
-        for r in own.sort_values(["_r", "commune_name"], na_position="last").to_dict("records"):
-            rank = as_int(r.get("rank_in_province"))
-            rec = r.get("recognised")
-            rows.append({"rank": rank, "code": as_text(r.get("commune_code")), "name": as_text(r.get("commune_name")),
-                         "index": as_float(r.get("index")), "tier": tier_view(data, as_int(r.get("tier")) if rank
-                                                                              is not None else None),
-                         "recognised": None if is_missing(rec) else _truthy(rec), "reason": as_text(r.get("reason"))})
-        blocks.append({"code": p.code, "name": p.name, "rows": rows,
-                       "recognised": sum(bool(r["recognised"]) for r in rows)})
-    return blocks
+    df = data.communes.assign(province_code=data.communes["province_code"].astype(str),
+                              _r=pd.to_numeric(data.communes.get("rank_in_province"), errors="coerce"))
+    df = df.sort_values(["_r", "commune_name"], na_position="last")
+    by_province: dict[str, list[dict[str, Any]]] = {}
+    for r in df.to_dict("records"):
+        by_province.setdefault(r["province_code"], []).append(_commune_row(data, r))
+    return [{"code": p.code, "name": p.name, "rows": by_province[p.code],
+             "recognised": sum(bool(r["recognised"]) for r in by_province[p.code])}
+            for p in data.provinces if p.code in by_province]
 
 
 QUALITY_LABELS_VI = {
