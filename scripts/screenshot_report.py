@@ -5,6 +5,8 @@ Usage::
 
     python scripts/screenshot_report.py data/publish/2025/v1/report.html /tmp/report.png
     python scripts/screenshot_report.py report.html out.png --width 1280 --height 6000
+    python scripts/screenshot_report.py report.html --measure          # page width and height at 1,366 px
+    python scripts/screenshot_report.py report.html --docs quality_report.html   # docs/screenshots/*.png
 
 Needs ``chromium`` (or ``chromium-browser``) on PATH (Debian: ``apt-get install
 chromium``). The browser runs offline-friendly: no first-run, sync, component
@@ -20,6 +22,9 @@ zlib + struct decoder below (8-bit RGB/RGBA/grey, non-interlaced: what Chromium 
 from __future__ import annotations
 
 import argparse
+import html
+import json
+import re
 import shutil
 import struct
 import subprocess
@@ -62,6 +67,79 @@ def screenshot(html_path: str | Path, png_path: str | Path, width: int = 1280, h
     if not png_path.exists() or png_path.stat().st_size == 0:
         raise RuntimeError(f"Chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return png_path
+
+
+# --------------------------------------------------------------------------- measuring and parts of a page
+
+MEASURE_SCRIPT = (
+    "<script>window.addEventListener('load',function(){var d=document.documentElement;"
+    "var p=document.createElement('pre');p.id='cri-measure';p.textContent=JSON.stringify("
+    "{width:d.scrollWidth,height:d.scrollHeight,viewport:window.innerWidth});document.body.appendChild(p);});"
+    "</script>"
+)
+
+
+def measure(html_path: str | Path, width: int = 1366, height: int = 900, browser: str | None = None,
+            timeout: float = 180) -> dict[str, int]:
+    """The page's scroll width and height in a ``width`` x ``height`` window (folded parts stay folded).
+
+    A copy of the page gets a small script that writes the figures into the DOM,
+    which Chromium prints (``--dump-dom``); the page itself has no script.
+    """
+    browser = browser or find_chromium()
+    if browser is None:
+        raise FileNotFoundError("Chromium is not installed (no chromium or chromium-browser on PATH)")
+    text = Path(html_path).read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="cri-measure-") as tmp:
+        page = Path(tmp) / "page.html"
+        page.write_text(text.replace("</body>", MEASURE_SCRIPT + "</body>", 1), encoding="utf-8")
+        cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}", f"--window-size={width},{height}",
+               "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    found = re.search(r'<pre id="cri-measure">(.*?)</pre>', proc.stdout, re.S)
+    if not found:
+        raise RuntimeError(f"Chromium gave no measurement (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return json.loads(html.unescape(found.group(1)))
+
+
+def fragment_page(text: str, element_id: str, open_details: bool = True) -> str:
+    """The page's head and one element (by id), folded parts opened: to show one part in a screenshot."""
+    at = text.index(f'id="{element_id}"')
+    start = text.rindex("<", 0, at)
+    tag = re.match(r"<(\w+)", text[start:]).group(1)
+    depth, pos = 0, start
+    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", text[start:]):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            pos = start + m.end()
+            break
+    part = text[start:pos]
+    if open_details:
+        part = re.sub(r"<details\b", "<details open", part)
+    head = text[: text.index("<body")]
+    return f'{head}<body><main style="max-width:none">{part}</main></body></html>'
+
+
+DOC_SHOTS = (  # name, element id (None: the top of the page), window width, which page
+    ("report_summary.png", None, 1366, "report"),
+    ("report_province_card.png", "tinh-01", 1366, "report"),
+    ("report_map.png", "ban-do", 460, "report"),
+    ("quality_summary.png", None, 1366, "quality"),
+)
+
+
+def docs_screenshots(report: Path, quality: Path, out_dir: Path, browser: str | None = None) -> list[Path]:
+    """The README's screenshots: the report's summary, one province card, the map, the quality summary."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="cri-shots-") as tmp:
+        for name, element, width, which in DOC_SHOTS:
+            source = report if which == "report" else quality
+            page = Path(tmp) / f"{name}.html"
+            text = source.read_text(encoding="utf-8")
+            page.write_text(fragment_page(text, element) if element else text, encoding="utf-8")
+            height = 1000 if element is None else min(measure(page, width, 400, browser)["height"] + 16, 1400)
+            out.append(screenshot(page, out_dir / name, width, height, browser))
+    return out
 
 
 # --------------------------------------------------------------------------- PNG decoding
@@ -167,7 +245,10 @@ def png_stats(path: str | Path, step: int = 2) -> ImageStats:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", help="the report HTML file")
-    parser.add_argument("png", help="where to write the screenshot")
+    parser.add_argument("png", nargs="?", help="where to write the screenshot")
+    parser.add_argument("--measure", action="store_true", help="print the page's width and height at --width")
+    parser.add_argument("--docs", metavar="QUALITY_HTML", help="write docs/screenshots/*.png from this report and "
+                        "the given quality report")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=4000)
     parser.add_argument("--browser", help="path of the Chromium binary (default: found on PATH)")
@@ -175,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.report).is_file():
         print(f"error: {args.report} is not a file", file=sys.stderr)
         return 2
+    if args.measure or args.docs:
+        return _measure_or_docs(args)
+    if not args.png:
+        parser.error("give the PNG to write, or --measure, or --docs")
     try:
         out = screenshot(args.report, args.png, args.width, args.height, args.browser)
     except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -187,6 +272,24 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the screenshot looks blank", file=sys.stderr)
         return 1
     return 0
+
+
+def _measure_or_docs(args: argparse.Namespace) -> int:
+    try:
+        if args.docs:
+            for path in docs_screenshots(Path(args.report), Path(args.docs), DOCS_DIR, args.browser):
+                stats = png_stats(path)
+                print(f"{path}: {stats.width}x{stats.height}, {path.stat().st_size // 1024} KiB")
+            return 0
+        figures = measure(args.report, args.width if args.width != 1280 else 1366, 900, args.browser)
+    except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.report}: {figures['width']} x {figures['height']} px in a {figures['viewport']} px window")
+    return 0
+
+
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 if __name__ == "__main__":

@@ -196,8 +196,9 @@ def test_release_files_and_manifest(small_run):
         assert inputs[rel]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     outputs = {o["name"]: o for o in manifest["outputs"]}
     assert outputs["province_ranking.parquet"]["rows"] == 34
+    assert {"report.html", "report.pdf"} <= set(outputs)  # both reports in the manifest
     assert manifest["checks"], "the checks run must be recorded"
-    for extra in ("ranking.xlsx", "report.html", "rank_uncertainty.parquet", "sensitivity.json",
+    for extra in ("ranking.xlsx", "report.html", "report.pdf", "rank_uncertainty.parquet", "sensitivity.json",
                   "province_profiles.json", "dictionary.csv"):
         assert (folder / extra).exists(), extra
 

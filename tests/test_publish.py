@@ -359,6 +359,23 @@ def test_extra_writers_add_files_to_the_manifest(env, methodology):
     assert verify_release(settings.publish_dir, PERIOD).ok
 
 
+def test_a_writer_with_a_release_parameter_gets_the_version_and_date(env, methodology):
+    settings, wh = env
+    got = []
+
+    def report(folder, tables, release=None):
+        got.append(release)
+        (folder / "report.pdf").write_bytes(b"%PDF-1.7 printable report")
+
+    first = publish(settings, wh, methodology, extra_writers=[report])
+    second = publish(settings, wh, methodology, extra_writers=[report])
+    assert got == [{"release": "v1", "created_at": first.manifest["created_at"]},
+                   {"release": "v2", "created_at": second.manifest["created_at"]}]
+    pdf = next(o for o in second.manifest["outputs"] if o["name"] == "report.pdf")
+    assert pdf["sha256"] == hashlib.sha256(b"%PDF-1.7 printable report").hexdigest()
+    assert verify_release(settings.publish_dir, PERIOD).ok
+
+
 def test_manifest(env, methodology):
     settings, wh = env
     result = publish(settings, wh, methodology)

@@ -239,11 +239,45 @@ def test_report_html_completeness_table_by_province_and_sector(tmp_path):
     assert "<th>Y tế</th>" in table and "<th>Tài chính</th>" in table
     rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):])
     assert [re.findall(r"<td>(\d\d)</td>", row) for row in rows] == [["01"], ["04"]]
-    assert "class='num rate-ok'" in rows[0] and "120/126<br><b>95.2%</b>" in rows[0]
-    assert "đúng hạn 110 (87.3%)" in rows[0]
+    # Vietnamese formats: 120/126 = 95,2%; 110/126 = 87,3%; 1/1 = 100% (not 100.0%)
+    assert "class='num rate-ok'" in rows[0] and "120/126<br><b>95,2%</b>" in rows[0]
+    assert "đúng hạn 110 (87,3%)" in rows[0] and "1/1<br><b>100%</b>" in rows[0]
+    assert "100.0%" not in html and "95.2%" not in html
     assert "class='num rate-low'" in rows[1] and "30/56" in rows[1]  # 53.6% < 90%
     assert "class='num rate-none'" in rows[1] and "0/1" in rows[1]  # nothing received
     assert "ĐẠT: dữ liệu kỳ này đủ điều kiện công bố" in html
+
+
+def test_report_html_says_who_must_fix_what(tmp_path):
+    from pipelines.methodology import load_methodology
+    from pipelines.quality.report import write_reports
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    health = failure(examples=[{"sector": "health", "source_file": "2025/health/a.csv", "row_number": 3}],
+                     failures=4)
+    # no sector in the examples, but a data element of the education sector
+    education = failure(code="plausibility.year_on_year", severity=WARNING, failures=2,
+                        examples=[{"unit_code": "00004", "data_element": "ENROLLED_AGE5", "change_share": 4 / 3}])
+    ranking = failure(code="output.contract", failures=1, examples=[{"problem": "province_ranking: rank"}])
+    m = load_methodology(DEFAULT_METHODOLOGY)
+    write_reports(tmp_path, PERIOD, "run-1", [health, education, ranking], RATES, pd.DataFrame(
+        columns=["sector", "source_file", "row_number", "column_name", "value", "check_code", "reason", "raw_record"]),
+        [], sector_names={s.code: s.name_vi for s in m.sectors}, min_share=0.9, methodology=m)
+    html = (tmp_path / "quality_report.html").read_text(encoding="utf-8")
+    owners = html[html.index("Ai cần sửa gì"):html.index("Kết quả từng kiểm tra")]
+    blocks = re.findall(r"<h3>(.*?)</h3>", owners)
+    health_agency = next(s.agency_vi for s in m.sectors if s.code == "health")
+    education_agency = next(s.agency_vi for s in m.sectors if s.code == "education")
+    # blocking owners first (agencies before the operator), then the agency with warnings only
+    assert blocks == [f"{health_agency} (ngành Y tế): 1 lỗi chặn công bố",
+                      "Cán bộ vận hành hệ thống (operator): 1 lỗi chặn công bố",
+                      f"{education_agency} (ngành Giáo dục và Đào tạo): chỉ có cảnh báo"]
+    assert "<code>2025/health/a.csv</code>" in owners and "(4 trường hợp)" in owners
+    # a ratio of 4/3 reads 1,33, never 1.3333333333333333
+    assert "1,33" in html and "1.333" not in html
+    # the time it was made, in Viet Nam's time, not a UTC ISO timestamp
+    doc = json.loads((tmp_path / "quality_report.json").read_text(encoding="utf-8"))
+    assert "(giờ Việt Nam)" in html and doc["created_at"] not in html
 
 
 def test_report_html_waivers_in_vietnamese(tmp_path):
@@ -251,6 +285,7 @@ def test_report_html_waivers_in_vietnamese(tmp_path):
     apply_waivers([failure()], [w], PERIOD, today=TODAY)
     _, html = _write(tmp_path, [failure()], waivers=[w])
     assert "Người phê duyệt" in html and "Hết hạn, không áp dụng (expired)" in html
+    assert "<td>20/11/2025</td>" in html and "<td>01/01/2025</td>" in html  # approved, expires: Vietnamese dates
 
 
 def test_rejected_rows_csv_is_utf8_with_bom_and_vietnamese_headers(tmp_path):

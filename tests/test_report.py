@@ -140,10 +140,13 @@ def make_tables(methodology, provinces: pd.DataFrame, seed: int = 7) -> dict[str
              "message": "Thay đổi trên 50% so với năm trước"},
         ],
     }
-    profiles = {
-        "01": {"summary": "Dẫn đầu về nguồn lực",
-               "strengths": [{"indicator_code": "R2_CP_WORKER_COMMUNES", "score": 98.5}],
-               "weaknesses": [{"indicator_code": "H2_FULL_IMMUNISATION", "score": 2.5}]},
+    profiles = {  # the shape of pipelines/robustness/profiles.py, raw keys included
+        "01": {"summary": "Dẫn đầu về nguồn lực", "province_code": "01", "contribution_method": "arithmetic mean",
+               "domains": [{"domain_code": "D1", "name_en": "Resources", "contribution_share": 0.2}],
+               "strengths": [{"indicator_code": "R2_CP_WORKER_COMMUNES", "name_en": "CP workers", "score": 98.5,
+                              "value": 98.5, "unit_vi": "%", "percentile_rank": 96.9, "gap_to_target": None}],
+               "weaknesses": [{"indicator_code": "H2_FULL_IMMUNISATION", "score": 2.5, "value": 61.0,
+                               "unit_vi": "%", "percentile_rank": 3.1, "gap_to_target": -36.0}]},
     }
     return {"province_ranking": ranking, "domain_scores": domain_scores, "indicator_values": indicator_values,
             "uncertainty": uncertainty, "commune_ranking": commune_ranking, "quality": quality,
@@ -276,11 +279,16 @@ def test_optional_sections_are_omitted(methodology, tables):
     assert 'id="chat-luong"' not in text
     assert 'id="cap-xa"' not in text
     assert "Khoảng thứ hạng" not in text
-    assert "Hồ sơ" not in text
+    assert "Chỉ số tốt nhất so với các tỉnh" not in text
     full = full_report(methodology, tables)
     assert 'id="chat-luong"' in full and "consistency.numerator_le_denominator" in full
     assert "Khoảng thứ hạng (5%–95%)" in full
     assert "Dẫn đầu về nguồn lực" in full
+    # the profile's indicators in sentences, never its raw keys
+    worker = next(i.name_vi for i in methodology.indicators if i.code == "R2_CP_WORKER_COMMUNES")
+    assert f"Chỉ số tốt nhất so với các tỉnh: {worker} (98,5%; tốt hơn 97% số tỉnh)." in full
+    for key in ("name_en", "gap_to_target", "contribution_share", "contribution_method", "province_code"):
+        assert key not in full, key
     assert "ổn định" in full  # robustness label in Vietnamese
     communes = tables["commune_ranking"]
     for name in communes["commune_name"]:
@@ -295,7 +303,7 @@ def test_text_is_escaped(methodology, tables):
     text = render_report_html(PERIOD, methodology, ranking, tables["domain_scores"], tables["indicator_values"],
                               quality=quality)
     assert "<script>" not in text and "<b>" not in text
-    assert "Tỉnh &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Thử&quot;" in text
+    assert "Tỉnh &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Thử&#34;" in text  # the template engine's escaping
     assert "x&lt;y&gt;" in text
     assert check_html(text).errors == []
 

@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipelines import formats
+
 MATCH_SUMMARY_COLUMNS = [
     "sector", "source_file", "file_format", "unit_scheme", "rows_total", "rows_loaded", "rows_by_code",
     "rows_by_name", "rows_crosswalk", "rows_apportioned", "rows_rejected", "apportion_rule",
@@ -89,6 +91,11 @@ def _unit_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return 34, 3321
 
 
+def units_text_vi(provinces: int, communes: int) -> str:
+    """The units in a sentence with counts in Vietnamese format: 34 tỉnh, thành phố và 3.321 xã, phường, đặc khu."""
+    return f"{formats.count(provinces)} tỉnh, thành phố và {formats.count(communes)} xã, phường, đặc khu"
+
+
 def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     """Was ``period`` re-based onto the units in force since 1 July 2025, and how.
 
@@ -123,7 +130,7 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
         source = package_version()
     except Exception:  # noqa: BLE001 - the note is still written without the package's version
         source = "vietnamadminunits"
-    units_vi = f"{provinces} tỉnh, thành phố và {communes:,} xã, phường, đặc khu".replace(",", ".")
+    units_vi = units_text_vi(provinces, communes)
     units_en = f"{provinces} provinces and {communes:,} communes"
     if rebased:
         how_vi = "; ".join(_RULE_VI.get(r, r) for r in rules) or _RULE_VI["area"]

@@ -22,7 +22,7 @@ from pipelines.partitions import period_partitions, previous_period, run_metadat
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
-from pipelines.publish.report import write_report_html
+from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
 from pipelines.quality.core import BLOCKING, CheckResult, load_results
@@ -59,7 +59,7 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
 
 
 def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None):
-    """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML report."""
+    """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML and PDF report."""
     source, uncertainty, profiles = read_analysis(period, run_id)
 
     def robustness(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -68,13 +68,13 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
     def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
 
-    def report(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-        write_report_html(
-            folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
-            tables["indicator_values"], quality=quality, uncertainty=uncertainty, profiles=profiles,
-            commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
-            previous_period=previous_period(period), units_note=units_note,
-        )
+    def report(folder: Path, tables: dict[str, pd.DataFrame], release: dict | None = None) -> None:
+        args = (period, m, tables["province_ranking"], tables["domain_scores"], tables["indicator_values"])
+        options = dict(quality=quality, uncertainty=uncertainty, profiles=profiles,
+                       commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
+                       previous_period=previous_period(period), units_note=units_note, release=release)
+        write_report_html(folder / "report.html", *args, **options)
+        write_report_pdf(folder / "report.pdf", *args, **options)  # A4, to print and annex
 
     return [robustness, excel, report]
 

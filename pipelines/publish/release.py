@@ -9,7 +9,7 @@ Layout under ``Settings.publish_dir``::
 A release folder holds, for each table of :mod:`pipelines.publish.contract`,
 ``<table>.parquet`` and ``<table>.csv``; ``dictionary.csv`` and
 ``dictionary.md``; whatever the extra writers add (the Excel workbook, the
-HTML report); and ``manifest.json``, which records the provenance and the
+HTML report and its PDF); and ``manifest.json``, which records the provenance and the
 sha256 of every other file.
 
 Writing is all-or-nothing: the files go into ``publish/<period>/.tmp-v<N>-<random>``
@@ -49,6 +49,7 @@ away. ``recognised`` is the public recognition decision and is published.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 import os
@@ -774,6 +775,18 @@ _RESERVED_MANIFEST_KEYS = {"manifest_version", "period", "release_version", "rel
                            "code", "contract_version", "tables", "outputs"}
 
 
+def _call_writer(writer: ExtraWriter, folder: Path, tables: dict[str, pd.DataFrame], release: dict) -> None:
+    """An extra writer with a ``release`` parameter also gets the version and date of the release it writes into."""
+    try:
+        wants_release = "release" in inspect.signature(writer).parameters
+    except (TypeError, ValueError):
+        wants_release = False
+    if wants_release:
+        writer(folder, tables, release=release)
+    else:
+        writer(folder, tables)
+
+
 def write_release(
     publish_dir: Path | str,
     period: str,
@@ -835,8 +848,9 @@ def write_release(
             rows["dictionary.csv"] = len(dictionary_frame(methodology))
 
             own = {name: sha256_file(tmp / name) for name in _files_in(tmp)}
+            release_info = {"release": f"v{version}", "created_at": created_at}
             for writer in extra_writers:
-                writer(tmp, {name: df.copy() for name, df in tables.items()})
+                _call_writer(writer, tmp, {name: df.copy() for name, df in tables.items()}, release_info)
                 progress("extra", getattr(writer, "__name__", type(writer).__name__))
             for name, digest in own.items():
                 if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:

@@ -168,7 +168,7 @@ def evaluate_period(
     summary = write_reports(
         folder, period, run_id, results, rates, rejected, waivers,
         sector_names={s.code: s.name_vi for s in m.sectors},
-        min_share=float(m.quality.get("min_commune_reporting_share", 0.9)),
+        min_share=float(m.quality.get("min_commune_reporting_share", 0.9)), methodology=m,
     )
     by_sector = {(sector, code): int(n) for sector, code, n in con.execute(
         "select sector, check_code, count(*) from raw.rejected_rows where period = ? group by all", [period]

@@ -52,7 +52,7 @@ from pipelines.robustness.engine import (
 from pipelines.robustness.profiles import build_profiles
 from pipelines.robustness.sensitivity import alternatives, sensitivity_report, sobol_indices
 
-# the same words as the ranking report (pipelines/publish/report.py INTERVAL_LABELS_VI)
+# the same words as the ranking report (pipelines/publish/report_data.py INTERVAL_LABELS_VI)
 LABELS_VI = {
     "robust": "ổn định",
     "moderate": "tương đối ổn định",
