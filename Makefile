@@ -11,7 +11,7 @@ export CRI_HOME ?= $(CURDIR)/data
 .PHONY: help install manifest demo test ui bench clean
 
 help:
-	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
+	@echo "make demo   - set up, generate the demo history (2019-2025, 2025H1/H2), run every period, print the ranking"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - print the benchmark figures"
@@ -32,7 +32,7 @@ manifest: install
 	@$(DBT) parse --project-dir dbt_project --profiles-dir dbt_project
 
 demo: manifest
-	$(BIN)/cri demo
+	$(BIN)/cri demo --history
 
 test: manifest
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
