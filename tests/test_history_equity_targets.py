@@ -196,3 +196,21 @@ def test_spearman_between_two_methods(m):
     # ranks old 1,2,3,4; new 2,1,3,4: d^2 = 1+1 = 2; rho = 1 - 6*2/(4*15) = 0.8
     rho, n = spearman(old, new)
     assert (round(rho, 9), n) == (0.8, 4)
+
+
+def test_demo_history_keys_province_data_by_the_old_provinces():
+    from pipelines.demo.legacy import to_legacy
+    from pipelines.units.crosswalk import commune_crosswalk, rebase_values
+
+    # new Tuyên Quang (08) sends 1,001 (a count) in 2023: as the old Hà Giang (02) and Tuyên Quang (08), in
+    # proportion to their numbers of communes, whole numbers adding up to 1,001; rebased, it is 1,001 again.
+    frame = pd.DataFrame({"period": ["2023"], "unit_code": ["08"], "unit_name": ["Tỉnh Tuyên Quang"],
+                          "data_element": ["POP_0_15_PROVINCE"], "value": [1001]})
+    out = to_legacy(frame, "statistics", flags=set()).set_index("unit_code")
+    assert set(out.index) == {"02", "08"} and set(out["unit_scheme"]) == {"legacy"}
+    assert out["value"].sum() == 1001
+    cw = commune_crosswalk()
+    n = cw.groupby("legacy_province_code")["legacy_code"].nunique()
+    assert abs(out.loc["02", "value"] - 1001 * n["02"] / (n["02"] + n["08"])) < 1
+    back, _ = rebase_values(out.reset_index().assign(disaggregation=""), "province")
+    assert back.set_index("unit_code").loc["08", "value"] == 1001

@@ -98,7 +98,7 @@ def trend_frames(period: str, tables: Mapping[str, pd.DataFrame], earlier: Mappi
     wide = wide.reindex(columns=codes).reset_index()
     wide.columns.name = None
     trend = ranking.merge(wide, on=["period", "province_code"], how="left")
-    trend = _by_period(trend, ["province_code"])
+    trend = _by_period(trend, ["province_code"]).assign(methodology_version=methodology.version)
     long = pd.concat([v[v["unit_level"] == "province"] for v in values], ignore_index=True)
     long = long.assign(unit_code=long["unit_code"].astype(str))[LONG_COLUMNS]
     national = national_values(long, methodology)[LONG_COLUMNS]
