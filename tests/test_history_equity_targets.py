@@ -214,3 +214,38 @@ def test_demo_history_keys_province_data_by_the_old_provinces():
     assert abs(out.loc["02", "value"] - 1001 * n["02"] / (n["02"] + n["08"])) < 1
     back, _ = rebase_values(out.reset_index().assign(disaggregation=""), "province")
     assert back.set_index("unit_code").loc["08", "value"] == 1001
+
+
+def _release_tables(period, pcri, helped):
+    """Two provinces' release tables: PCRI, ranks, one domain score each, P1_CSC_HELPED counts."""
+    ranking = pd.DataFrame({"period": period, "province_code": ["01", "02"], "province_name": ["Hà Nội", "Huế"],
+                            "pcri": pcri, "rank": [1 if pcri[0] >= pcri[1] else 2, 2 if pcri[0] >= pcri[1] else 1],
+                            "tier": [1, 2]})
+    domains = pd.DataFrame({"period": period, "province_code": ["01", "02"], "domain_code": "D3", "score": pcri})
+    values = pd.DataFrame({"period": period, "unit_level": "province", "unit_code": ["01", "02"],
+                           "indicator_code": "P1_CSC_HELPED", "numerator": [h for h, _ in helped],
+                           "denominator": [d for _, d in helped], "value": [h / d * 100 for h, d in helped]})
+    return {"province_ranking": ranking, "domain_scores": domains, "indicator_values": values}
+
+
+def test_series_national_line_and_report_sections(m, tmp_path):
+    from pipelines.publish.history import render_sections, report_context, trend_frames
+
+    # an earlier release (2024) on disk, and the tables of 2025
+    folder = tmp_path / "2024" / "v1"
+    folder.mkdir(parents=True)
+    for name, df in _release_tables("2024", [60.0, 50.0], [(80, 100), (30, 50)]).items():
+        df.to_parquet(folder / f"{name}.parquet")
+    now = _release_tables("2025", [58.0, 62.0], [(90, 100), (45, 50)])
+    trend, long = trend_frames("2025", now, {"2024": folder}, m)
+    # both periods for both provinces, ranks swapped, the domain score as a column
+    assert list(trend[trend["province_code"] == "02"][["period", "rank", "D3"]].itertuples(index=False)) == \
+        [("2024", 2, 50.0), ("2025", 1, 62.0)]
+    # national line: 2024 (80+30)/(100+50) x 100 = 73.33; 2025 (90+45)/150 x 100 = 90
+    nat = long[long["unit_level"] == "national"].set_index("period")["value"]
+    assert nat["2024"] == pytest.approx(110 / 150 * 100) and nat["2025"] == pytest.approx(90.0)
+    built = {"trend": trend, "trend_indicators": long, "targets": targets_table("2025", long, m)}
+    # 2025: national 90 = target 90: achieved; 02 at 90 too; 01 at 90
+    assert set(built["targets"].query("target_year == 2025")["status"]) == {"achieved"}
+    html = render_sections({**report_context(now, built, m, "2025"), "period": "2025"})
+    assert "Huế" in html and "#2e7d32" in html and 'id="equity"' in html and "polyline" in html
