@@ -189,6 +189,51 @@ def release_notes(period: str, folder: Path, tables: Mapping[str, pd.DataFrame],
     return "\n".join(lines + [""])
 
 
+# -- data dictionary ----------------------------------------------------------------------------------------
+DICTIONARY_NAME = "dictionary_history.csv"
+COLUMNS_VI_EN = {
+    "period": ("Kỳ báo cáo", "Reporting period"),
+    "province_code": ("Mã tỉnh", "Province code"),
+    "province_name": ("Tên tỉnh", "Province name"),
+    "pcri": ("Chỉ số PCRI", "PCRI"),
+    "rank": ("Thứ hạng", "Rank"),
+    "tier": ("Nhóm", "Tier group"),
+    "methodology_version": ("Phiên bản phương pháp", "Methodology version"),
+    "unit_level": ("Cấp đơn vị (national, province, commune)", "Unit level"),
+    "unit_code": ("Mã đơn vị (VN: toàn quốc)", "Unit code (VN: national)"),
+    "indicator_code": ("Mã chỉ số", "Indicator code"),
+    "numerator": ("Tử số", "Numerator"),
+    "denominator": ("Mẫu số", "Denominator"),
+    "value": ("Giá trị", "Value"),
+    "target_year": ("Năm mục tiêu", "Target year"),
+    "target": ("Mục tiêu quốc gia", "National target"),
+    "lower_bound": ("Ngưỡng dưới", "Lower bound"),
+    "share_of_distance": ("Tỷ lệ quãng đường đã đi từ ngưỡng dưới đến mục tiêu", "Share of the distance covered"),
+    "status": ("Mức đạt mục tiêu", "Status"),
+    "needed_per_year": ("Mức cải thiện cần mỗi năm", "Improvement needed a year"),
+    "observed_per_year": ("Mức cải thiện thực tế mỗi năm", "Improvement observed a year"),
+    "trend": ("Xu hướng", "Trend"),
+    "trend_note": ("Ghi chú xu hướng", "Trend note"),
+    "group": ("Nhóm trẻ em", "Group"),
+    "reference_group": ("Nhóm so sánh (phần còn lại)", "Reference group (the complement)"),
+    "reference_value": ("Giá trị của nhóm so sánh", "Value of the reference group"),
+    "gap_difference": ("Chênh lệch (nhóm trừ nhóm so sánh)", "Gap, difference"),
+    "gap_ratio": ("Tỷ số (nhóm chia nhóm so sánh)", "Gap, ratio"),
+    "national_gap_difference": ("Chênh lệch toàn quốc", "National gap, difference"),
+    "national_gap_ratio": ("Tỷ số toàn quốc", "National gap, ratio"),
+    "suppressed": ("Ẩn để bảo mật số liệu", "Suppressed (disclosure control)"),
+}
+
+
+def dictionary_frame(built: Mapping[str, pd.DataFrame], methodology) -> pd.DataFrame:
+    """One row per table and column of this module's tables, in Vietnamese with English beside it."""
+    domains = {d.code: (d.name_vi, d.name_en) for d in methodology.domains}
+    rows = [{"table": name, "column": c, "name_vi": COLUMNS_VI_EN.get(c, domains.get(c, (c, c)))[0],
+             "name_en": COLUMNS_VI_EN.get(c, domains.get(c, (c, c)))[1]}
+            for name, df in built.items() for c in df.columns]
+    return pd.DataFrame(rows)
+
+
 # -- writing ------------------------------------------------------------------------------------------------
 def _write_table(folder: Path, name: str, df: pd.DataFrame) -> None:
     df = nfc_frame(df.reset_index(drop=True))
@@ -221,6 +266,7 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None):
         built = history_tables(period, tables, publish_dir, methodology, con)
         for name, df in built.items():
             _write_table(folder, name, df)
+        write_csv(dictionary_frame(built, methodology), folder / DICTIONARY_NAME)
         context = report_context(tables, built, methodology, period)
         write_text(folder / DASHBOARD, render_sections({**context, "period": period}))
         _, other = earlier_releases(publish_dir, period, methodology.version)
