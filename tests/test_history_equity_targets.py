@@ -249,3 +249,22 @@ def test_series_national_line_and_report_sections(m, tmp_path):
     assert set(built["targets"].query("target_year == 2025")["status"]) == {"achieved"}
     html = render_sections({**report_context(now, built, m, "2025"), "period": "2025"})
     assert "Huế" in html and "#2e7d32" in html and 'id="equity"' in html and "polyline" in html
+
+
+def test_demo_groups_add_up_to_the_totals(tmp_path):
+    from pipelines.demo import write_demo_data
+
+    write_demo_data(tmp_path / "landing", periods=("2025",), small=True, groups=True)
+    frames = [pd.read_csv(p, dtype={"unit_code": str}, keep_default_na=False)
+              for p in (tmp_path / "landing" / "2025").glob("*/*.csv")]
+    df = pd.concat(frames, ignore_index=True)
+    by = df[df["disaggregation"] != ""].assign(dimension=lambda d: d["disaggregation"].str.split("=").str[0])
+    totals = df[df["disaggregation"] == ""].set_index(["unit_code", "data_element"])["value"]
+    sums = by.groupby(["unit_code", "data_element", "dimension"])["value"].sum()
+    # every split adds up exactly to its total, for every commune, element and dimension
+    assert (sums.to_numpy() == totals.reindex(sums.index.droplevel("dimension")).to_numpy()).all()
+    # at least four indicators' terms by group; never more events than trials in a group
+    assert {"BIRTHS_REG_ONTIME", "DEATHS_U5", "ENROLLED_AGE5", "CSC_HELPED"} <= set(by["data_element"])
+    v = by.set_index(["unit_code", "disaggregation", "data_element"])["value"].unstack()
+    assert (v["BIRTHS_REG_ONTIME"].dropna() <= v["LIVE_BIRTHS"].reindex(v["BIRTHS_REG_ONTIME"].dropna().index)).all()
+    assert (v["CSC_HELPED"].dropna() <= v["CSC_TOTAL"].reindex(v["CSC_HELPED"].dropna().index)).all()

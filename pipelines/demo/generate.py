@@ -545,6 +545,7 @@ def write_demo_data(
     methodology: Methodology | str | Path | None = None,
     reference_dir: Path | None = None,
     history: bool = False,
+    groups: bool | None = None,
 ) -> DemoSummary:
     """Write synthetic landing files for every sector and period; return what was written.
 
@@ -556,7 +557,9 @@ def write_demo_data(
     written for every commune, also in small mode.
     ``history``: the years before 2025 as agencies sent them, a missing sector, late files and one province
     falling back (``pipelines/demo/legacy.py``).
+    ``groups``: also the rows by group (``pipelines/demo/groups.py``); default: with the history.
     """
+    groups = history if groups is None else groups
     started = time.perf_counter()
     landing_dir = Path(landing_dir)
     periods = tuple(str(p) for p in periods)
@@ -590,7 +593,8 @@ def write_demo_data(
                 _sector_frame(gen, elements, "commune", communes.unit_code, communes.unit_name, selected),
                 _sector_frame(gen, elements, "province", profiles.index, profiles.province_name, province_mask),
             ]
-            parts.append(group_rows(gen, elements, communes.unit_code, communes.unit_name, selected, seed))
+            if groups:
+                parts.append(group_rows(gen, elements, communes.unit_code, communes.unit_name, selected, seed))
             parts = [p for p in parts if p is not None]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LANDING_COLUMNS)
             if "disaggregation" in frame.columns:  # rows by group (pipelines/demo/groups.py); '' = the total
