@@ -268,3 +268,50 @@ def test_demo_groups_add_up_to_the_totals(tmp_path):
     v = by.set_index(["unit_code", "disaggregation", "data_element"])["value"].unstack()
     assert (v["BIRTHS_REG_ONTIME"].dropna() <= v["LIVE_BIRTHS"].reindex(v["BIRTHS_REG_ONTIME"].dropna().index)).all()
     assert (v["CSC_HELPED"].dropna() <= v["CSC_TOTAL"].reindex(v["CSC_HELPED"].dropna().index)).all()
+
+
+# -- end to end on the small demo (two periods) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_releases(tmp_path_factory):
+    from pipelines.cli import run_period
+    from pipelines.demo import write_demo_data
+    from tests.conftest import write_methodology_variant
+
+    home = tmp_path_factory.mktemp("history") / "home"
+    methodology = write_methodology_variant(home.parent / "pcri-small.yaml", min_commune_reporting_share=0.0)
+    mp = pytest.MonkeyPatch()
+    for k, v in {"CRI_HOME": str(home), "CRI_METHODOLOGY": str(methodology),
+                 "CRI_WAREHOUSE_PATH": str(home / "warehouse.duckdb"), "DAGSTER_HOME": str(home / "dagster")}.items():
+        mp.setenv(k, v)
+    write_demo_data(home / "landing", periods=("2024", "2025"), small=True, groups=True)
+    outcomes = [run_period("2024"), run_period("2025")]
+    yield home, outcomes
+    mp.undo()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("history_e2e")
+def test_release_carries_series_targets_equity_and_notes(two_releases):
+    home, outcomes = two_releases
+    assert all(o.published for o in outcomes)
+    folder = outcomes[-1].release_dir
+    trend = pd.read_parquet(folder / "trend.parquet")
+    ranked = pd.read_parquet(folder / "province_ranking.parquet").dropna(subset=["rank"])
+    # the series holds both periods for every ranked province, with the ranks each release published
+    earlier = pd.read_parquet(outcomes[0].release_dir / "province_ranking.parquet").set_index("province_code")
+    for code in ranked["province_code"]:
+        rows = trend[trend["province_code"] == code].set_index("period")
+        assert list(rows.index) == ["2024", "2025"]
+        assert rows.at["2024", "rank"] == earlier.at[code, "rank"]
+    gaps = pd.read_parquet(folder / "equity_gaps.parquet")
+    assert gaps["indicator_code"].nunique() >= 4
+    assert set(gaps["unit_level"]) == {"national", "province", "commune"}
+    sensitive = gaps[(gaps["indicator_code"] == "P3_CONFLICT_LAW_RATE") & (gaps["unit_level"] == "commune")]
+    assert sensitive.loc[sensitive["suppressed"], "value"].isna().all()
+    targets = pd.read_parquet(folder / "targets.parquet")
+    assert "VN" in set(targets["unit_code"]) and targets["status"].notna().any()
+    assert targets.loc[targets["value"].notna(), "trend"].notna().any()  # 2025 has 2024 behind it
+    notes = (folder / "release_notes.md").read_text(encoding="utf-8")
+    assert "2025" in notes and "first release" in notes

@@ -142,7 +142,7 @@ def _file_changes(old: Path, new: Path) -> list[str]:
     before = {o["name"]: o["sha256"] for o in _manifest(old).get("outputs", [])}
     now = {p.relative_to(new).as_posix(): p for p in new.rglob("*") if p.is_file()}
     added = sorted(set(now) - set(before) - {RELEASE_NOTES})
-    removed = sorted(set(before) - set(now))
+    removed = sorted(set(before) - set(now) - {RELEASE_NOTES})  # written after this comparison
     # parquet files carry the release number in their metadata: their content is compared through the CSV
     replaced = sorted(n for n in set(now) & set(before)
                       if n.endswith(".csv") and sha256_file(now[n]) != before[n])
