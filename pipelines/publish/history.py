@@ -77,7 +77,10 @@ def earlier_releases(publish_dir: Path | str, period: str, version: str) -> tupl
         if folder is None:
             continue
         used = str(_manifest(folder).get("methodology", {}).get("version"))
-        (same.__setitem__(period_dir.name, folder) if used == version else other.__setitem__(period_dir.name, used))
+        if used == version:
+            same[period_dir.name] = folder
+        else:
+            other[period_dir.name] = used
     return same, other
 
 
