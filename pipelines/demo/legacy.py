@@ -9,10 +9,11 @@ Before 1 July 2025 the agencies keyed their files by the units of the time
   provinces it was made of, in proportion to their number of communes
   (largest remainder for counts, so the parts add up exactly); the pipeline
   sums them back through the crosswalk;
-* social security keys its commune file by the old communes: each new
-  commune's count is split over the old communes it took (an old commune
-  split in 2025 contributes by its area share), and an old commune's value is
-  the sum of its parts; the pipeline apportions it back by area. The other
+* social security keys its commune file by the old communes where a new
+  commune was made of whole old communes (its count split over them, largest
+  remainder; the pipeline sums them back exactly), and by the 2025 code where
+  a new commune took part of an old commune split in 2025 (a file in both
+  schemes, as agencies sent them during the change-over). The other
   sectors re-issued their files on the 2025 units (as the statistics office
   and most sectors did for their series);
 * ``MISSING_SECTORS``: a sector that sent nothing one year (its indicators
@@ -94,8 +95,12 @@ def to_legacy(frame: pd.DataFrame, sector: str, flags: set[str]) -> pd.DataFrame
     else:
         parts.append(frame[is_province])
     if sector in LEGACY_COMMUNE_SECTORS and (~is_province).any():
-        edges = cw[["legacy_code", "unit_code"]].assign(weight=np.where(cw["split"], cw["share_area"], 1.0))
-        parts.append(_split(frame[~is_province], edges, flags))
+        # new communes made of whole old communes only: keyed by those; the others by their 2025 code
+        whole = ~cw.groupby("unit_code")["split"].transform("any")
+        edges = cw.loc[whole, ["legacy_code", "unit_code"]].assign(weight=1.0)
+        rows = frame[~is_province]
+        mapped = rows["unit_code"].isin(edges["unit_code"])
+        parts += [_split(rows[mapped], edges, flags), rows[~mapped]]
     else:
         parts.append(frame[~is_province])
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
