@@ -315,3 +315,24 @@ def test_release_carries_series_targets_equity_and_notes(two_releases):
     assert targets.loc[targets["value"].notna(), "trend"].notna().any()  # 2025 has 2024 behind it
     notes = (folder / "release_notes.md").read_text(encoding="utf-8")
     assert "2025" in notes and "first release" in notes
+
+
+def test_demo_history_keys_communes_made_of_whole_old_communes_by_them():
+    from pipelines.demo.legacy import to_legacy
+    from pipelines.units.crosswalk import commune_crosswalk, rebase_values
+
+    cw = commune_crosswalk()
+    whole = cw[~cw.groupby("unit_code")["split"].transform("any")]
+    sizes = whole.groupby("unit_code")["legacy_code"].nunique()
+    merged = sizes[sizes >= 2].index[0]  # a new commune made of two whole old communes or more
+    split = cw.loc[cw["split"], "unit_code"].iloc[0]  # a new commune that took part of a split one
+    frame = pd.DataFrame({"period": "2023", "unit_code": [merged, split], "unit_name": ["a", "b"],
+                          "data_element": "INSURED_U6", "value": [1001, 77]})
+    out = to_legacy(frame, "social_security", flags=set())
+    legacy = out[out["unit_scheme"] == "legacy"]
+    # the merged commune's 1,001 over exactly its old communes, whole numbers adding up; the other kept as sent
+    assert set(legacy["unit_code"]) == set(whole.loc[whole["unit_code"] == merged, "legacy_code"])
+    assert legacy["value"].sum() == 1001
+    assert out.loc[out["unit_scheme"] == "", ["unit_code", "value"]].values.tolist() == [[split, 77]]
+    back, _ = rebase_values(legacy.assign(disaggregation=""), "commune")
+    assert back.set_index("unit_code").loc[merged, "value"] == 1001
