@@ -207,7 +207,7 @@ def equity_context(gaps: pd.DataFrame | None, names: dict[str, str], methodology
                "group": label(r.group), "reference": label(r.reference_group), "value": _n(r.value),
                "reference_value": _n(r.reference_value), "gap_difference": _n(r.gap_difference),
                "gap_ratio": _n(r.gap_ratio), "national_gap_difference": _n(r.national_gap_difference)}
-              for r in prov.sort_values("size", ascending=False).head(top).itertuples()]
+              for r in _widest(prov, per_group=2).head(top).itertuples()]
     columns = prov[["indicator_code", "group"]].drop_duplicates().sort_values(["indicator_code", "group"])
     cols = [{"indicator": inds[c].name_vi, "group": label(g), "key": (c, g)} for c, g in columns.itertuples(index=False)]
     nat = gaps[gaps["unit_level"] == "national"].set_index(["indicator_code", "group"])["gap_difference"]
@@ -219,6 +219,12 @@ def equity_context(gaps: pd.DataFrame | None, names: dict[str, str], methodology
     for c in cols:
         c.pop("key")
     return {"widest": widest, "provinces": rows, "columns": cols}
+
+
+def _widest(prov: pd.DataFrame, per_group: int) -> pd.DataFrame:
+    """The provinces with the widest gaps of each indicator and group (so one indicator cannot fill the list)."""
+    ranked = prov.sort_values("size", ascending=False)
+    return ranked.groupby(["indicator_code", "group"], sort=False).head(per_group).sort_values("size", ascending=False)
 
 
 def _group_label(group: str, dims: dict[str, Dimension]) -> str:
