@@ -336,3 +336,36 @@ def test_demo_history_keys_communes_made_of_whole_old_communes_by_them():
     assert out.loc[out["unit_scheme"] == "", ["unit_code", "value"]].values.tolist() == [[split, 77]]
     back, _ = rebase_values(legacy.assign(disaggregation=""), "commune")
     assert back.set_index("unit_code").loc[merged, "value"] == 1001
+
+
+def test_release_notes_count_changed_cells_moved_ranks_and_files(m, tmp_path):
+    # previous version v1 of 2025: 01 rank 1, 02 rank 2; P1 values 80 and 60 (and a manifest naming its files)
+    old = tmp_path / "v1"
+    old.mkdir()
+    before = _release_tables("2025", [60.0, 50.0], [(80, 100), (30, 50)])
+    for name, df in before.items():
+        df.to_parquet(old / f"{name}.parquet")
+    (old / "trend.csv").write_text("a\n", encoding="utf-8")
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(b"a\n").hexdigest()
+    (old / "manifest.json").write_text(json.dumps({
+        "methodology": {"version": "2024.9"}, "inputs": [{"sha256": "x"}],
+        "outputs": [{"name": "trend.csv", "sha256": digest}, {"name": "old_only.csv", "sha256": "y"}]}),
+        encoding="utf-8")
+    # new version: 02's value 60 -> 90 (one cell changed), ranks swapped (two provinces moved); trend.csv rewritten,
+    # dashboard.html added, old_only.csv gone; methodology 2024.9 -> the current one, same input files
+    new = tmp_path / "v2"
+    new.mkdir()
+    (new / "trend.csv").write_text("b\n", encoding="utf-8")
+    (new / "dashboard.html").write_text("x", encoding="utf-8")
+    now = _release_tables("2025", [58.0, 62.0], [(80, 100), (45, 50)])
+    notes = release_notes("2025", new, now, old, m, {}, inputs=["x"])
+    assert "indicator cells changed: 1 (thêm / added 0, bỏ / removed 0)" in notes
+    assert "provinces whose rank moved: 2" in notes
+    assert "Huế (02): 2 → 1" in notes and "Hà Nội (01): 1 → 2" in notes
+    assert "files added: dashboard.html" in notes and "files removed: old_only.csv" in notes
+    assert "data files replaced: trend.csv" in notes
+    # two provinces, in reverse order: Spearman needs three, so it is not given, and the inputs are the same
+    assert f"2024.9 → {m.version}" in notes and "correlation: – (2 tỉnh / provinces; cùng dữ liệu" in notes

@@ -121,9 +121,8 @@ def _table_changes(old: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]:
     new_values, old_values = tables["indicator_values"], pd.read_parquet(old / "indicator_values.parquet")
     key = ["unit_level", "unit_code", "indicator_code"]
     both = new_values.merge(old_values, on=key, how="outer", suffixes=("", "_old"), indicator=True)
-    changed = both[(both["_merge"] == "both")
-                   & ~((both["value"] - both["value_old"]).abs().fillna(0) < 1e-9)
-                   | (both["value"].isna() != both["value_old"].isna())]
+    differs = ((both["value"] - both["value_old"]).abs() > 1e-9) | (both["value"].isna() != both["value_old"].isna())
+    changed = both[(both["_merge"] == "both") & differs]
     lines.append(f"- Giá trị chỉ số thay đổi / indicator cells changed: {len(changed)} "
                  f"(thêm / added {int((both['_merge'] == 'left_only').sum())}, "
                  f"bỏ / removed {int((both['_merge'] == 'right_only').sum())})")
