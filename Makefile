@@ -11,10 +11,11 @@ export CRI_HOME ?= $(CURDIR)/data
 PORT   ?= 3000
 HOST   ?= 127.0.0.1
 
-.PHONY: help install manifest demo test ui bench clean
+.PHONY: help install manifest demo demo-history test ui bench clean
 
 help:
 	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
+	@echo "make demo-history - the same over the demo's history (2019-2025 and the 2025 half-years)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)"
 	@echo "make bench  - print the benchmark figures"
@@ -36,6 +37,9 @@ manifest: install
 
 demo: manifest
 	$(BIN)/cri demo
+
+demo-history: manifest
+	$(BIN)/cri demo --history
 
 test: manifest
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -109,9 +109,21 @@ def print_outcome(o: RunOutcome) -> None:
         print(f"  Release: {o.release_dir}")
 
 
+def expand_periods(items: list[str]) -> list[str]:
+    """Periods as given, a range of years 'YYYY..YYYY' expanded (years in order)."""
+    out = []
+    for item in items:
+        first, sep, last = item.partition("..")
+        if sep and first.isdigit() and last.isdigit() and int(first) <= int(last):
+            out += [str(y) for y in range(int(first), int(last) + 1)]
+        else:
+            out.append(item)
+    return out
+
+
 def cmd_run(args) -> int:
     outcomes = []
-    for period in args.period:
+    for period in expand_periods(args.period):
         if not is_period(period):
             print(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2", file=sys.stderr)
             return 2
@@ -127,7 +139,11 @@ def cmd_demo_data(args) -> int:
 
     settings = _prepare_environment()
     started = time.monotonic()
-    summary = write_demo_data(settings.landing_dir, periods=tuple(args.period), small=args.small, seed=args.seed)
+    from pipelines.demo.legacy import HISTORY_PERIODS
+
+    history = getattr(args, "history", False)
+    periods = HISTORY_PERIODS if history else tuple(expand_periods(args.period))
+    summary = write_demo_data(settings.landing_dir, periods=periods, small=args.small, seed=args.seed, history=history)
     print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: {summary}")
     return 0
 
@@ -151,9 +167,11 @@ def print_ranking(release_dir: Path, n: int = 5) -> None:
 
 def cmd_demo(args) -> int:
     settings = _prepare_environment()
-    periods = ["2024", "2025"]
+    from pipelines.demo.legacy import HISTORY_PERIODS
+
+    periods = list(HISTORY_PERIODS) if args.history else ["2024", "2025"]
     print("==> 1/3 Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
-    cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed))
+    cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed, history=args.history))
     outcomes = []
     for n, period in enumerate(periods, start=2):
         print(f"==> {n}/3 Chạy kỳ {period} / running period {period}", file=sys.stderr)
@@ -225,15 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small", action="store_true", help="3 provinces, 4 communes each (for tests)")
     p.add_argument("--period", nargs="+", default=["2024", "2025"])
     p.add_argument("--seed", type=int, default=20251115)
+    p.add_argument("--history", action="store_true", help="2019-2025 and the half-years of 2025, years before "
+                   "2025 partly keyed by the units of the time")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("run", help="materialize the whole graph for a period")
-    p.add_argument("--period", nargs="+", required=True)
+    p.add_argument("--period", nargs="+", required=True, help="periods, or a range of years: 2019..2025")
     p.add_argument("--verbose", action="store_true", help="show Dagster's full log")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("demo", help="demo data, then runs for 2024 and 2025")
+    p = sub.add_parser("demo", help="demo data, then runs for 2024 and 2025 (--history: 2019-2025 and 2025H1/H2)")
     p.add_argument("--small", action="store_true")
+    p.add_argument("--history", action="store_true")
     p.add_argument("--seed", type=int, default=20251115)
     p.set_defaults(func=cmd_demo)
 

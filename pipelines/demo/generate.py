@@ -65,6 +65,8 @@ import pandas as pd
 
 from pipelines.quality.checks import deadline
 
+from pipelines.demo import legacy
+from pipelines.demo.groups import group_rows
 from pipelines.methodology import DataElement, Methodology, load_methodology
 from pipelines.reference.commune_types import FILE_NAME as COMMUNE_TYPES_FILE
 from pipelines.reference.commune_types import REFERENCE_FOLDER
@@ -542,6 +544,8 @@ def write_demo_data(
     seed: int = DEFAULT_SEED,
     methodology: Methodology | str | Path | None = None,
     reference_dir: Path | None = None,
+    history: bool = False,
+    groups: bool | None = None,
 ) -> DemoSummary:
     """Write synthetic landing files for every sector and period; return what was written.
 
@@ -551,7 +555,11 @@ def write_demo_data(
     ``reference_dir``: where the synthetic commune types file goes (default:
     ``reference`` beside the landing folder, i.e. ``$CRI_HOME/reference``);
     written for every commune, also in small mode.
+    ``history``: the years before 2025 as agencies sent them, a missing sector, late files and one province
+    falling back (``pipelines/demo/legacy.py``).
+    ``groups``: also the rows by group (``pipelines/demo/groups.py``); default: with the history.
     """
+    groups = history if groups is None else groups
     started = time.perf_counter()
     landing_dir = Path(landing_dir)
     periods = tuple(str(p) for p in periods)
@@ -574,21 +582,32 @@ def write_demo_data(
         reference_files.append(write_commune_types(folder / COMMUNE_TYPES_FILE))
     for period in periods:
         gen = _Period(meth, profiles, period, seed, selected)
+        if history:  # one province falls back (legacy.SETBACK)
+            lost = legacy.setback(profiles.index, parse_period(period)[0], BASE_YEAR)
+            gen.province_dev, gen.commune_dev = gen.province_dev - lost, gen.commune_dev - lost[gen.commune_province]
         for sector in sectors:
             elements = [e for e in written if e.sector == sector]
-            if not elements:
+            if not elements or (history and sector in legacy.MISSING_SECTORS.get(period, ())):
                 continue
             parts = [
                 _sector_frame(gen, elements, "commune", communes.unit_code, communes.unit_name, selected),
                 _sector_frame(gen, elements, "province", profiles.index, profiles.province_name, province_mask),
             ]
+            if groups:
+                parts.append(group_rows(gen, elements, communes.unit_code, communes.unit_name, selected, seed))
             parts = [p for p in parts if p is not None]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LANDING_COLUMNS)
+            if "disaggregation" in frame.columns:  # rows by group (pipelines/demo/groups.py); '' = the total
+                frame["disaggregation"] = frame["disaggregation"].fillna("")
+            if history and legacy.is_legacy_period(period):
+                frame = legacy.to_legacy(frame, sector, {e.code for e in elements if e.kind == "yes_no"})
             path = landing_dir / period / sector / f"{sector}_{period}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
             # the agencies sent these files on time: a few days before the reporting deadline
             sent = datetime.combine(date.fromisoformat(deadline(period)) - timedelta(days=5), datetime.min.time())
+            if history and sector in legacy.LATE_FILES.get(period, ()):
+                sent += timedelta(days=5 + legacy.LATE_DAYS)
             os.utime(path, (sent.timestamp(), sent.timestamp()))
             files.append(path)
             rows[(period, sector)] = len(frame)

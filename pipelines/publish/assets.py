@@ -21,6 +21,7 @@ from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
+from pipelines.publish.history import history_writer
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
@@ -122,7 +123,8 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         say("publish", f"writing the release of {period}")
         result = publish_period(
             con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
-            extra_writers=_extra_writers(period, m, quality, context.run_id, units["note_vi"]),
+            extra_writers=[*_extra_writers(period, m, quality, context.run_id, units["note_vi"]),
+                           history_writer(period, m, settings.publish_dir, con)],  # series, targets, equity, notes
             quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                      if k in quality},
         )

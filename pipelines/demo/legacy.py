@@ -1,0 +1,115 @@
+"""Demo history: the years before the 2025 reform as agencies sent them, and what goes wrong in a long series.
+
+Before 1 July 2025 the agencies keyed their files by the units of the time
+(``unit_scheme = legacy``). In the demo history (``cri demo-data --history``):
+
+* province-level data (the finance department's budget, the statistics
+  office's province child population) of the years before 2025 is keyed by
+  the 63 old provinces: each new province's figure is split over the old
+  provinces it was made of, in proportion to their number of communes
+  (largest remainder for counts, so the parts add up exactly); the pipeline
+  sums them back through the crosswalk;
+* social security keys its commune file by the old communes where a new
+  commune was made of whole old communes (its count split over them, largest
+  remainder; the pipeline sums them back exactly), and by the 2025 code where
+  a new commune took part of an old commune split in 2025 (a file in both
+  schemes, as agencies sent them during the change-over). The other
+  sectors re-issued their files on the 2025 units (as the statistics office
+  and most sectors did for their series);
+* ``MISSING_SECTORS``: a sector that sent nothing one year (its indicators
+  drop out of that year's domain means); ``LATE_FILES``: files received after
+  the reporting deadline (the timeliness check reports them).
+
+Province trends differ through the generator's per-province drift; ``SETBACK``
+makes one province fall back from a given year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HISTORY_PERIODS = ("2019", "2020", "2021", "2022", "2023", "2024", "2025", "2025H1", "2025H2")
+REFORM_YEAR = 2025
+LEGACY_COMMUNE_SECTORS = ("social_security",)
+LEGACY_PROVINCE_SECTORS = ("finance", "statistics")
+MISSING_SECTORS = {"2020": ("culture",)}
+LATE_FILES = {"2021": ("justice",), "2023": ("police",)}  # days after the deadline: LATE_DAYS
+LATE_DAYS = 20
+# province code -> (first year of the setback, development lost per year from then): Quảng Ninh falls back
+SETBACK = {"22": (2022, 0.35)}
+
+
+def is_legacy_period(period: str) -> bool:
+    return int(str(period)[:4]) < REFORM_YEAR
+
+
+def setback(province_codes, position: float, base_year: int) -> np.ndarray:
+    """Development lost by each province at ``position`` (years since ``base_year``): SETBACK, else 0."""
+    year = base_year + position
+    return np.array([SETBACK[c][1] * max(0.0, year - SETBACK[c][0] + 1) if c in SETBACK else 0.0
+                     for c in province_codes])
+
+
+def _largest_remainder(values: np.ndarray, shares: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Split each ``values[row]`` by ``shares`` (which sum to 1 per row) into whole parts that add up exactly."""
+    quota = values * shares
+    part = np.floor(quota)
+    frac = quota - part
+    df = pd.DataFrame({"row": row, "frac": frac, "part": part, "value": values})
+    short = (df.groupby("row")["value"].first() - df.groupby("row")["part"].sum()).round().astype(int)
+    df["order"] = df.sort_values(["row", "frac"], ascending=[True, False]).groupby("row").cumcount()
+    df["part"] += (df["order"] < df["row"].map(short)).astype(float)
+    return df["part"].to_numpy()
+
+
+def _split(frame: pd.DataFrame, edges: pd.DataFrame, flags: set[str], by: str = "legacy_code") -> pd.DataFrame:
+    """Rows keyed by new units -> rows keyed by old ones (edges: unit_code, legacy_code, weight)."""
+    df = frame.reset_index(drop=True).rename_axis("row").reset_index().merge(edges, on="unit_code", how="inner")
+    df["share"] = df["weight"] / df.groupby("row")["weight"].transform("sum")
+    flag = df["data_element"].isin(flags).to_numpy()
+    whole = np.where(flag, df["value"], _largest_remainder(df["value"].to_numpy(float), df["share"].to_numpy(),
+                                                           df["row"].to_numpy()))
+    df["value"] = whole
+    keys = ["period", by, "data_element", "disaggregation"]
+    out = df.groupby(keys, as_index=False).agg(value=("value", "sum"), flag=("value", "max"))
+    out["value"] = np.where(out["data_element"].isin(flags), out["flag"], out["value"]).astype(np.int64)
+    return out.drop(columns="flag").rename(columns={by: "unit_code"})
+
+
+def to_legacy(frame: pd.DataFrame, sector: str, flags: set[str]) -> pd.DataFrame:
+    """The sector's rows of a year before 2025 as the agency sent them (module text); other sectors unchanged."""
+    from pipelines.units.crosswalk import commune_crosswalk, legacy_units, province_crosswalk
+
+    if sector not in LEGACY_COMMUNE_SECTORS + LEGACY_PROVINCE_SECTORS or frame.empty:
+        return frame
+    frame = frame.assign(disaggregation=frame.get("disaggregation", pd.Series("", index=frame.index)).fillna(""))
+    is_province = frame["unit_code"].str.len() == 2
+    cw = commune_crosswalk()
+    parts = []
+    if sector in LEGACY_PROVINCE_SECTORS and is_province.any():
+        communes = cw.groupby("legacy_province_code")["legacy_code"].nunique()
+        pc = province_crosswalk()[["legacy_code", "unit_code"]].assign(
+            weight=lambda d: d["legacy_code"].map(communes).fillna(1).astype(float))
+        parts.append(_split(frame[is_province], pc, flags))
+    else:
+        parts.append(frame[is_province])
+    if sector in LEGACY_COMMUNE_SECTORS and (~is_province).any():
+        # new communes made of whole old communes only: keyed by those; the others by their 2025 code
+        whole = ~cw.groupby("unit_code")["split"].transform("any")
+        edges = cw.loc[whole, ["legacy_code", "unit_code"]].assign(weight=1.0)
+        rows = frame[~is_province]
+        mapped = rows["unit_code"].isin(edges["unit_code"])
+        parts += [_split(rows[mapped], edges, flags), rows[~mapped]]
+    else:
+        parts.append(frame[~is_province])
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    names = legacy_units().drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
+    legacy = out["unit_code"].isin(names.index)
+    converted = out["unit_name"].isna() if "unit_name" in out.columns else pd.Series(True, index=out.index)
+    out["unit_name"] = np.where(converted, out["unit_code"].map(names), out.get("unit_name"))
+    out["unit_scheme"] = np.where(converted & legacy, "legacy", "")
+    columns = ["period", "unit_code", "unit_name", "data_element", "value", "unit_scheme"]
+    if (out["disaggregation"] != "").any():
+        columns.append("disaggregation")
+    return out[columns]
