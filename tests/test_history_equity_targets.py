@@ -315,6 +315,11 @@ def test_release_carries_series_targets_equity_and_notes(two_releases):
     assert targets.loc[targets["value"].notna(), "trend"].notna().any()  # 2025 has 2024 behind it
     notes = (folder / "release_notes.md").read_text(encoding="utf-8")
     assert "2025" in notes and "first release" in notes
+    # the report shows the three: the series, the targets grid and the equity gaps
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    for anchor in ('id="trend"', 'id="targets"', 'id="equity"', 'href="#targets"'):
+        assert anchor in report
+    assert all(name in report for name in ranked["province_name"])
 
 
 def test_demo_history_keys_communes_made_of_whole_old_communes_by_them():

@@ -59,7 +59,8 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
     )]
 
 
-def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None):
+def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None,
+                   shared: dict | None = None):
     """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML and PDF report."""
     source, uncertainty, profiles = read_analysis(period, run_id)
 
@@ -74,7 +75,8 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         options = dict(quality=quality, uncertainty=uncertainty, profiles=profiles,
                        commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
                        previous_period=previous_period(period), units_note=units_note, release=release)
-        write_report_html(folder / "report.html", *args, **options)
+        write_report_html(folder / "report.html", *args, **options,
+                          history_html=(shared or {}).get("history_html"))  # series, targets, equity
         write_report_pdf(folder / "report.pdf", *args, **options)  # A4, to print and annex
 
     return [robustness, excel, report]
@@ -121,10 +123,12 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         checks = [r.to_dict() for r in results]
         units = rebase_note(con, period)  # into the manifest, and the report's method note
         say("publish", f"writing the release of {period}")
+        shared: dict = {}  # what one writer of the release hands to a later one
         result = publish_period(
             con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
-            extra_writers=[*_extra_writers(period, m, quality, context.run_id, units["note_vi"]),
-                           history_writer(period, m, settings.publish_dir, con)],  # series, targets, equity, notes
+            # the series, targets, equity and notes first: the report shows their sections
+            extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
+                           *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],
             quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                      if k in quality},
         )

@@ -259,8 +259,11 @@ def history_tables(period: str, tables: Mapping[str, pd.DataFrame], publish_dir:
     return out
 
 
-def history_writer(period: str, methodology, publish_dir: Path | str, con=None):
-    """An extra writer of the release (``write_release(extra_writers=...)``): the tables of the module text."""
+def history_writer(period: str, methodology, publish_dir: Path | str, con=None, shared: dict | None = None):
+    """An extra writer of the release (``write_release(extra_writers=...)``): the tables of the module text.
+
+    ``shared``: receives ``history_html``, the report's sections of the series, targets and equity.
+    """
     publish_dir = Path(publish_dir)
     previous = _latest_folder(publish_dir / period)
 
@@ -271,6 +274,8 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None):
         write_csv(dictionary_frame(built, methodology), folder / DICTIONARY_NAME)
         context = report_context(tables, built, methodology, period)
         write_text(folder / DASHBOARD, render_sections({**context, "period": period}))
+        if shared is not None:
+            shared["history_html"] = render_sections({**context, "period": period}, "_history_sections.html.j2")
         _, other = earlier_releases(publish_dir, period, methodology.version)
         inputs = None
         if con is not None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from pipelines.methodology import Methodology
 from pipelines.publish.report_data import (  # noqa: F401 - the names other modules import from here
@@ -64,13 +65,14 @@ def _context(period: str, methodology: Methodology, province_ranking: pd.DataFra
              indicator_values: pd.DataFrame, quality: Mapping[str, Any] | None = None,
              uncertainty: pd.DataFrame | None = None, profiles: Mapping[str, Any] | None = None,
              commune_ranking: pd.DataFrame | None = None, previous_period: str | None = None,
-             units_note: str | None = None, release: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             units_note: str | None = None, release: Mapping[str, Any] | None = None,
+             history_html: str | None = None) -> dict[str, Any]:
     data = prepare(period, methodology, province_ranking, domain_scores, indicator_values, quality, uncertainty,
                    profiles, commune_ranking, previous_period)
     data.units_note = units_note
     if release:
         data.release, data.released_at = release.get("release"), release.get("created_at")
-    return report_context(data)
+    return {**report_context(data), "history_html": Markup(history_html) if history_html else None}
 
 
 def render_report_html(period: str, methodology: Methodology, province_ranking: pd.DataFrame,
@@ -78,13 +80,14 @@ def render_report_html(period: str, methodology: Methodology, province_ranking: 
                        quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                        profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
                        previous_period: str | None = None, units_note: str | None = None,
-                       release: Mapping[str, Any] | None = None) -> str:
+                       release: Mapping[str, Any] | None = None, history_html: str | None = None) -> str:
     """The report as one HTML string (see ``write_report_html``).
 
     ``release``: ``{"release": "v3", "created_at": "<UTC ISO>"}`` when the report is part of a release.
+    ``history_html``: the series, targets and equity sections (``publish.history.render_sections``).
     """
     context = _context(period, methodology, province_ranking, domain_scores, indicator_values, quality,
-                       uncertainty, profiles, commune_ranking, previous_period, units_note, release)
+                       uncertainty, profiles, commune_ranking, previous_period, units_note, release, history_html)
     return render(TEMPLATES, "report.html.j2", **context)
 
 
@@ -100,7 +103,7 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
                       quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                       profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
                       previous_period: str | None = None, units_note: str | None = None,
-                      release: Mapping[str, Any] | None = None) -> Path:
+                      release: Mapping[str, Any] | None = None, history_html: str | None = None) -> Path:
     """Write the ranking report of ``period`` to ``path`` (one self-contained UTF-8 HTML file).
 
     Inputs are the release tables as DataFrames; ``quality``, ``uncertainty``,
@@ -109,7 +112,8 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
     sees half a report. Returns the path.
     """
     text = render_report_html(period, methodology, province_ranking, domain_scores, indicator_values, quality,
-                              uncertainty, profiles, commune_ranking, previous_period, units_note, release)
+                              uncertainty, profiles, commune_ranking, previous_period, units_note, release,
+                              history_html)
     return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 
