@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.methodology import load_methodology
 from pipelines.publish.equity import disclose, gap_frame
-from pipelines.publish.history import release_notes, spearman
+from pipelines.publish.series import release_notes, spearman
 from pipelines.publish.targets import national_values, targets_table
 
 
@@ -229,7 +229,7 @@ def _release_tables(period, pcri, helped):
 
 
 def test_series_national_line_and_report_sections(m, tmp_path):
-    from pipelines.publish.history import render_sections, report_context, trend_frames
+    from pipelines.publish.series import render_sections, report_context, trend_frames
 
     # an earlier release (2024) on disk, and the tables of 2025
     folder = tmp_path / "2024" / "v1"

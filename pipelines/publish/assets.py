@@ -21,7 +21,7 @@ from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
-from pipelines.publish.history import history_writer
+from pipelines.publish.series import history_writer
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
