@@ -86,3 +86,69 @@ def test_a_holder_that_died_is_not_named(tmp_path):
     holder.wait(10)
     assert (tmp_path / ".warehouse.lock").read_text(encoding="utf-8")  # its words are still in the file
     assert lock_holder(tmp_path / ".warehouse.lock") == {}
+
+
+# -- formula injection: text for Excel never starts a formula ------------------------------------------
+
+HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+SUM(1,2)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_neutralise_formulas_guards_text_and_leaves_numbers():
+    from pipelines.publish.files import neutralise_formulas, safe_text
+
+    assert neutralise_formulas([*HOSTILE, "Hà Nội", None, "", "-3", "+84", "2,5", "-"]) == [
+        *("'" + h for h in HOSTILE), "Hà Nội", None, "", "-3", "+84", "2,5", "'-"]
+    assert safe_text("=1+1") == "'=1+1" and safe_text(-3) == -3 and safe_text(None) is None
+    assert safe_text("Phường Ba Đình") == "Phường Ba Đình"
+
+
+def test_release_csv_neutralises_text_cells_not_numbers(tmp_path):
+    import pandas as pd
+
+    from pipelines.publish.files import write_csv
+
+    df = pd.DataFrame({"province_name": ["=1+1", "Cao Bằng", "-2+3"], "rank_change": [-3, 2, None],
+                       "pcri": [-0.5, 61.25, 70.0]})
+    df["rank_change"] = df["rank_change"].astype("Int64")
+    write_csv(df, tmp_path / "t.csv", {"province_name": "string", "rank_change": "int64", "pcri": "float64"})
+    text = (tmp_path / "t.csv").read_bytes().decode("utf-8-sig")
+    assert text.split("\r\n")[1:4] == ["'=1+1,-3,-0.5", "Cao Bằng,2,61.25", "'-2+3,,70"]
+
+
+def test_rejected_rows_csv_neutralises_the_values_as_they_arrived(tmp_path):
+    import pandas as pd
+
+    from pipelines.quality.report import write_csv_bom
+
+    rejected = pd.DataFrame({"source_file": ["2025/health/h.csv"] * 3, "row_number": [3, 4, 5],
+                             "value": ["=cmd|' /C calc'!A0", "-2", "@x"], "raw_record": ["00004,=1+1", "a", "+b"]})
+    write_csv_bom(tmp_path / "rejected_rows.csv", rejected)
+    back = pd.read_csv(tmp_path / "rejected_rows.csv", encoding="utf-8-sig", dtype=str)
+    assert back["value"].tolist() == ["'=cmd|' /C calc'!A0", "-2", "'@x"]
+    assert back["raw_record"].tolist() == ["00004,=1+1", "a", "'+b"]
+    assert back["row_number"].tolist() == ["3", "4", "5"]
+
+
+def test_ranking_workbook_has_no_formula_from_the_data(tmp_path):
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from pipelines.methodology import load_methodology
+    from pipelines.publish.excel import RANKING_SHEET, write_ranking_xlsx
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    m = load_methodology(DEFAULT_METHODOLOGY)
+    ranking = pd.DataFrame({
+        "period": ["2025", "2025"], "province_code": ["01", "04"], "province_name": ["=1+1", "@evil"],
+        "pcri": [70.0, 60.0], "rank": [1, 2], "tier": [1, 4], "rank_change": [-3, 1], "previous_rank": [None, 3],
+        "indicators_used": [20, 20], "indicators_total": [20, 20], "not_ranked_reason": [None, None]})
+    domains = pd.DataFrame({"period": ["2025"], "province_code": ["01"], "domain_code": ["D1"],
+                            "domain_name": ["+D"], "score": [50.0]})
+    path = write_ranking_xlsx(tmp_path / "ranking.xlsx", ranking, domains, m)
+    wb = load_workbook(path)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    sheet = wb[RANKING_SHEET]
+    header = [c.value for c in sheet[1]]
+    first = dict(zip(header, [c.value for c in sheet[2]]))
+    assert first["Tỉnh/thành phố"] == "'=1+1" and first["Thay đổi thứ hạng"] == -3
