@@ -152,3 +152,210 @@ def test_ranking_workbook_has_no_formula_from_the_data(tmp_path):
     header = [c.value for c in sheet[1]]
     first = dict(zip(header, [c.value for c in sheet[2]]))
     assert first["Tỉnh/thành phố"] == "'=1+1" and first["Thay đổi thứ hạng"] == -3
+
+
+# -- the gate on a copy of the quality baseline's warehouse (small demo data, 2025, published as v1) ---------
+
+PERIOD = "2025"
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    from tests.fixtures.quality.support import build_baseline
+
+    home, methodology, _ = build_baseline(tmp_path_factory)
+    return home, methodology
+
+
+@pytest.fixture
+def gate_home(baseline, tmp_path):
+    """A CRI_HOME of its own: the baseline's warehouse, landing files and releases, copied."""
+    import shutil
+
+    src, _ = baseline
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(src / "warehouse.duckdb", home / "warehouse.duckdb")
+    shutil.copytree(src / "landing", home / "landing")
+    shutil.copytree(src / "publish", home / "publish")
+    return home
+
+
+def _evaluate(home: Path, methodology: Path, sql: list[str], waivers: list[dict] | None = None):
+    """Change the warehouse with ``sql``, then run the whole gate; (outcome, may publish, reasons)."""
+    import yaml
+
+    from pipelines.methodology import load_methodology
+    from pipelines.quality.gate import evaluate_period, gate_decision
+    from pipelines.settings import Settings
+    from pipelines.warehouse import connect
+
+    if waivers:
+        (home / "waivers.yaml").write_text(yaml.safe_dump({"waivers": waivers}, allow_unicode=True),
+                                           encoding="utf-8")
+    settings = Settings(home=home, methodology_path=methodology)
+    with connect(home / "warehouse.duckdb") as con:
+        for statement in sql:
+            con.execute(statement)
+        outcome = evaluate_period(con, PERIOD, "hostile", load_methodology(methodology), settings)
+        ok, reasons = gate_decision(con, "hostile", PERIOD)
+    return outcome, ok, reasons
+
+
+def _blocking(outcome) -> set[str]:
+    return {r.code for r in outcome.results if r.blocks}
+
+
+def test_clean_baseline_passes_the_new_checks(gate_home, baseline):
+    outcome, ok, _ = _evaluate(gate_home, baseline[1], [])
+    assert ok and outcome.passed
+    by_code = {r.code: r for r in outcome.results}
+    for code in ("completeness.sector_files", "consistency.value_bounds", "output.enough_ranked"):
+        assert by_code[code].passed and by_code[code].severity == "blocking", code
+    # 2024 was never published: previous ranks cannot be compared, which is a warning, not a failure
+    previous = by_code["output.previous_release"]
+    assert previous.severity == "warning" and not previous.passed and not previous.blocks
+    assert "no release of 2024" in previous.message
+
+
+def test_a_sector_with_no_file_blocks_and_is_named(gate_home, baseline):
+    outcome, ok, reasons = _evaluate(gate_home, baseline[1], [
+        "delete from raw.data_values where period = '2025' and sector = 'justice'",
+        "delete from raw.ingest_files where period = '2025' and sector = 'justice'"])
+    assert not ok and not outcome.passed
+    assert _blocking(outcome) == {"completeness.sector_files"}
+    (reason,) = [r for r in reasons if "[completeness.sector_files]" in r]
+    assert "Tư pháp (justice): không có tệp / no file, landing/2025/justice/" in reason
+    assert reason.startswith("Đủ số liệu của mọi ngành [completeness.sector_files]: 1 ngành không có số liệu")
+
+
+def test_a_missing_sector_is_waivable_like_any_other_check(gate_home, baseline):
+    waiver = {"check": "completeness.sector_files", "period": PERIOD, "reason": "Tư pháp gửi bổ sung sau",
+              "approved_by": "Nguyễn Văn A", "date": "2025-11-20"}
+    outcome, ok, _ = _evaluate(gate_home, baseline[1], [
+        "delete from raw.data_values where period = '2025' and sector = 'justice'"], waivers=[waiver])
+    assert ok and outcome.passed and outcome.summary["waived"] == 1
+    (r,) = [r for r in outcome.results if r.code == "completeness.sector_files"]
+    assert r.waived and "1 tệp, không dòng nào được nạp / 1 file(s), no row loaded" in r.message
+
+
+def test_a_province_below_the_share_of_a_mandatory_element_blocks(gate_home, tmp_path):
+    from tests.conftest import write_methodology_variant
+
+    # 0.03: Hà Nội's 4 of 126 communes (3.2%) are enough; the provinces without data are below
+    strict = write_methodology_variant(tmp_path / "m.yaml", min_commune_reporting_share=0.03)
+    outcome, ok, reasons = _evaluate(gate_home, strict, [])
+    assert not ok and "completeness.commune_reporting" in _blocking(outcome)
+    (r,) = [r for r in outcome.results if r.code == "completeness.commune_reporting"]
+    assert "01" not in r.failing_units and "04" in r.failing_units
+    assert any("Đầy đủ báo cáo theo tỉnh [completeness.commune_reporting]" in x for x in reasons)
+
+
+def test_three_values_from_one_sector_fail_the_gate_clearly(gate_home, baseline):
+    outcome, ok, reasons = _evaluate(gate_home, baseline[1], [
+        "delete from raw.data_values where period = '2025' and (sector <> 'health' or row_number > 4)",
+        # what the models give for such a period: no province has enough indicators to be ranked
+        "update marts.fct_province_ranking set rank = null, tier = null, "
+        "not_ranked_reason = 'Chỉ có 0/20 chỉ số (cần tối thiểu 65%)' where period = '2025'"])
+    assert not ok
+    assert {"completeness.sector_files", "output.enough_ranked"} <= _blocking(outcome)
+    (r,) = [r for r in outcome.results if r.code == "completeness.sector_files"]
+    assert r.failures == 7  # every sector but health
+    (ranked,) = [x for x in reasons if "[output.enough_ranked]" in x]
+    assert "only 0 province(s) can be ranked, at least 2 are needed" in ranked
+    assert "Chỉ có 0/20 chỉ số" in ranked
+
+
+def test_one_ranked_province_is_not_a_ranking(gate_home, baseline):
+    outcome, ok, _ = _evaluate(gate_home, baseline[1], [
+        "update marts.fct_province_ranking set rank = null, tier = null, not_ranked_reason = 'Thiếu số liệu' "
+        "where period = '2025' and rank > 1"])
+    assert not ok and "output.enough_ranked" in _blocking(outcome)
+
+
+def test_the_rank_robustness_step_says_why_instead_of_a_stack_trace(monkeypatch):
+    import dagster as dg
+    import pandas as pd
+
+    from pipelines.robustness import assets
+
+    values = pd.DataFrame({"province_code": ["01"], "indicator_code": ["H2_FULL_IMMUNISATION"], "value": [90.0]})
+    ranking = pd.DataFrame({"province_code": ["01"], "province_name": ["Thành phố Hà Nội"], "rank": [None]})
+
+    class Ctx:
+        run_id = "r"
+
+    monkeypatch.setattr(assets, "connect", lambda read_only: _Null())
+    monkeypatch.setattr(assets, "province_inputs", lambda con, period: (values, ranking))
+    from pipelines.methodology import load_methodology
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    with pytest.raises(dg.Failure) as failure:
+        assets._analyse_period(Ctx(), PERIOD, load_methodology(DEFAULT_METHODOLOGY), None)
+    assert "the rank robustness of 2025 cannot be analysed" in failure.value.description
+    assert "output.enough_ranked" in failure.value.description
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_count_of_1e300_live_births_blocks_naming_file_and_row(gate_home, baseline):
+    outcome, ok, reasons = _evaluate(gate_home, baseline[1], [
+        "update raw.data_values set value = 1e300 where period = '2025' and unit_code = '00004' "
+        "and data_element = 'LIVE_BIRTHS'"])
+    assert not ok and _blocking(outcome) == {"consistency.value_bounds"}
+    (r,) = [r for r in outcome.results if r.code == "consistency.value_bounds"]
+    (example,) = r.examples
+    assert (example["unit_code"], example["data_element"], example["value"]) == ("00004", "LIVE_BIRTHS", 1e300)
+    assert example["max_value"] == 200000 and example["max_per_child"] == 1
+    assert example["source_file"] == "2025/health/health_2025.csv" and example["row_number"] > 1
+    (reason,) = [x for x in reasons if "[consistency.value_bounds]" in x]
+    assert "Phường Ba Đình (00004), Thành phố Hà Nội (01): data_element LIVE_BIRTHS, value 1e+300" in reason
+
+
+def test_more_births_than_children_blocks_below_the_absolute_bound(gate_home, baseline):
+    import duckdb
+
+    con = duckdb.connect(str(gate_home / "warehouse.duckdb"), read_only=True)
+    children = con.execute("select value from raw.data_values where period = '2025' and unit_code = '00008' "
+                           "and data_element = 'POP_0_15'").fetchone()[0]
+    con.close()
+    outcome, ok, _ = _evaluate(gate_home, baseline[1], [
+        f"update raw.data_values set value = {children + 1} where period = '2025' and unit_code = '00008' "
+        "and data_element = 'LIVE_BIRTHS'"])
+    assert children + 1 < 200000 and not ok
+    (r,) = [r for r in outcome.results if r.code == "consistency.value_bounds"]
+    assert [(e["unit_code"], e["children"]) for e in r.examples] == [("00008", children)]
+    # the soft warnings stay warnings
+    assert {r.code: r.severity for r in outcome.results}["plausibility.commune_outliers"] == "warning"
+
+
+def test_value_bounds_are_read_and_checked_from_the_methodology(tmp_path):
+    import yaml
+
+    from pipelines.methodology import MethodologyError, load_methodology
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    m = load_methodology(DEFAULT_METHODOLOGY)
+    births = m.elements_by_code["LIVE_BIRTHS"]
+    assert m.value_bounds.max_value(births) == 200000 and m.value_bounds.max_per_child["LIVE_BIRTHS"] == 1
+    assert m.value_bounds.max_value(m.elements_by_code["VILLAGES"]) == 2000
+    assert m.value_bounds.max_value(m.elements_by_code["CHILD_BUDGET_VND"]) == 1e15
+    for change, words in [
+        ({"max_per_child": {"LIVE_BIRTH": 1}}, "max_per_child names unknown data element 'LIVE_BIRTH'"),
+        ({"max_by_kind": {"count": {"commune": -1}}}, "field 'max_by_kind.count.commune' must be above 0"),
+        ({"max_by_kind": {"counts": {"commune": 1}}}, "max_by_kind.counts: expected a kind"),
+        ({"max_per_chlid": {}}, "got max_per_chlid"),
+    ]:
+        doc = yaml.safe_load(DEFAULT_METHODOLOGY.read_text(encoding="utf-8"))
+        doc["quality"]["value_bounds"].update(change)
+        path = tmp_path / "m.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        with pytest.raises(MethodologyError, match="quality.value_bounds") as err:
+            load_methodology(path)
+        assert words in str(err.value)
