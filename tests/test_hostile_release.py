@@ -589,3 +589,43 @@ def test_releases_verify_prints_the_problems_and_fails(release_env, monkeypatch,
     monkeypatch.setenv("CRI_HOME", str(settings.home))
     assert cli.main(["releases", "verify", PERIOD]) == 1
     assert "latest.json is missing" in capsys.readouterr().out
+
+
+# -- one whole run: three values from one sector, through `cri run` ---------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("quality_gate")
+def test_cri_run_with_three_values_from_one_sector_is_blocked_clearly(tmp_path_factory):
+    import shutil
+
+    from tests.fixtures.quality.support import build_baseline
+    from tests.test_gate import Scenario, blocking_codes, quality_report, run_scenario
+
+    home, methodology, outcome = build_baseline(tmp_path_factory)
+    base = Scenario(home=home, methodology=methodology, outcome=outcome, publish_before={}, publish_after={},
+                    report=quality_report(home))
+
+    def three_values(home: Path) -> None:
+        landing = home / "landing" / PERIOD
+        shutil.rmtree(landing)
+        (landing / "health").mkdir(parents=True)
+        (landing / "health" / "ba_gia_tri.csv").write_text(
+            "period,unit_code,unit_name,data_element,value\n"
+            "2025,00004,Phường Ba Đình,LIVE_BIRTHS,1291\n"
+            "2025,00004,Phường Ba Đình,DEATHS_U5,23\n"
+            "2025,00008,Phường Ngọc Hà,LIVE_BIRTHS,880\n", encoding="utf-8")
+
+    run = run_scenario(tmp_path_factory, "three_values", base, three_values, via_cli=True)
+    assert run.exit_code == 1 and not run.outcome.published
+    assert {"completeness.sector_files", "output.enough_ranked"} <= blocking_codes(run.report)
+    out = run.stdout
+    assert "Traceback" not in out and "KHÔNG CÔNG BỐ / not published" in out
+    sectors = next(line for line in out.splitlines() if "[completeness.sector_files]" in line)
+    assert "7 ngành không có số liệu kỳ 2025" in sectors and "Tư pháp (justice): không có tệp / no file" in sectors
+    assert any("[output.enough_ranked]" in line and "at least 2 are needed" in line for line in out.splitlines())
+    # the gate stopped the run: the rank robustness step and the publish step never ran
+    assert any(e.startswith("quality_gate") for e in run.outcome.errors)
+    assert not any(e.startswith("analysis__rank_robustness:") and "skipped" not in e for e in run.outcome.errors)
+    # the previous release, byte for byte
+    assert run.publish_after == run.publish_before and "2025/v1/manifest.json" in run.publish_after
