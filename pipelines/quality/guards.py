@@ -23,11 +23,10 @@ import duckdb
 import pandas as pd
 
 from pipelines.methodology import Methodology
+from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_RANKING
 from pipelines.quality.core import BLOCKING, WARNING, CheckResult, result_from_failures
 
 MIN_RANKED = 2
-MARTS_DATA_VALUES = "marts/fct_data_values"
-MARTS_RANKING = "marts/fct_province_ranking"
 
 
 def sector_files(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
@@ -117,13 +116,11 @@ def enough_ranked(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
         "where period = ? order by province_code", [period]).df()
     ranked = int(ranking["rank"].notna().sum())
     failures = ranking[ranking["rank"].isna()] if ranked < MIN_RANKED else ranking.iloc[0:0]
-    reason = next((r for r in failures["not_ranked_reason"] if isinstance(r, str) and r), "")
     return result_from_failures(
         "output.enough_ranked", BLOCKING, failures[["province_code", "province_name", "not_ranked_reason"]],
         ok_message=f"{ranked} provinces are ranked",
         fail_message=(f"Chỉ xếp hạng được {ranked} tỉnh, cần ít nhất {MIN_RANKED} / only {ranked} province(s) "
-                      f"can be ranked, at least {MIN_RANKED} are needed"
-                      + (f" (lý do / reason: {reason})" if reason else "")),
+                      f"can be ranked, at least {MIN_RANKED} are needed"),
         asset=MARTS_RANKING, title_vi="Đủ tỉnh để xếp hạng", unit_column=None,
     )
 
