@@ -36,6 +36,7 @@ BOM = b"\xef\xbb\xbf"
 FORMULA_START = r"^[=+\-@\t\r]"
 PLAIN_NUMBER = r"^[+-]?(?:\d[\d.,]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
 FORMULA_GUARD = "'"
+_STARTS = frozenset("=+-@\t\r")
 
 
 def neutralise_formulas(values) -> list:
@@ -43,8 +44,10 @@ def neutralise_formulas(values) -> list:
 
     ``values``: a list, array or Series of text (None for empty cells).
     """
-    arr = pa.array(list(values) if not isinstance(values, (list, pa.Array)) else values, type=pa.string(),
-                   from_pandas=True)
+    values = values if isinstance(values, list) else list(values)
+    if not any(v[:1] in _STARTS for v in values if isinstance(v, str)):
+        return values  # nothing to guard (the usual case): no round trip through Arrow
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
     risky = pc.and_(pc.match_substring_regex(arr, FORMULA_START),
                     pc.invert(pc.match_substring_regex(arr, PLAIN_NUMBER)))
     guarded = pc.binary_join_element_wise(pa.scalar(FORMULA_GUARD), arr, "")
@@ -53,7 +56,7 @@ def neutralise_formulas(values) -> list:
 
 def safe_text(value):
     """One cell: text that would start a formula gets an apostrophe in front; anything else is unchanged."""
-    if not isinstance(value, str) or not value or value[0] not in "=+-@\t\r":
+    if not isinstance(value, str) or value[:1] not in _STARTS:
         return value
     return neutralise_formulas([value])[0]
 
