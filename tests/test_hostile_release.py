@@ -629,3 +629,12 @@ def test_cri_run_with_three_values_from_one_sector_is_blocked_clearly(tmp_path_f
     assert not any(e.startswith("analysis__rank_robustness:") and "skipped" not in e for e in run.outcome.errors)
     # the previous release, byte for byte
     assert run.publish_after == run.publish_before and "2025/v1/manifest.json" in run.publish_after
+
+
+def test_releases_list_still_lists_with_a_truncated_latest_json(release_env):
+    from pipelines.publish.release import list_releases
+
+    settings, _, _ = release_env
+    _publish(release_env)
+    (settings.publish_dir / PERIOD / "latest.json").write_text('{"vers', encoding="utf-8")
+    assert [(r.version, r.latest) for r in list_releases(settings.publish_dir)] == [(1, False)]

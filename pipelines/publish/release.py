@@ -1036,7 +1036,7 @@ def list_releases(publish_dir: Path | str) -> list[ReleaseInfo]:
     for period_dir in sorted(p for p in publish_dir.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)):
         try:
             latest = latest_version(publish_dir, period_dir.name)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, ReleaseError):  # a broken latest.json names no version
             latest = None
         for v in _versions(period_dir):
             folder = period_dir / f"v{v}"
