@@ -638,3 +638,27 @@ def test_releases_list_still_lists_with_a_truncated_latest_json(release_env):
     _publish(release_env)
     (settings.publish_dir / PERIOD / "latest.json").write_text('{"vers', encoding="utf-8")
     assert [(r.version, r.latest) for r in list_releases(settings.publish_dir)] == [(1, False)]
+
+
+def test_a_version_taken_back_is_withdrawn_in_the_history(release_env, monkeypatch):
+    import json
+
+    from pipelines.publish import release
+    from pipelines.publish.release import verify_release
+
+    settings, _, _ = release_env
+    _publish(release_env)
+
+    def full_disk(period_dir, content):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(release, "_write_latest", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        _publish(release_env)
+    monkeypatch.undo()
+    period_dir = settings.publish_dir / PERIOD
+    events = [(e["version"], e["event"]) for e in map(json.loads, (period_dir / "history.jsonl").read_text(
+        encoding="utf-8").splitlines())]
+    assert events == [(1, "published"), (2, "published"), (2, "withdrawn")]
+    assert not (period_dir / "v2").exists() and verify_release(settings.publish_dir, PERIOD).ok
+    assert _publish(release_env).version == 2  # the number of a version never published is given again
