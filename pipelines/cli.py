@@ -27,6 +27,7 @@ class RunOutcome:
     quality: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -53,12 +54,31 @@ def run_period(period: str, verbose: bool = False) -> RunOutcome:
         return _run_period(settings, period, verbose)
 
 
+def _refusal(settings, period: str) -> tuple[RunOutcome | None, list[str]]:
+    """Before a run: the methodology reads, and the period's latest.json is sound (put back from history.jsonl
+    when lost or cut). (an outcome that says why the run cannot start, or None; notes for the summary)."""
+    from pipelines.methodology import MethodologyError, load_methodology
+    from pipelines.publish.history import HistoryError, repair_latest
+
+    try:
+        load_methodology(settings.methodology_path)
+        repaired = repair_latest(settings.publish_period_dir(period))
+    except (MethodologyError, HistoryError, OSError) as exc:
+        return RunOutcome(period=period, success=False, published=False, release_dir=None, errors=[str(exc)]), []
+    return None, [repaired] if repaired else []
+
+
 def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.ops.errors import error_text
     from pipelines.publish.release import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
+
+    refused, notes = _refusal(settings, period)
+    if refused is not None:
+        return refused
+    from pipelines.definitions import defs
 
     before = latest_version(settings.publish_dir, period)
     started = time.monotonic()
@@ -72,8 +92,8 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
                 partition_key=period, instance=instance, raise_on_error=False,
                 run_config=None if verbose else QUIET, tags={TRIGGER_TAG: "cli", "cri/period": period},
             )
-    errors = [
-        f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0] if e.step_failure_data.error else ''}"
+    errors = [  # the whole cause, every line, no stack trace
+        f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
         for e in result.all_events if e.is_step_failure
     ]
     errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events if e.is_step_skipped]
@@ -86,7 +106,7 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     return RunOutcome(
         period=period, success=result.success, published=published,
         release_dir=settings.publish_period_dir(period) / f"v{after}" if published else None,
-        quality=quality, errors=errors, seconds=time.monotonic() - started,
+        quality=quality, errors=errors, seconds=time.monotonic() - started, notes=notes,
     )
 
 
@@ -103,8 +123,12 @@ def print_outcome(o: RunOutcome) -> None:
         print(f"  Quality report: {settings.reports_period_dir(o.period) / 'quality_report.html'}")
         if q.get("rejected_rows"):
             print(f"  Rejected rows:  {settings.reports_period_dir(o.period) / 'rejected_rows.csv'}")
+    from pipelines.ops.errors import indented
+
+    for note in o.notes:
+        print(f"  ! {note}")
     for e in o.errors:
-        print(f"  ✗ {e}")
+        print(indented(e))
     if o.release_dir:
         print(f"  Release: {o.release_dir}")
 
@@ -277,7 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_template)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from pipelines.methodology import MethodologyError
+    from pipelines.publish.history import HistoryError
+    from pipelines.publish.release import ReleaseError
+
+    try:
+        return args.func(args)
+    except (MethodologyError, HistoryError, ReleaseError, TimeoutError) as exc:  # a sentence, not a traceback
+        print(f"✗ {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -342,6 +342,63 @@ def _typed_frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class ValueBounds:
+    """Hard plausibility bounds on reported values (``quality.value_bounds``; blocking when exceeded).
+
+    ``max_by_kind[(kind, level)]`` and ``max_by_element[code]`` (which wins): the largest value one unit
+    may report; ``max_per_child[code]``: at most this many per child of the same commune, the children
+    being the commune's value of ``per_child_of``.
+    """
+
+    max_by_kind: dict[tuple[str, str], float] = field(default_factory=dict)
+    max_by_element: dict[str, float] = field(default_factory=dict)
+    per_child_of: str | None = None
+    max_per_child: dict[str, float] = field(default_factory=dict)
+
+    def max_value(self, element: DataElement) -> float | None:
+        return self.max_by_element.get(element.code, self.max_by_kind.get((element.kind, element.level)))
+
+
+def parse_value_bounds(raw: Any, elements: Mapping[str, DataElement], where: str) -> ValueBounds:
+    """Read ``quality.value_bounds``; a kind, level, data element or key that is not known is refused."""
+    w = f"{where}: quality.value_bounds"
+    raw = raw or {}
+    known = {"max_by_kind", "max_by_element", "per_child_of", "max_per_child"}
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise MethodologyError(f"{w}: expected the keys {', '.join(sorted(known))}; got "
+                               f"{', '.join(sorted(set(raw) - known)) if isinstance(raw, dict) else repr(raw)}")
+
+    def positive(value: Any, key: str) -> float:
+        number = _num(value, w, key)
+        if not number > 0:
+            raise MethodologyError(f"{w}: field '{key}' must be above 0, got {value!r}")
+        return number
+
+    def element(code: Any, key: str) -> DataElement:
+        if code not in elements:
+            raise MethodologyError(f"{w}: {key} names unknown data element '{code}'")
+        return elements[code]
+
+    by_kind = {}
+    for kind, levels in (raw.get("max_by_kind") or {}).items():
+        if kind not in KINDS or not isinstance(levels, dict) or set(levels) - set(LEVELS):
+            raise MethodologyError(f"{w}: max_by_kind.{kind}: expected a kind of {KINDS} with "
+                                   f"{{commune: n, province: n}}")
+        by_kind.update({(kind, level): positive(v, f"max_by_kind.{kind}.{level}") for level, v in levels.items()})
+    by_element = {element(c, "max_by_element").code: positive(v, f"max_by_element.{c}")
+                  for c, v in (raw.get("max_by_element") or {}).items()}
+    per_child = {element(c, "max_per_child").code: positive(v, f"max_per_child.{c}")
+                 for c, v in (raw.get("max_per_child") or {}).items()}
+    of = raw.get("per_child_of")
+    if per_child and of is None:
+        raise MethodologyError(f"{w}: max_per_child needs per_child_of (the data element counting the children)")
+    for code in ([of] if of is not None else []) + list(per_child):
+        if element(code, "per_child_of" if code == of else "max_per_child").level != "commune":
+            raise MethodologyError(f"{w}: '{code}' is not a commune-level data element")
+    return ValueBounds(by_kind, by_element, of, per_child)
+
+
+@dataclass(frozen=True)
 class Methodology:
     version: str
     name_vi: str
@@ -359,6 +416,7 @@ class Methodology:
     consistency_rules: tuple[dict, ...] = ()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     commune_assessment: CommuneAssessment | None = None
+    value_bounds: ValueBounds = field(default_factory=ValueBounds)
 
     # -- lookups -----------------------------------------------------------
     @property
@@ -569,7 +627,10 @@ def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodolo
     if doc.get("commune_assessment"):
         assessment = load_commune_assessment(doc["commune_assessment"], path, {e.code: e for e in elements})
 
+    quality = dict(doc.get("quality") or {})
+    bounds = parse_value_bounds(quality.get("value_bounds"), {e.code: e for e in elements}, where)
     return Methodology(
+        value_bounds=bounds,
         commune_assessment=assessment,
         consistency_rules=tuple(rules),
         version=str(doc["version"]), name_vi=_nfc(doc.get("name_vi", "")), name_en=doc.get("name_en", ""),

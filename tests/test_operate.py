@@ -526,7 +526,9 @@ def test_classify_release_blocked_draft_and_failure(cri_home):
 
     n = _classify(_fake_graph(True, fail_transform=True))
     assert n.event == notify.RUN_FAILED
-    assert "dbt model marts.fct_province_ranking failed" in n.details[0] and "second line" not in n.details[0]
+    # the whole cause, every line, as `cri run` prints it (never a stack trace)
+    assert "RuntimeError: dbt model marts.fct_province_ranking failed\nsecond line" in n.details[0]
+    assert "Traceback" not in n.details[0] and "File \"" not in n.details[0]
 
 
 def test_run_status_sensors_watch_every_run_of_the_instance():

@@ -246,13 +246,13 @@ def test_plausible_range_of_the_methodology(con, m, value, passes):
 
 def test_completeness_passes_when_every_province_reaches_its_share(con, m):
     r, rates = checks.completeness(con, PERIOD, m)  # share 0 for the small data
-    assert r.passed and r.severity == WARNING
+    assert r.passed and r.severity == BLOCKING
 
 
-def test_completeness_warns_below_the_methodology_share(con, tmp_path):
+def test_completeness_blocks_below_the_methodology_share(con, tmp_path):
     strict = load_methodology(write_methodology_variant(tmp_path / "strict.yaml", min_commune_reporting_share=0.9))
     r, _ = checks.completeness(con, PERIOD, strict)
-    assert not r.passed and not r.blocks and r.severity == WARNING
+    assert not r.passed and r.blocks and r.severity == BLOCKING
     hanoi = [e for e in r.examples if e["province_code"] == "01"]
     assert hanoi and all(e["received"] == 4 and e["expected"] == 126 for e in hanoi if e["sector"] == "health")
     assert "01" in r.failing_units and len(r.failing_units) == 34  # the other 31 provinces sent nothing

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.workbook import SectorMapping, load_mapping
+from pipelines.publish.files import safe_text
 
 COMMUNE_SHEET = "Số liệu cấp xã"
 PROVINCE_SHEET = "Số liệu cấp tỉnh"
@@ -105,10 +106,10 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
         ]
         for i, (label, value) in enumerate(particulars, start=2):
             ws.cell(row=i, column=2, value=label).font = bold
-            c = ws.cell(row=i, column=3, value=value)
+            c = ws.cell(row=i, column=3, value=safe_text(value))
             c.number_format = "@"
         for j, h in enumerate(headers, start=1):
-            c = ws.cell(row=HEADER_ROW, column=j, value=h)
+            c = ws.cell(row=HEADER_ROW, column=j, value=safe_text(h))
             c.font, c.fill, c.alignment, c.border = bold, header_fill, wrap, border
         for k, e in enumerate(elements):
             ws.cell(row=HEADER_ROW, column=len(unit_cols) + 1 + k).comment = Comment(
@@ -122,9 +123,9 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
             ws.cell(row=r, column=1, value=n + 1)
             code = ws.cell(row=r, column=2, value=u["unit_code"])
             code.number_format = "@"
-            ws.cell(row=r, column=3, value=u["unit_name"])
+            ws.cell(row=r, column=3, value=safe_text(u["unit_name"]))
             if level == "commune":
-                ws.cell(row=r, column=4, value=u["province_name"])
+                ws.cell(row=r, column=4, value=safe_text(u["province_name"]))
             for j in range(1, len(unit_cols) + 1):
                 ws.cell(row=r, column=j).fill = locked_fill
         last = first + len(units) - 1
@@ -185,7 +186,7 @@ def write_template(path: str | Path, sector: str, period: str, methodology: Any 
     for i, e in enumerate(mapping.element_columns(), start=1):
         values = [e.code, e.label, e.name_vi, "xã" if e.level == "commune" else "tỉnh", KIND_VI.get(e.kind, e.kind)]
         for j, v in enumerate(values, start=1):
-            c = ws_help.cell(row=start + i, column=j, value=v)
+            c = ws_help.cell(row=start + i, column=j, value=safe_text(v))
             c.alignment = Alignment(wrap_text=True, vertical="top")
             c.border = border
     for j, w in enumerate([110, 45, 45, 8, 40], start=1):

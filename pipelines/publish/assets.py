@@ -22,6 +22,7 @@ from pipelines.partitions import period_partitions, previous_period, run_metadat
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
+from pipelines.publish.history import HistoryError
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
@@ -124,14 +125,17 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         units = rebase_note(con, period)  # into the manifest, and the report's method note
         say("publish", f"writing the release of {period}")
         shared: dict = {}  # what one writer of the release hands to a later one
-        result = publish_period(
-            con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
-            # the series, targets, equity and notes first: the report shows their sections
-            extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
-                           *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],
-            quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
-                     if k in quality},
-        )
+        try:
+            result = publish_period(
+                con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
+                # the series, targets, equity and notes first: the report shows their sections
+                extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
+                               *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],
+                quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
+                         if k in quality},
+            )
+        except (ReleaseError, HistoryError) as exc:  # the operator reads the sentence, in the UI as in the terminal
+            raise dg.Failure(description=f"Không công bố / not published: {exc}") from None
     ranking = pd.read_parquet(result.path / "province_ranking.parquet")
     top = ranking[ranking["rank"].notna()].sort_values("rank").head(10)
     say("publish", f"release v{result.version} of {period}: {result.path}")

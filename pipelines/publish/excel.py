@@ -29,6 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.methodology import Methodology
+from pipelines.publish.files import safe_text
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
 __all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]
@@ -90,11 +91,11 @@ def _sorted_ranking(province_ranking: pd.DataFrame, methodology: Methodology) ->
 
 def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], kinds: list[str],
                  widths: dict[int, float] | None = None) -> None:
-    ws.append(headers)
+    ws.append([safe_text(h) for h in headers])
     for cell in ws[1]:
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
     for row in rows:
-        ws.append(row)
+        ws.append([safe_text(v) for v in row])  # text from the data never becomes a formula
     for col, kind in enumerate(kinds, start=1):
         fmt = _number_format(kind)
         if fmt is None:
@@ -186,7 +187,7 @@ def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology)
     for cell in ws[1]:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
     for label, text in entries:
-        ws.append([label, text])
+        ws.append([safe_text(label), safe_text(text)])
     widths = {"A": 34, "B": 110}
     for row in ws.iter_rows(min_row=2):
         row[0].font = HEADER_FONT

@@ -4,6 +4,14 @@ CSV: UTF-8 with a byte-order mark (Excel then reads Vietnamese correctly),
 text in Unicode NFC, comma separator, CRLF line ends (RFC 4180), decimal
 point and no thousands separator, numbers never in exponent form, booleans
 ``true``/``false``, null as an empty field.
+
+Formula injection: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return would be run as a formula by a spreadsheet program;
+every file written for people to open in Excel (release CSVs, the quality
+reports' CSVs, workbooks, templates) passes its text through
+:func:`neutralise_formulas` (or :func:`safe_text` for one value), which puts
+an apostrophe in front. A number written as text ("-3", "+84") is not a
+formula and is left as it is; numbers themselves are never touched.
 """
 
 from __future__ import annotations
@@ -19,9 +27,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 BOM = b"\xef\xbb\xbf"
+
+# a text cell a spreadsheet would read as a formula, unless it is only a number
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?(?:\d[\d.,]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
+FORMULA_GUARD = "'"
+_STARTS = frozenset("=+-@\t\r")
+
+
+def neutralise_formulas(values) -> list:
+    """Text cells with an apostrophe in front of a formula start (vectorised); None and numbers unchanged.
+
+    ``values``: a list, array or Series of text (None for empty cells).
+    """
+    values = values if isinstance(values, list) else list(values)
+    if not any(v[:1] in _STARTS for v in values if isinstance(v, str)):
+        return values  # nothing to guard (the usual case): no round trip through Arrow
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    risky = pc.and_(pc.match_substring_regex(arr, FORMULA_START),
+                    pc.invert(pc.match_substring_regex(arr, PLAIN_NUMBER)))
+    guarded = pc.binary_join_element_wise(pa.scalar(FORMULA_GUARD), arr, "")
+    return pc.if_else(pc.fill_null(risky, False), guarded, arr).to_pylist()
+
+
+def safe_text(value):
+    """One cell: text that would start a formula gets an apostrophe in front; anything else is unchanged."""
+    if not isinstance(value, str) or value[:1] not in _STARTS:
+        return value
+    return neutralise_formulas([value])[0]
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text columns are neutralised (numeric and boolean columns unchanged)."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if len(s) and (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            texts = s.map(lambda v: v if isinstance(v, str) else None)
+            cleaned = pd.Series(neutralise_formulas(texts.tolist()), index=s.index, dtype=object)
+            out[col] = cleaned.where(texts.notna(), s)
+    return out
 
 
 def nfc(value):
@@ -62,12 +111,19 @@ def _cell(value, kind: str | None) -> str:
     return nfc(str(value))
 
 
+def _column(s: pd.Series, kind: str | None) -> list[str]:
+    cells = [_cell(v, kind) for v in s.tolist()]
+    numeric = kind in ("int64", "float64", "boolean") or (
+        kind is None and (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)))
+    return cells if numeric else neutralise_formulas(cells)
+
+
 def write_csv(df: pd.DataFrame, path: Path, types: Mapping[str, str] | None = None) -> None:
     """Write ``df`` as an Excel-friendly CSV (see the module text). ``types``: column -> logical type."""
     types = dict(types or {})
     cols = [str(c) for c in df.columns]
-    # each column formatted once, as text
-    columns = [[_cell(v, types.get(c)) for v in df[c].tolist()] for c in cols] if len(df) else []
+    # each column formatted once, as text; text columns protected against formula injection
+    columns = [_column(df[c], types.get(c)) for c in cols] if len(df) else []
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         w.writerow(cols)

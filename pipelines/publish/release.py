@@ -76,6 +76,7 @@ from pipelines.publish.disclosure import (
     sensitive_indicator_codes,
 )
 from pipelines.publish.files import fsync_dir, fsync_file, nfc_frame, sha256_file, write_csv, write_parquet, write_text
+from pipelines.publish.history import HISTORY_NAME, append_history, check_period, load_latest, repair_latest
 
 PACKAGE_NAME = "cri-pipeline"
 MANIFEST_NAME = "manifest.json"
@@ -709,11 +710,12 @@ def read_latest(publish_dir: Path | str, period: str | None = None) -> dict[str,
 
     Call with ``(publish_dir, period)`` or with the period's folder alone.
     """
-    path = _period_dir(publish_dir, period) / LATEST_NAME
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
+    folder = _period_dir(publish_dir, period)
+    latest, problem = load_latest(folder)
+    if problem:
+        raise ReleaseError(f"{folder / LATEST_NAME}: {problem}. 'cri run' puts it back from {HISTORY_NAME}; "
+                           f"'cri releases verify {folder.name}' says what else is wrong")
+    return latest
 
 
 def latest_version(publish_dir: Path | str, period: str | None = None) -> int | None:
@@ -823,6 +825,7 @@ def write_release(
 
     with _period_lock(period_dir):
         _remove_stale_temps(period_dir)
+        repair_latest(period_dir)  # a lost or cut latest.json is put back from history.jsonl (or refused)
         latest_before = read_latest(publish_dir, period)
         existing = _versions(period_dir) + ([int(latest_before["version"])] if latest_before else [])
         version = max(existing, default=0) + 1
@@ -903,14 +906,21 @@ def write_release(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
+        recorded = False
         try:
             progress("renamed", final.name)
+            manifest_sha = sha256_file(final / MANIFEST_NAME)
+            append_history(period_dir, version, manifest_sha)  # the hash kept outside the release
+            recorded = True
             _write_latest(period_dir, {
                 "period": period, "version": version, "release": final.name, "created_at": created_at,
-                "manifest_sha256": sha256_file(final / MANIFEST_NAME),
+                "manifest_sha256": manifest_sha,
             })
         except BaseException:
             # take the release back: without latest.json pointing to it, it was never published
+            if recorded:
+                with contextlib.suppress(OSError):
+                    append_history(period_dir, version, None, event="withdrawn")
             trash = period_dir / f"{TMP_PREFIX}v{version}-{secrets.token_hex(6)}-rollback"
             with contextlib.suppress(OSError):
                 os.rename(final, trash)
@@ -945,10 +955,16 @@ def publish_period(
     only read. ``extra_writers(folder, tables)`` add files to the release
     (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already.
     """
+    from pipelines.publish.previous import apply_previous_ranks, previous_ranks
+
     built = build_release_tables(con, period, methodology)
+    # previous ranks as published (the previous period's latest release), not as the warehouse has them now
+    previous = previous_ranks(settings.publish_dir, period)
+    built.tables["province_ranking"] = apply_previous_ranks(built.tables["province_ranking"], previous)
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
     checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
     provenance = {
+        "previous_ranks": previous.manifest(),
         "warehouse_methodology_sha256": built.warehouse_methodology_sha256,
         "inputs": built.inputs,
         "checks": checks,
@@ -974,17 +990,14 @@ def verify_release(publish_dir: Path | str, period: str, version: int | None = N
     """
     publish_dir = Path(publish_dir)
     period_dir = publish_dir / _check_period(period)
-    latest = None
-    try:
-        latest = read_latest(publish_dir, period)
-    except (OSError, ValueError) as exc:
-        result = VerifyResult(period=period, version=version, path=None)
-        result.problems.append(f"{LATEST_NAME} cannot be read: {exc}")
-        if version is None:
-            return result
+    latest, latest_problem = load_latest(period_dir)
     if version is None:
         version = int(latest["version"]) if latest else max(_versions(period_dir), default=None)
     result = VerifyResult(period=period, version=version, path=None)
+    # every version's manifest against its hash in history.jsonl, and latest.json's presence and integrity
+    result.problems += check_period(period_dir) if period_dir.is_dir() else []
+    if latest_problem and latest_problem not in result.problems:
+        result.problems.append(latest_problem)
     if version is None:
         result.problems.append(f"no release of period {period} under {publish_dir}")
         return result
@@ -1037,7 +1050,7 @@ def list_releases(publish_dir: Path | str) -> list[ReleaseInfo]:
     for period_dir in sorted(p for p in publish_dir.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)):
         try:
             latest = latest_version(publish_dir, period_dir.name)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, ReleaseError):  # a broken latest.json names no version
             latest = None
         for v in _versions(period_dir):
             folder = period_dir / f"v{v}"

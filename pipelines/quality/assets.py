@@ -213,14 +213,14 @@ def _sector_view(r: CheckResult, sector: str, failures: int) -> CheckResult:
 
 
 def _completeness_result(key, rates: pd.DataFrame, min_share: float) -> dg.AssetCheckResult:
-    """Reporting rate of one sector: provinces where too few communes reported (a warning)."""
+    """Reporting rate of one sector: provinces where too few communes reported (blocking, in the gate)."""
     low = rates[rates["received"] < min_share * rates["expected"]] if len(rates) else rates
     total = lambda col: int(rates[col].sum()) if len(rates) else 0  # noqa: E731
     return dg.AssetCheckResult(
         asset_key=key,
         check_name="completeness",
         passed=len(low) == 0 and len(rates) > 0,
-        severity=dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "provinces_below": len(low),
             "min_share": min_share,

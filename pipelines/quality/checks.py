@@ -9,10 +9,12 @@ Severities, and why:
 * ingest (every rejected row or file), consistency (sums, numerator <=
   denominator, plausible ranges) and output (contract, proper ranks, every
   province) are **blocking**: each means a published number could be wrong;
-* completeness is a **warning**: a province whose communes report too little
-  does not get a wrong number, it gets none (the dbt models leave a province
-  indicator empty below ``min_commune_reporting_share``, and a province with
-  too few indicators is listed as not ranked, with the reason);
+* completeness is **blocking** (waivable like any other check): a province
+  whose communes report a mandatory data element for less than
+  ``min_commune_reporting_share`` of them would be published without the
+  indicator (the dbt models leave it empty) or not ranked, so a period is
+  published that way only when an operator signs a waiver; a sector that sent
+  nothing blocks too (``pipelines.quality.guards``);
 * plausibility (year-on-year change, commune outliers) is a **warning**: an
   unusual value may be true; an operator reads it in the report.
 """
@@ -476,7 +478,7 @@ def completeness(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) ->
         con.unregister("_elements")
     provinces = failures["province_code"].nunique() if len(failures) else 0
     result = result_from_failures(
-        "completeness.commune_reporting", WARNING, failures,
+        "completeness.commune_reporting", BLOCKING, failures,
         ok_message=f"Every province reports every mandatory data element for at least {share:.0%} of its communes",
         fail_message=f"{{n}} chỉ tiêu-tỉnh dưới {share:.0%} số xã báo cáo ({provinces} tỉnh) / "
                      f"{{n}} province-element pairs below {share:.0%} of communes reporting",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology
 from pipelines.partitions import previous_period
-from pipelines.quality import checks
+from pipelines.quality import checks, guards
 from pipelines.quality.core import BLOCKING, CheckResult, load_results, plain_words, record_results
 from pipelines.quality.expectations import run_all as run_expectations
 from pipelines.quality.report import write_reports
@@ -65,10 +65,12 @@ def _guard(code: str, asset: str, fn: Callable[[], list[CheckResult] | CheckResu
 
 def run_checks(
     con: duckdb.DuckDBPyConnection, period: str, run_id: str, m: Methodology,
-    extra_checks: tuple[ExtraCheck, ...] = (), landing_dir: Path | None = None,
+    extra_checks: tuple[ExtraCheck, ...] = (), landing_dir: Path | None = None, publish_dir: Path | None = None,
 ) -> tuple[list[CheckResult], pd.DataFrame]:
     results: list[CheckResult] = []
     results += _guard("ingest.data_present", "ingest", lambda: checks.data_present(con, period))
+    results += _guard("completeness.sector_files", "ingest", lambda: guards.sector_files(con, period, m))
+    results += _guard("consistency.value_bounds", checks.MARTS_DATA_VALUES, lambda: guards.value_bounds(con, period, m))
     results += _guard("ingest", "ingest", lambda: checks.ingest_checks(con, period, landing_dir=landing_dir))
     results += _guard("consistency.rules", checks.MARTS_DATA_VALUES, lambda: checks.consistency_rules(con, period, m))
     results += _guard("consistency.numerator_le_denominator", checks.MARTS_INDICATORS,
@@ -86,6 +88,10 @@ def run_checks(
     results += _guard("plausibility.commune_outliers", checks.MARTS_INDICATORS,
                       lambda: checks.commune_outliers(con, period, m))
     results += _guard("output.ranking", checks.MARTS_RANKING, lambda: checks.ranking_output(con, period, m))
+    results += _guard("output.enough_ranked", checks.MARTS_RANKING, lambda: guards.enough_ranked(con, period))
+    if publish_dir is not None:
+        results += _guard("output.previous_release", checks.MARTS_RANKING,
+                          lambda: guards.previous_release(publish_dir, period))
     results += _guard("gx", "expectations", lambda: run_expectations(con, period))
     for extra in extra_checks:
         results += _guard(f"extra.{getattr(extra, '__name__', 'check')}", "publish", lambda e=extra: e(con, period, m))
@@ -154,7 +160,8 @@ def evaluate_period(
     settings: Settings,
     extra_checks: tuple[ExtraCheck, ...] = (),
 ) -> GateOutcome:
-    results, rates = run_checks(con, period, run_id, m, extra_checks, landing_dir=settings.landing_dir)
+    results, rates = run_checks(con, period, run_id, m, extra_checks, landing_dir=settings.landing_dir,
+                                publish_dir=settings.publish_dir)
     waivers = load_waivers(settings.home / "waivers.yaml")
     apply_waivers(results, waivers, period)
     # every result, the dbt tests' too: a waiver applied to a dbt test must be what the publish step reads

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.publish.files import safe_frame
 from pipelines.quality.core import CheckResult, plain_words
 from pipelines.quality.report_view import (  # noqa: F401 - the labels are the report's
     EXAMPLE_COLUMNS_VI,
@@ -66,7 +67,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_csv_bom(path: Path, df: pd.DataFrame) -> None:
-    _atomic_write(path, df.to_csv(index=False).encode("utf-8-sig"))
+    """A CSV for Excel: UTF-8 with BOM, text protected against formula injection."""
+    _atomic_write(path, safe_frame(df).to_csv(index=False).encode("utf-8-sig"))
 
 
 def summarise(results: list[CheckResult]) -> dict:

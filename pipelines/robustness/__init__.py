@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.publish.files import safe_frame
 from pipelines.robustness.config import (
     UncertaintyConfigError,
     UncertaintySettings,
@@ -85,7 +86,7 @@ class RobustnessResult:
         }
         self.rank_uncertainty.to_parquet(paths["rank_uncertainty.parquet"], index=False)
         # UTF-8 with BOM so that Excel shows the Vietnamese labels correctly
-        self.rank_uncertainty.to_csv(paths["rank_uncertainty.csv"], index=False, encoding="utf-8-sig")
+        safe_frame(self.rank_uncertainty).to_csv(paths["rank_uncertainty.csv"], index=False, encoding="utf-8-sig")
         _dump(self.sensitivity, paths["sensitivity.json"])
         _dump({"warnings": self.consistency,
                "tables": {k: v.to_dict(orient="records") for k, v in self.consistency_tables.items()}},

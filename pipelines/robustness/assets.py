@@ -23,7 +23,7 @@ from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, run_metadata, single_run
 from pipelines.quality.core import WARNING, CheckResult
-from pipelines.robustness import analyse, load_uncertainty
+from pipelines.robustness import RobustnessInputError, analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
 from pipelines.robustness.engine import IndexModel, nominal_evaluation
 from pipelines.settings import get_settings
@@ -125,7 +125,12 @@ def _analyse_period(context, period: str, m, settings) -> dict:
         values, ranking = province_inputs(con, period)
     started = time.monotonic()
     say("analysis", f"rank intervals and sensitivity for {period}")
-    result = analyse(values, m, ranking[["province_code", "rank"]], period=period)
+    try:
+        result = analyse(values, m, ranking[["province_code", "rank"]], period=period)
+    except RobustnessInputError as exc:  # a data problem (e.g. fewer than two provinces ranked): a sentence
+        raise dg.Failure(description=(
+            f"Không phân tích được độ vững của thứ hạng kỳ {period} / the rank robustness of {period} cannot be "
+            f"analysed: {exc}. The quality gate names the cause (output.enough_ranked)")) from None
     folder = analysis_dir(period)
     if folder.exists():
         shutil.rmtree(folder)

@@ -52,12 +52,29 @@ def lock_path(home: Path | None = None) -> Path:
 
 
 def lock_holder(path: Path | None = None) -> dict:
-    """Who holds (or last held) the lock, as written by the holder: pid, what, since."""
+    """Who holds the lock now, as written by the holder: pid, what, since ({} when nobody is named).
+
+    A holder clears the file before it lets go, and a holder that died without
+    clearing it (its process is gone) is not named: the name is the live holder's.
+    """
     path = path or lock_path()
     try:
-        return json.loads(path.read_text(encoding="utf-8") or "{}")
+        holder = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         return {}
+    return holder if isinstance(holder, dict) and _alive(holder.get("pid")) else {}
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _describe(holder: dict) -> str:
@@ -111,20 +128,21 @@ def warehouse_lock(
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             waited = True
-            tell(f"{WAITING}{_describe(lock_holder(path))}")
-            if timeout is None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # the operating system wakes us when the holder ends
-            else:
-                while True:  # a bounded wait (CRI_LOCK_TIMEOUT): look again until the limit
-                    time.sleep(poll)
-                    try:
-                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        seconds = time.monotonic() - started
-                        if seconds >= timeout:
-                            raise LockTimeout(
-                                f"{WAITING}: gave up after {seconds:.0f}s{_describe(lock_holder(path))}") from None
+            named = _describe(lock_holder(path))
+            tell(f"{WAITING}{named}")
+            while True:  # look again every `poll` seconds; say so when another writer took the lock meanwhile
+                time.sleep(poll)
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    now = _describe(lock_holder(path))
+                    if now and now != named:
+                        named = now
+                        tell(f"{WAITING}{named}")
+                    seconds = time.monotonic() - started
+                    if timeout is not None and seconds >= timeout:
+                        raise LockTimeout(f"{WAITING}: gave up after {seconds:.0f}s{now}") from None
         if waited:
             tell(f"kho dữ liệu đã rảnh, bắt đầu / the warehouse is free, starting ({time.monotonic() - started:.0f}s)")
         fh.seek(0)
@@ -139,6 +157,12 @@ def warehouse_lock(
         finally:
             with _local:
                 del _held[key]
+            try:  # name nobody once this holder is gone, so that a waiter never names a finished run
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+            except (OSError, ValueError):
+                pass
     finally:
         fh.close()  # closing the file releases the lock
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.ops.errors import error_text
 from pipelines.partitions import periods_of_run
 from pipelines.publish.assets import RELEASE_KEY
 from pipelines.quality.assets import GATE_ASSET, GATE_CHECK
@@ -47,17 +48,6 @@ def sensor_interval() -> int:
 
 def _meta_value(value: Any) -> Any:
     return getattr(value, "value", value)
-
-
-def _first_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
-
-def _innermost(err):
-    while err is not None and getattr(err, "cause", None) is not None:
-        err = err.cause
-    return err
 
 
 def _error_text(err) -> str:
@@ -110,8 +100,8 @@ def classify_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Notificati
     gate = gates[-1] if gates else None
 
     def failure_text(e) -> str:
-        err = _innermost(e.step_failure_data.error if e.step_failure_data else None)
-        return f"{e.step_key}: {_first_line(err.message) if err else 'failed'}"
+        err = e.step_failure_data.error if e.step_failure_data else None
+        return f"{e.step_key}: {error_text(err) if err else 'failed'}"  # the whole cause, as `cri run` says it
 
     # Failures that are the gate doing its job: the blocking check, and publish refusing.
     gate_failures = [e for e in failures if e.step_failure_data and e.step_failure_data.error

@@ -1,0 +1,141 @@
+"""Checks that keep a broken or hostile period from being published at all.
+
+* ``completeness.sector_files`` (blocking): every sector of the methodology
+  sent data for the period; a sector with no file (or no row loaded) is
+  named, with the folder its file belongs in;
+* ``consistency.value_bounds`` (blocking): no reported value is above the
+  hard bounds of the methodology (``quality.value_bounds``): the largest
+  value one unit may report, and at most so many per child of the commune;
+* ``output.enough_ranked`` (blocking): at least two provinces can be ranked
+  (a ranking of one, or of none, is no ranking; the rank robustness step
+  needs two);
+* ``output.previous_release`` (warning): the previous period has a release,
+  from which the release takes ``previous_rank`` and ``rank_change``.
+
+Like every check of the gate, a failure is waivable in ``waivers.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.methodology import Methodology
+from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_RANKING
+from pipelines.quality.core import BLOCKING, WARNING, CheckResult, result_from_failures
+
+MIN_RANKED = 2
+
+
+def sector_files(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    """Every sector with mandatory data elements sent at least one file with at least one row loaded."""
+    sectors = pd.DataFrame(
+        [(s.code, s.name_vi, s.name_en) for s in m.sectors
+         if any(e.mandatory and e.sector == s.code for e in m.data_elements)],
+        columns=["sector", "sector_name", "sector_name_en"])
+    cur = con.cursor()  # its own cursor: the gate's connection may hold an unfinished result
+    cur.register("_sectors", sectors)
+    try:
+        failures = cur.execute(
+            """
+            with files as (
+                select sector, count(distinct source_file) as files from raw.ingest_files where period = ? group by all
+            ),
+            loaded as (select sector, count(*) as values_loaded from raw.data_values where period = ? group by all)
+            select s.sector, s.sector_name, coalesce(f.files, 0) as files, coalesce(l.values_loaded, 0) as values_loaded
+            from _sectors s left join files f using (sector) left join loaded l using (sector)
+            where coalesce(l.values_loaded, 0) = 0
+            order by s.sector
+            """,
+            [period, period],
+        ).df()
+    finally:
+        cur.close()
+    names = "; ".join(
+        f"{r.sector_name} ({r.sector}): "
+        + ("không có tệp / no file" if r.files == 0 else f"{r.files} tệp, không dòng nào được nạp / "
+                                                          f"{r.files} file(s), no row loaded")
+        + f", landing/{period}/{r.sector}/"
+        for r in failures.itertuples(index=False))
+    return result_from_failures(
+        "completeness.sector_files", BLOCKING, failures,
+        ok_message=f"Every sector sent data for {period} ({len(sectors)} sectors)",
+        fail_message=f"{{n}} ngành không có số liệu kỳ {period} / {{n}} sector(s) sent no data for {period}: {names}",
+        asset="ingest", title_vi="Đủ số liệu của mọi ngành", unit_column=None,
+    )
+
+
+def bounds_table(m: Methodology) -> pd.DataFrame:
+    """data_element, max_value, max_per_child: the methodology's hard bound of each data element."""
+    b = m.value_bounds
+    rows = [(e.code, b.max_value(e), b.max_per_child.get(e.code)) for e in m.data_elements if e.kind != "unit_count"]
+    rows = [r for r in rows if r[1] is not None or r[2] is not None]
+    return pd.DataFrame(rows, columns=["data_element", "max_value", "max_per_child"]).astype(
+        {"max_value": "float64", "max_per_child": "float64"})
+
+
+def value_bounds(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
+    """Reported values above the methodology's hard bounds, one row per value, naming its file and row."""
+    bounds = bounds_table(m)
+    cur = con.cursor()
+    cur.register("_bounds", bounds)
+    try:
+        failures = cur.execute(
+            """
+            with v as (
+                select unit_code, data_element, value, source_file, row_number
+                from raw.data_values where period = ? and disaggregation = ''
+            ),
+            children as (select unit_code, sum(value) as children from v where data_element = ? group by all)
+            select v.unit_code, v.data_element, v.value, b.max_value,
+                   b.max_per_child, c.children, v.source_file, v.row_number
+            from v join _bounds b using (data_element) left join children c using (unit_code)
+            where v.value > b.max_value
+               or (b.max_per_child is not null and c.children > 0 and v.value > b.max_per_child * c.children)
+            order by v.source_file, v.row_number, v.unit_code, v.data_element
+            """,
+            [period, m.value_bounds.per_child_of or ""],
+        ).df()
+    finally:
+        cur.close()
+    return result_from_failures(
+        "consistency.value_bounds", BLOCKING, failures,
+        ok_message=f"Every reported value is within the hard bounds of the methodology ({len(bounds)} data elements)",
+        fail_message="{n} giá trị báo cáo vượt giới hạn hợp lý của phương pháp (quality.value_bounds) / "
+                     "{n} reported values above the methodology's hard bounds (quality.value_bounds)",
+        asset=MARTS_DATA_VALUES, title_vi="Giá trị báo cáo không vượt giới hạn hợp lý",
+    )
+
+
+def enough_ranked(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
+    """At least two provinces of the period have a rank."""
+    ranking = con.execute(
+        "select province_code, province_name, rank, not_ranked_reason from marts.fct_province_ranking "
+        "where period = ? order by province_code", [period]).df()
+    ranked = int(ranking["rank"].notna().sum())
+    failures = ranking[ranking["rank"].isna()] if ranked < MIN_RANKED else ranking.iloc[0:0]
+    return result_from_failures(
+        "output.enough_ranked", BLOCKING, failures[["province_code", "province_name", "not_ranked_reason"]],
+        ok_message=f"{ranked} provinces are ranked",
+        fail_message=(f"Chỉ xếp hạng được {ranked} tỉnh, cần ít nhất {MIN_RANKED} / only {ranked} province(s) "
+                      f"can be ranked, at least {MIN_RANKED} are needed"),
+        asset=MARTS_RANKING, title_vi="Đủ tỉnh để xếp hạng", unit_column=None,
+    )
+
+
+def previous_release(publish_dir: Path, period: str) -> CheckResult:
+    """The previous period's latest release, from which previous ranks are taken (a warning when missing)."""
+    from pipelines.publish.previous import previous_ranks
+
+    found = previous_ranks(publish_dir, period)
+    return CheckResult(
+        code="output.previous_release", severity=WARNING, passed=found.ranks is not None,
+        failures=0 if found.ranks is not None else 1, message=found.note, asset=MARTS_RANKING,
+        title_vi="Có bản công bố kỳ trước để so sánh thứ hạng",
+        examples=[] if found.ranks is not None else [{"period": found.period, "problem": found.note}],
+    )
+
+
+__all__ = ["sector_files", "value_bounds", "bounds_table", "enough_ranked", "previous_release", "MIN_RANKED"]
