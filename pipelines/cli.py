@@ -128,6 +128,10 @@ def cmd_demo_data(args) -> int:
     started = time.monotonic()
     summary = write_demo_data(settings.landing_dir, periods=tuple(args.period), small=args.small, seed=args.seed)
     print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: {summary}")
+    if getattr(args, "records", None) is not None:  # record-level extracts (pipelines/demo/records.py)
+        from pipelines.demo.records import write_demo_records
+
+        print(f"Registry extracts: {write_demo_records(settings.landing_dir, tuple(args.period), args.records, args.seed)}")
     return 0
 
 
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small", action="store_true", help="3 provinces, 4 communes each (for tests)")
     p.add_argument("--period", nargs="+", default=["2024", "2025"])
     p.add_argument("--seed", type=int, default=20251115)
+    p.add_argument("--records", type=int, metavar="N", help="also a births extract of N records a period (0: the demo's births)")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("run", help="materialize the whole graph for a period")
