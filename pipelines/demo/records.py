@@ -102,6 +102,9 @@ def _drop_elements(rows: pd.DataFrame, elements: tuple[str, ...]) -> None:
         path = Path(path)
         stat = path.stat()
         kept = df[~df.data_element.isin(elements)].drop(columns="_path")
+        if kept.empty:  # every element of the file now comes from the registry
+            path.unlink()
+            continue
         kept.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         os.utime(path, (stat.st_atime, stat.st_mtime))
 

@@ -35,7 +35,13 @@ REGISTRY_ASSET_KEY = dg.AssetKey(["ingest", "registries"])
 def registry_ingest(context) -> dg.MaterializeResult:
     from pipelines.methodology import load_methodology
     from pipelines.reference.units import admin_units
-    from pipelines.registries.load import configure, landing_files, load_registry, pseudonym_key
+    from pipelines.registries.load import (
+        PseudonymKeyMissing,
+        configure,
+        landing_files,
+        load_registry,
+        pseudonym_key,
+    )
     from pipelines.registries.spec import load_registries
     from pipelines.settings import get_settings
     from pipelines.warehouse import connect
@@ -53,7 +59,10 @@ def registry_ingest(context) -> dg.MaterializeResult:
             for registry in registries.loaded:
                 folder = settings.landing_dir / period / registry.sector
                 # the key is needed only when there are records to pseudonymise
-                key = pseudonym_key(settings.home) if landing_files(folder, registry) else b""
+                try:
+                    key = pseudonym_key(settings.home) if landing_files(folder, registry) else b""
+                except PseudonymKeyMissing as exc:  # a setting to fix, not a crash
+                    raise dg.Failure(description=str(exc)) from None
                 s = load_registry(con, registries, registry, period, folder, communes, key,
                                   relative_to=settings.landing_dir)
                 line = (f"{registry.code} {period}: {s.files} file(s), {s.rows_total:,} records, {s.rows_loaded:,} "

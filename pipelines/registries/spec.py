@@ -204,6 +204,16 @@ def registries_path() -> Path:
     return Path(os.environ.get(REGISTRIES_ENV) or DEFAULT_REGISTRIES).expanduser().resolve()
 
 
+def registry_files(folder: Path, sector: str) -> set[Path]:
+    """The files of a sector's landing folder that a loaded registry reads (not aggregate files)."""
+    try:
+        registries = load_registries()
+    except RegistryError:
+        return set()
+    return {p for r in registries.loaded if r.sector == sector for p in Path(folder).glob(r.files)
+            if p.is_file() and p.suffix.lower() in (".parquet", ".csv")}
+
+
 def load_registries(path: str | Path | None = None, methodology=None) -> Registries:
     """Read the registries file (default: ``CRI_REGISTRIES``, else methodology/registries.yaml)."""
     path = Path(path).resolve() if path is not None else registries_path()
