@@ -318,3 +318,13 @@ def test_a_release_carries_no_record_identifier_or_date(records_run):
         else:
             continue
         assert ids.iloc[0] not in text and pseudonym not in text, path.name
+
+
+def test_the_warehouse_pseudonym_is_hmac_sha256():
+    from pipelines.registries.load import register_pseudonym
+
+    with duckdb.connect() as con:
+        for key in (KEY, b"k" * 80):  # a key longer than a SHA-256 block is hashed first (RFC 2104)
+            register_pseudonym(con, key)
+            got = con.execute("select cri_pseudonym('KS-0001'), cri_pseudonym('Nguyễn-01')").fetchone()
+            assert got == (pseudonymise(key, "KS-0001"), pseudonymise(key, "Nguyễn-01"))
