@@ -80,3 +80,14 @@ def conflict_check(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
 def registry_checks(con: duckdb.DuckDBPyConnection, period: str, m=None) -> list[CheckResult]:
     """Every registry check of the period (the signature of the gate's extra checks)."""
     return [*rejected_checks(con, period), conflict_check(con, period)]
+
+
+REGISTRY_COUNTS = "intermediate.int_registry_element_values"
+
+
+def registry_counts(con: duckdb.DuckDBPyConnection, period: str) -> str:
+    """SQL to add to a ``select unit_code, data_element`` of reported values: the registries' commune counts
+    of the period (a commune a registry extract covers has reported its elements). Empty before dbt ran."""
+    if not _exists(con, REGISTRY_COUNTS):
+        return ""
+    return f"union select unit_code, data_element from {REGISTRY_COUNTS} where period = '{period.replace(chr(39), '')}'"
