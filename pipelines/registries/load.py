@@ -160,7 +160,10 @@ def _typed(registry: Registry, types: dict[str, str]) -> tuple[list[str], list[s
         col = _q(c.name)
         native = types.get(c.name, "").upper()
         text = col if native == "VARCHAR" else f"cast({col} as varchar)"
-        raw.append(f"nullif(trim({text}), '') as {_q('_raw_' + c.name)}")
+        if c.type == "date" and native == "DATE":  # typed already: only whether it is empty (no text to cast)
+            raw.append(f"if({col} is null, null, '') as {_q('_raw_' + c.name)}")
+        else:
+            raw.append(f"nullif(trim({text}), '') as {_q('_raw_' + c.name)}")
         if c.type == "date":
             value = col if native == "DATE" else f"try_cast(nullif(trim({text}), '') as date)"
         elif c.type == "integer":
@@ -255,15 +258,30 @@ def _write(con, registry: Registry, period: str, loaded_at: datetime) -> None:
     con.execute(f"insert into {registry.table} (period, source_file, file_sha256, row_number, {names}, loaded_at) "
                 f"select {_lit(period)}, _source_file, _sha, _row, {cols}, ?::timestamp "
                 f"from _registry_checked where _code is null", [loaded_at])
-    value = "case _column " + " ".join(
-        f"when {_lit(c.name)} then {'null' if c.name in identifiers else _q('_raw_' + c.name)}"
-        for c in registry.columns) + " end"
+
+    def refused_value(c) -> str:  # the value as it arrived (typed when it could be read); never an identifier
+        return "null" if c.name in identifiers else f"coalesce(cast({_q(c.name)} as varchar), {_q('_raw_' + c.name)})"
+
+    value = "case _column " + " ".join(f"when {_lit(c.name)} then {refused_value(c)}" for c in registry.columns) + " end"
     record_key = f"{PSEUDONYM_FUNCTION}({_q('_raw_' + first_id)})" if first_id else "null"
     con.execute(
         "insert into raw.rejected_records select ?, ?, ?, _source_file, _sha, _row, _column, "
         f"{value}, _code, {_reason_sql()}, {record_key}, ?::timestamp "
         "from _registry_checked where _code is not null",
         [period, registry.code, registry.sector, loaded_at])
+
+
+def _record_files(con, registry: Registry, period: str, readable: list, loaded_at: datetime) -> None:
+    """One row per readable file: its records, loaded and refused (counted in the tables just written)."""
+    loaded = dict(con.execute(f"select source_file, count(*) from {registry.table} where period = ? group by all",
+                              [period]).fetchall())
+    refused = dict(con.execute("select source_file, count(*) from raw.rejected_records where period = ? and "
+                               "registry = ? group by all", [period, registry.code]).fetchall())
+    for path, relative, sha, _types in readable:
+        ok, bad = loaded.get(relative, 0), refused.get(relative, 0)
+        con.execute("insert into raw.registry_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [period, registry.code, registry.sector, relative, sha, path.suffix[1:].lower(), ok + bad, ok,
+                     bad, loaded_at])
 
 
 def _delete_period(con, registry: Registry, period: str) -> None:
@@ -312,13 +330,7 @@ def load_registry(
         if readable:
             _checked_view(con, registry, period, registries.min_date, readable)
             _write(con, registry, period, loaded_at)
-            con.execute(
-                "insert into raw.registry_files select ?, ?, ?, source_file, sha, fmt, total, loaded, total - loaded, ? "
-                "from (select _source_file as source_file, any_value(_sha) as sha, count(*) as total, "
-                "count(*) filter (where _code is null) as loaded, "
-                "any_value(case when _source_file like '%.csv' then 'csv' else 'parquet' end) as fmt "
-                "from _registry_checked group by _source_file)",
-                [period, registry.code, registry.sector, loaded_at])
+            _record_files(con, registry, period, readable, loaded_at)
         if paths:
             _record_elements(con, registry, period, loaded_at)
         con.commit()
