@@ -53,6 +53,7 @@ bench: manifest
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_records.py --rows 10000000 --runs 1
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

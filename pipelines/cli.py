@@ -169,6 +169,10 @@ def cmd_demo_data(args) -> int:
     periods = HISTORY_PERIODS if history else tuple(expand_periods(args.period))
     summary = write_demo_data(settings.landing_dir, periods=periods, small=args.small, seed=args.seed, history=history)
     print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: {summary}")
+    if getattr(args, "records", None) is not None:  # record-level extracts (pipelines/demo/records.py)
+        from pipelines.demo.records import write_demo_records
+
+        print(f"Registry extracts: {write_demo_records(settings.landing_dir, periods, args.records, args.seed)}")
     return 0
 
 
@@ -269,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20251115)
     p.add_argument("--history", action="store_true", help="2019-2025 and the half-years of 2025, years before "
                    "2025 partly keyed by the units of the time")
+    p.add_argument("--records", type=int, metavar="N", help="also a births extract of N records a period (0: the demo's births)")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("run", help="materialize the whole graph for a period")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.ingest.assets import build_ingest_assets, ingest_asset_key
+from pipelines.ingest.registries import REGISTRY_ASSET_KEY, registry_ingest
 from pipelines.methodology import load_methodology
 from pipelines.publish.assets import build_publish_assets, release_contract_check
 from pipelines.quality.assets import build_quality_gate
+from pipelines.registries.checks import registry_checks
 from pipelines.reference.assets import reference_assets
 from pipelines.robustness.assets import internal_consistency_check, rank_robustness
 from pipelines.schedules import JOBS, SCHEDULES, SENSORS
@@ -26,12 +28,13 @@ def build_definitions() -> dg.Definitions:
         assets=[
             *reference_assets,
             *ingest_assets,
-            build_dbt_assets(list(ingest_keys.values())),
+            registry_ingest,
+            build_dbt_assets([*ingest_keys.values(), REGISTRY_ASSET_KEY]),
             rank_robustness,
             *build_publish_assets(),
         ],
         asset_checks=[build_quality_gate(
-            methodology, ingest_keys, extra_checks=(release_contract_check, internal_consistency_check),
+            methodology, ingest_keys, extra_checks=(release_contract_check, internal_consistency_check, registry_checks),
         )],
         resources={"dbt": dbt_resource()},
         # Operating the pipeline: period_draft / period_official jobs, schedules, landing and run status sensors.

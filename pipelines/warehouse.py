@@ -121,6 +121,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for column, spec in columns:
             if column not in have:
                 con.execute(f"alter table {table} add column {column} {spec}")
+    from pipelines.registries.tables import ensure_registry_tables  # raw.registry_* (methodology/registries.yaml)
+
+    ensure_registry_tables(con)
 
 
 @contextmanager

@@ -333,7 +333,9 @@ def parse_folder(
     folder = Path(folder)
     base = Path(relative_to) if relative_to is not None else folder.parent.parent
     staged = []
-    for path in list_landing_files(folder):
+    from pipelines.registries.spec import registry_files  # record-level extracts: the registry ingest's
+
+    for path in sorted(set(list_landing_files(folder)) - registry_files(folder, sector), key=lambda p: p.name):
         try:
             rel = path.relative_to(base).as_posix()
         except ValueError:

@@ -33,6 +33,9 @@ FAMILIES: dict[tuple[str, str], str] = {
     (MARTS_INDICATORS, "consistency"): "Tử số ≤ mẫu số, giá trị trong khoảng hợp lý / numerator ≤ denominator, ranges",
     (MARTS_INDICATORS, "plausibility"): "Biến động theo năm, giá trị bất thường (cảnh báo) / year-on-year, outliers",
     (MARTS_RANKING, "output"): "Đủ 34 tỉnh, thứ hạng hợp lệ, đúng cấu trúc công bố / all provinces, proper ranks",
+    # pipelines/registries/checks.py
+    ("ingest/registries", "registry"): "Bản ghi sổ đăng ký hợp lệ, không trùng nguồn với tệp tổng hợp / "
+                                       "registry records valid, no element also sent as a total",
 }
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology
 from pipelines.quality.core import BLOCKING, WARNING, CheckResult, examples_from, result_from_failures
+from pipelines.registries.checks import registry_counts
 
 MARTS_INDICATORS = "marts/fct_indicator_values"
 MARTS_DATA_VALUES = "marts/fct_data_values"
@@ -454,9 +455,10 @@ def completeness(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) ->
     try:
         failures = _df(
             con,
-            """
+            f"""
             with reported as (
                 select distinct unit_code, data_element from raw.data_values where period = ? and disaggregation = ''
+                {registry_counts(con, period)}
             ),
             grid as (
                 select u.province_code, e.sector, e.data_element,

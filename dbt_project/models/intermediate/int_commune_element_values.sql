@@ -1,6 +1,7 @@
 -- One value per period, commune and commune-level data element: the reported totals, plus the
 -- built-in unit_count elements (e.g. COMMUNES), worth 1 for every commune of the reference units
--- in every period that has data.
+-- in every period that has data. Data elements a record-level registry produced for a period come from
+-- its records (int_registry_element_values), in place of any aggregate row (a conflict the gate blocks).
 with
 
 data_values as (
@@ -24,6 +25,18 @@ data_elements as (
 periods as (
 
     select * from {{ ref('int_periods') }}
+
+),
+
+registry_values as (
+
+    select * from {{ ref('int_registry_element_values') }}
+
+),
+
+registry_elements as (
+
+    select * from {{ ref('stg_raw__registry_elements') }}
 
 ),
 
@@ -55,6 +68,25 @@ reported as (
         on data_values.data_element = data_elements.data_element
     where data_elements.element_level = 'commune'
         and data_elements.element_kind <> 'unit_count'
+        and not exists (
+            select 1 from registry_elements
+            where registry_elements.period = data_values.period
+                and registry_elements.data_element = data_values.data_element
+        )
+
+),
+
+from_registries as (
+
+    select
+        period,
+        unit_code,
+        province_code,
+        data_element,
+        value,
+        false as is_built_in,
+
+    from registry_values
 
 ),
 
@@ -78,6 +110,8 @@ built_in as (
 final as (
 
     select * from reported
+    union all
+    select * from from_registries
     union all
     select * from built_in
 

@@ -1,0 +1,149 @@
+"""Synthetic record-level extracts for the demo: the civil registry's births, child by child.
+
+``write_demo_records`` reads the aggregate landing files the demo has just written and turns the births
+registry's data elements into records: N births per period shared between communes in proportion to
+the demo's live births, registered on time in the proportion of its on-time registrations, the others
+registered late (61 days to a year after birth, when that is before the extract was taken) or not at
+all. The aggregate rows of those data elements are then taken out of the landing files (an element comes
+from the registry or from totals, never both). Written with numpy and pyarrow, column by column.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines.registries.load import KEY_ENV, KEY_FILE, period_bounds
+from pipelines.registries.spec import Registry, load_registries
+
+EXTRACT_DELAY_DAYS = 90   # the extract is taken this long after the period ends
+LATE_SHARE = 0.7          # of the births not registered on time, the share registered late (the rest: never)
+MALE_SHARE = 0.512        # sex ratio at birth about 105 boys per 100 girls
+
+
+@dataclass
+class RecordsSummary:
+    files: list[Path] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)
+    key_file: Path | None = None
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{p}: {n:,}" for p, n in self.records.items())
+        return f"{len(self.files)} registry extract(s), births {counts}"
+
+
+def _aggregates(landing_dir: Path, period: str) -> pd.DataFrame:
+    """Every aggregate landing CSV of the period, with the file it came from."""
+    frames = []
+    for path in sorted((landing_dir / period).glob("*/*.csv")):
+        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        if "data_element" in df.columns:
+            frames.append(df.assign(_path=str(path)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_path"])
+
+
+def _element(rows: pd.DataFrame, code: str) -> pd.Series:
+    sel = rows[(rows.data_element == code) & (rows.unit_code.str.len() == 5)]
+    return pd.to_numeric(sel.set_index("unit_code").value, errors="coerce").fillna(0).groupby(level=0).sum()
+
+
+def allocate(weights: np.ndarray, n: int) -> np.ndarray:
+    """Whole counts summing to n, in proportion to weights (largest remainders)."""
+    weights = np.asarray(weights, dtype=float)
+    share = weights / weights.sum() * n
+    counts = np.floor(share).astype(np.int64)
+    left = n - int(counts.sum())
+    if left:
+        counts[np.argsort(-(share - counts), kind="stable")[:left]] += 1
+    return counts
+
+
+def birth_records(communes: np.ndarray, counts: np.ndarray, on_time: np.ndarray, period: str,
+                  rng: np.random.Generator, id_base: int, today: date | None = None) -> pa.Table:
+    """One row per birth: child_id, sex, birth_date, registration_date (null: not registered), commune_code."""
+    start, end = period_bounds(period)
+    extract = min(end + timedelta(days=EXTRACT_DELAY_DAYS), today or date.today())
+    n = int(counts.sum())
+    commune_index = np.repeat(np.arange(len(communes)), counts)
+    epoch = np.datetime64(start, "D")
+    last = min(end, extract)
+    birth = epoch + rng.integers(0, (np.datetime64(last, "D") - epoch).astype(int) + 1, n).astype("timedelta64[D]")
+    draw = rng.random(n)
+    p = np.repeat(np.clip(on_time, 0, 1), counts)
+    delay = np.where(draw < p, rng.integers(0, 61, n), rng.integers(61, 366, n))
+    registered = (draw < p) | (rng.random(n) < LATE_SHARE)
+    registration = birth + delay.astype("timedelta64[D]")
+    registered &= registration <= np.datetime64(extract, "D")
+    ids = pc.binary_join_element_wise(
+        "KS", pc.utf8_lpad(pc.cast(pa.array(id_base + rng.permutation(n), pa.int64()), pa.string()), 10, "0"), "")
+    return pa.table({
+        "child_id": ids,
+        "sex": pa.array(np.where(rng.random(n) < MALE_SHARE, "M", "F")),
+        "birth_date": pa.array(birth, pa.date32()),
+        "registration_date": pa.array(registration, pa.date32(), mask=~registered),
+        "commune_code": pa.array(np.asarray(communes)[commune_index]),
+    })
+
+
+def _drop_elements(rows: pd.DataFrame, elements: tuple[str, ...]) -> None:
+    """Rewrite the aggregate files without the registry's elements (same encoding, line ends and date)."""
+    for path, df in rows.groupby("_path"):
+        if not df.data_element.isin(elements).any():
+            continue
+        path = Path(path)
+        stat = path.stat()
+        kept = df[~df.data_element.isin(elements)].drop(columns="_path")
+        if kept.empty:  # every element of the file now comes from the registry
+            path.unlink()
+            continue
+        kept.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        os.utime(path, (stat.st_atime, stat.st_mtime))
+
+
+def ensure_key(home: Path) -> Path | None:
+    """A random pseudonymisation key in ``$CRI_HOME/pseudonym.key`` for the demo (unless one is set)."""
+    if os.environ.get(KEY_ENV):
+        return None
+    path = home / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path
+
+
+def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed: int = 20251115,
+                       registry: Registry | None = None) -> RecordsSummary:
+    """Births extracts for each period (n births each; 0: as many as the demo's live births)."""
+    registry = registry or load_registries().get("births")
+    landing_dir = Path(landing_dir)
+    summary = RecordsSummary(key_file=ensure_key(landing_dir.parent))
+    count_element = next(p.data_element for p in registry.produces if p.rule == "count")
+    on_time_element = next(p.data_element for p in registry.produces if p.rule == "within_days")
+    for index, period in enumerate(periods):
+        rows = _aggregates(landing_dir, period)
+        if rows.empty:
+            continue
+        births = _element(rows, count_element)
+        births = births[births > 0]
+        on_time = (_element(rows, on_time_element).reindex(births.index).fillna(0) / births).to_numpy()
+        counts = allocate(births.to_numpy(), n) if n else births.to_numpy().astype(np.int64)
+        rng = np.random.default_rng([seed, index])
+        table = birth_records(births.index.to_numpy(), counts, on_time, period, rng,
+                              id_base=(int(period[:4]) % 100 * 10 + index) * 10**8)
+        path = landing_dir / period / registry.sector / f"births_{period}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, compression="zstd")
+        _drop_elements(rows, registry.elements)
+        summary.files.append(path)
+        summary.records[period] = table.num_rows
+    return summary

@@ -1,0 +1,1 @@
+"""Record-level registries: declarations, ingest into DuckDB, checks."""

@@ -1,0 +1,86 @@
+"""The warehouse tables of the record-level registries (written by ``pipelines.registries.load``).
+
+``raw.registry_<code>``: the accepted records, one per key and period, identifiers replaced by their
+pseudonym (``<column>`` ending ``_id`` becomes ``<stem>_key``, the first 128 bits of HMAC-SHA256 as hex);
+``raw.rejected_records``: every refused record or file, with its check code and reason (never the
+identifier); ``raw.registry_files``: one row per extract file; ``raw.registry_elements``: the data elements
+each registry produced for a period, with the rule (what the conflict check and the dbt models read).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.registries.spec import Column, Registries, Registry, load_registries
+
+SQL_TYPES = {"varchar": "varchar", "date": "date", "integer": "bigint"}
+
+COMMON_DDL = """
+create schema if not exists raw;
+
+create table if not exists raw.rejected_records (
+    period          varchar not null,
+    registry        varchar not null,   -- registry code (methodology/registries.yaml)
+    sector          varchar,
+    source_file     varchar not null,   -- path relative to the landing folder
+    file_sha256     varchar,
+    row_number      bigint,             -- record of the file (CSV: line, header = 1); null: the whole file
+    column_name     varchar,
+    value           varchar,            -- the refused value (never an identifier)
+    check_code      varchar not null,   -- e.g. registry.duplicate_key
+    reason          varchar not null,
+    record_key      varchar,            -- pseudonym of the record's identifier, when it has one
+    loaded_at       timestamp not null
+);
+
+create table if not exists raw.registry_files (
+    period          varchar not null,
+    registry        varchar not null,
+    sector          varchar,
+    source_file     varchar not null,
+    file_sha256     varchar not null,
+    file_format     varchar,
+    rows_total      bigint not null,
+    rows_loaded     bigint not null,
+    rows_rejected   bigint not null,
+    loaded_at       timestamp not null
+);
+
+create table if not exists raw.registry_elements (
+    period          varchar not null,
+    registry        varchar not null,
+    data_element    varchar not null,
+    rule            varchar not null,
+    days            integer,            -- within_days
+    params          varchar,            -- every parameter of the rule, JSON
+    loaded_at       timestamp not null
+);
+"""
+
+
+def stored_name(column: Column) -> str:
+    """The warehouse column of a declared column: an identifier ``child_id`` is stored as ``child_key``."""
+    if not column.identifier:
+        return column.name
+    return (column.name[:-3] if column.name.endswith("_id") else column.name) + "_key"
+
+
+def record_ddl(registry: Registry) -> str:
+    cols = ",\n    ".join(
+        f"{stored_name(c)} {'varchar' if c.identifier else SQL_TYPES[c.type]}" for c in registry.columns)
+    return (f"create table if not exists {registry.table} (\n    period varchar not null,\n"
+            f"    source_file varchar not null,\n    file_sha256 varchar not null,\n    row_number bigint not null,\n"
+            f"    {cols},\n    loaded_at timestamp not null\n);")
+
+
+def ensure_registry_tables(con: duckdb.DuckDBPyConnection, registries: Registries | None = None) -> None:
+    """Create the registry tables that do not exist yet (every declared registry, loaded or not)."""
+    registries = registries or load_registries()
+    con.execute(COMMON_DDL)
+    for registry in registries.registries:
+        con.execute(record_ddl(registry))
+
+
+def registry_tables(registries: Registries) -> tuple[str, ...]:
+    return ("raw.rejected_records", "raw.registry_files", "raw.registry_elements",
+            *(r.table for r in registries.registries))
