@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,9 @@ def as_number(value: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
+_WIDE = Context(prec=400)
+
+
 @lru_cache(maxsize=32)
 def _pattern(text: str):
     """Babel's number pattern, parsed once (a report formats thousands of numbers)."""
@@ -42,12 +45,14 @@ def _pattern(text: str):
 
 
 def _format(value: Decimal, pattern: str) -> str:
-    return _pattern(pattern).apply(value, _LOCALE)
+    with localcontext(_WIDE):  # Babel rounds in the current context: wide enough for any float
+        return _pattern(pattern).apply(value, _LOCALE)
 
 
 def _rounded(f: float, decimals: int) -> Decimal:
     """Half away from zero, on the shortest decimal text of ``f`` (60.125 -> 60.13, as in Excel)."""
-    d = Decimal(repr(f)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    # precision enough for any float (1e300 is a value a hostile file can carry; the report still shows it)
+    d = Decimal(repr(f)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=_WIDE)
     return d if d != 0 else abs(d)  # no "-0"
 
 

@@ -268,3 +268,10 @@ def test_both_reports_fit_a_1366_px_window(tmp_path, methodology):
     card = tmp_path / "card.html"
     card.write_text(shot.fragment_page(report.read_text(encoding="utf-8"), "tinh-01"), encoding="utf-8")
     assert shot.measure(card, 1366)["width"] <= 1366
+
+
+def test_any_float_formats_even_a_hostile_one():
+    from pipelines.formats import compact, number
+
+    assert number(1e300, 0).startswith("1.000.000.000") and number(1e300, 0).count(".") == 100
+    assert compact(60.125) == "60,13" and number(-0.001, 2) == "0,00"
