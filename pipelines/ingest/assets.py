@@ -216,9 +216,23 @@ def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summ
         "rejects_preview": dg.MetadataValue.md(rejects_markdown(parsed.rejects)),
         "files_table": dg.MetadataValue.md(files_markdown(parsed)),
         "replaced_rows": dg.MetadataValue.json(summary.replaced),
+        "files_waiting": len(parsed.waiting),
+        "files_waiting_names": dg.MetadataValue.json(parsed.waiting),
+        "landing_findings": dg.MetadataValue.json([f"{f.name}: {f.check_code}" for f in parsed.findings]),
         **match_metadata(parsed),
         "dagster/row_count": parsed.rows_loaded,
     }
+
+
+def landing_lines(parsed: ParsedFolder) -> list[str]:
+    """Plain sentences for the files left for the next run and the names in landing that were not read."""
+    out = []
+    if parsed.waiting:
+        out.append(f"{parsed.sector} {parsed.period}: {len(parsed.waiting)} file(s) still being copied, left for the "
+                   f"next run: {'; '.join(parsed.waiting)}")
+    for f in parsed.findings:
+        out.append(f"{parsed.sector} {parsed.period}: not read: {f.name} ({f.check_code})")
+    return out
 
 
 # -- asset factory ---------------------------------------------------------------------------------
@@ -255,6 +269,7 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
                   "methodology_version": str(methodology.version)},
     )
     def _ingest(context, config: IngestConfig) -> dg.MaterializeResult:
+        from pipelines.ingest.landing import period_findings, settle_seconds
         from pipelines.reference.units import admin_units
         from pipelines.settings import get_settings
 
@@ -266,8 +281,10 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
             folder_exists = folder.is_dir()
             if not folder_exists:
                 context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
+            unread = period_findings(settings.landing_dir / period, period, list(methodology.sector_codes))
             parsed = parse_folder(folder, period, code, methodology, units, relative_to=settings.landing_dir,
-                                  apportion_rule=apportion_rule(config.apportion_rule))
+                                  apportion_rule=apportion_rule(config.apportion_rule), settle=settle_seconds(),
+                                  findings=unread.get(code, []))
             with connect() as con:
                 summary = write_parsed(con, parsed)
             m = parsed.match_counts
@@ -277,9 +294,12 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
                     f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
             context.log.info(line)
             say("ingest", line)
+            for note in landing_lines(parsed):
+                context.log.warning(note)
+                say("ingest", note)
             per_period[period] = ingest_metadata(parsed, folder_exists, str(folder), summary)
         return dg.MaterializeResult(metadata=run_metadata(
-            per_period, totals=("files", "rows_total", "rows_loaded", "rows_rejected", "reject_records",
+            per_period, totals=("files", "files_waiting", "rows_total", "rows_loaded", "rows_rejected", "reject_records",
                                 "dagster/row_count"),
             rows_loaded_by_period="rows_loaded", rows_rejected_by_period="rows_rejected"))
 
@@ -296,6 +316,7 @@ __all__: Sequence[str] = [
     "ingest_asset_key",
     "ingest_asset_keys",
     "ingest_metadata",
+    "landing_lines",
     "list_landing_files",
     "match_metadata",
     "rejects_markdown",

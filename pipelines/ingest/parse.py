@@ -129,6 +129,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.ingest.csv_stream import CHECK_CODES as _CSV_CHECK_CODES
+from pipelines.ingest.csv_stream import iter_records
+from pipelines.ingest.landing import CHECK_CODES as _LANDING_CHECK_CODES
+from pipelines.ingest.limits import CHECK_CODES as _LIMIT_CHECK_CODES
+from pipelines.ingest.limits import IngestLimits, LimitExceeded
 from pipelines.ingest.workbook import CHECK_CODES as _WORKBOOK_CHECK_CODES
 from pipelines.units import CHECK_CODES as _UNIT_CHECK_CODES
 
@@ -197,6 +202,9 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
 # Names, legacy units and the crosswalk (pipelines.units), and workbooks (pipelines.ingest.workbook).
 CHECK_CODES.update(_UNIT_CHECK_CODES)
 CHECK_CODES.update(_WORKBOOK_CHECK_CODES)
+CHECK_CODES.update(_LANDING_CHECK_CODES)
+CHECK_CODES.update(_CSV_CHECK_CODES)
+CHECK_CODES.update(_LIMIT_CHECK_CODES)
 
 _KIND_VI = {"count": "số đếm", "yes_no": "có/không", "amount_vnd": "số tiền (đồng)", "unit_count": "tự tính"}
 _LEVEL_VI = {"commune": "xã", "province": "tỉnh"}
@@ -252,6 +260,8 @@ class ParsedFolder:
     rejects: pd.DataFrame
     files: list[FileInfo] = field(default_factory=list)
     apportion_rule: str = DEFAULT_APPORTION_RULE
+    waiting: list[str] = field(default_factory=list)  # files still being copied: left for the next run
+    findings: list[Any] = field(default_factory=list)  # names in landing not read (pipelines.ingest.landing)
 
     @property
     def file_table(self) -> pd.DataFrame:
@@ -317,8 +327,15 @@ def parse_folder(
     *,
     relative_to: Path | None = None,
     apportion_rule: str = DEFAULT_APPORTION_RULE,
+    settle: float = 0.0,
+    findings: Iterable[Any] = (),
 ) -> ParsedFolder:
     """Parse every file of ``landing/<period>/<sector>/``; duplicates are found across files.
+
+    Landing is a drop box (``pipelines.ingest.landing``): symbolic links, sub-folders and files outside the
+    landing folder are not read and are reported as whole-file rejects (``landing.*``), as are the
+    ``findings`` passed in (folders of the period that are no sector); files modified less than ``settle``
+    seconds ago or changing while read are left for the next run, named in ``waiting``.
 
     ``.csv`` and ``.xlsx`` files (any case) are parsed; other files (``.xls``,
     ``.pdf``, ...) are rejected whole as ``ingest.unsupported_file`` so that
@@ -328,20 +345,44 @@ def parse_folder(
     ``<period>/<sector>/<file>``). Legacy rows of every file of the folder are
     summed together onto the 2025 units (``apportion_rule``: 'area' or 'equal').
     """
+    from pipelines.ingest import landing
+
     ctx = _Context.build(period, sector, methodology, units, apportion_rule)
     folder = Path(folder)
     base = Path(relative_to) if relative_to is not None else folder.parent.parent
+    entries = landing.sector_entries(folder, relative_to, f"{period}/{sector}", settle=settle)
     staged = []
-    for path in list_landing_files(folder):
+    for path in entries.files:
+        name = entries.names[path]
         try:
-            rel = path.relative_to(base).as_posix()
+            rel = path.parent.relative_to(base).as_posix() + "/" + name
         except ValueError:
-            rel = f"{period}/{sector}/{path.name}"
-        staged.append(_stage_file(path, rel, ctx))
+            rel = f"{period}/{sector}/{name}"
+        before = path.stat(follow_symlinks=False)
+        st = _stage_file(path, rel, ctx)
+        if settle > 0 and landing.changed_while_read(path, before):
+            entries.wait(path, "changed while it was read")
+            continue
+        staged.append(st)
     values, assembly_rejects, loaded = _assemble(staged, ctx)
     rejects = _finish_rejects(staged, assembly_rejects, ctx)
+    rejects = _with_findings(rejects, [*entries.findings, *findings], ctx)
     return ParsedFolder(period=period, sector=sector, values=values, rejects=rejects,
-                        files=_file_infos(staged, loaded, ctx), apportion_rule=ctx.apportion_rule)
+                        files=_file_infos(staged, loaded, ctx), apportion_rule=ctx.apportion_rule,
+                        waiting=entries.waiting, findings=[*entries.findings, *findings])
+
+
+def _with_findings(rejects: pd.DataFrame, findings: list[Any], ctx: _Context) -> pd.DataFrame:
+    """Names in landing that were not read (``pipelines.ingest.landing``), as whole-file rejects."""
+    if not findings:
+        return rejects
+    rows = pd.DataFrame([{"period": ctx.period, "sector": ctx.sector, "source_file": f.name, "file_sha256": None,
+                          "row_number": pd.NA, "column_name": None, "value": None, "check_code": f.check_code,
+                          "reason": f.reason, "raw_record": None} for f in findings], columns=REJECT_COLUMNS)
+    out = pd.concat([rejects, rows.astype(_REJECT_DTYPES)], ignore_index=True)
+    for col in ("file_sha256", "column_name", "value", "raw_record"):
+        out[col] = out[col].where(out[col].notna(), None)
+    return out
 
 
 def list_landing_files(folder: Path) -> list[Path]:
@@ -350,7 +391,8 @@ def list_landing_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        (p for p in folder.iterdir()
+         if not p.is_symlink() and p.is_file() and not p.name.startswith((".", "~$"))),
         key=lambda p: p.name,
     )
 
@@ -380,6 +422,7 @@ class _Context:
     methodology: Any = field(default=None, compare=False, repr=False)
     apportion_rule: str = DEFAULT_APPORTION_RULE
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    limits: IngestLimits = field(default_factory=IngestLimits.from_env, compare=False, repr=False)
 
     @classmethod
     def build(cls, period: str, sector: str, methodology: Any, units: pd.DataFrame,
@@ -519,9 +562,9 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         # Count the records as best we can so that rows_total stays truthful.
         if decoded.fallback_text is not None:
             try:
-                lines, recs, ends = _read_records(decoded.fallback_text, ",")
-                st.rows_total = sum(1 for r in recs[1:] if any(c.strip() for c in r))
-            except csv.Error:
+                lines, recs, ends, broken = _read_records(decoded.fallback_text, ",")
+                st.rows_total = sum(1 for i, r in enumerate(recs) if i and (i in broken or any(c.strip() for c in r)))
+            except (csv.Error, LimitExceeded):
                 st.rows_total = 0
         st.reject_file("ingest.file_encoding", decoded.problem, value=decoded.bad_bytes, raw=decoded.bad_line)
         return st
@@ -534,7 +577,10 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     delimiter = _sniff_delimiter(text)
     st.delimiter = delimiter
     try:
-        lines, recs, ends = _read_records(text, delimiter)
+        lines, recs, ends, broken = _read_records(text, delimiter, ctx.limits)
+    except LimitExceeded as exc:
+        st.reject_file("ingest.limit_exceeded", exc.reason)
+        return st
     except csv.Error as exc:
         st.reject_file(
             "ingest.file_malformed",
@@ -563,6 +609,9 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     for i in np.flatnonzero(~full & (lens > 0)):
         if not any(c.strip() for c in body[i]):
             blank[i] = True
+    is_broken = np.zeros(len(body), dtype=bool)
+    is_broken[[i - 1 for i in broken if i > 0]] = True
+    blank &= ~is_broken
     st.blank_rows = int(blank.sum())
     st.rows_total = int((~blank).sum())
 
@@ -597,8 +646,12 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         return st
 
     rec_all = np.arange(1, len(recs), dtype=np.int64)
-    ragged = ~blank & (lens != ncols)
+    ragged = ~blank & (lens != ncols) & ~is_broken
     rejects: list[pd.DataFrame] = []
+    if broken:
+        rejects.append(pd.DataFrame({"_rec": np.asarray(sorted(broken), dtype=np.int64), "column_name": None,
+                                     "value": None, "check_code": "ingest.unclosed_quote",
+                                     "reason": [broken[i] for i in sorted(broken)]}))
     if ragged.any():
         r_rec = rec_all[ragged]
         r_len = lens[ragged]
@@ -633,14 +686,14 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
 
 # Problems of the workbook reader that concern no data record: the rows under a wrong total are loaded.
 _WORKBOOK_REPORT_ONLY = frozenset({"workbook.total_mismatch"})
-_WORKBOOK_WHOLE_FILE = frozenset({"workbook.unreadable", "workbook.no_header"})
+_WORKBOOK_WHOLE_FILE = frozenset({"workbook.unreadable", "workbook.no_header", "ingest.limit_exceeded"})
 
 
 def _stage_workbook(path: Path, st: _Staged, ctx: _Context) -> _Staged:
     """An agency workbook, read into landing rows (one record per value cell) and checked like a CSV file."""
     from pipelines.ingest.workbook import read_workbook
 
-    result = read_workbook(path, ctx.sector, ctx.workbook_mapping(), period=ctx.period)
+    result = read_workbook(path, ctx.sector, ctx.workbook_mapping(), period=ctx.period, limits=ctx.limits)
     rows = result.rows.reset_index(drop=True)
     wb_rejects = result.rejects.reset_index(drop=True)
     whole = wb_rejects[wb_rejects["check_code"].isin(_WORKBOOK_WHOLE_FILE)]
@@ -718,8 +771,10 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_records(text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """Records of a CSV text, with for each record the number of the last line it uses."""
+def _read_records(text: str, delimiter: str, limits: IngestLimits | None = None
+                  ) -> tuple[list[str], list[list[str]], list[int], dict[int, str]]:
+    """Records of a CSV text, with for each record the number of the last line it uses, and the records
+    that are a broken line (an unclosed quote: ``pipelines.ingest.csv_stream``) with the reason."""
     lines = list(io.StringIO(text, newline=""))
     source: Iterable[str] = lines
     if not text.isascii():
@@ -727,15 +782,17 @@ def _read_records(text: str, delimiter: str) -> tuple[list[str], list[list[str]]
         source = list(io.StringIO(unicodedata.normalize("NFC", text), newline=""))
         if len(source) != len(lines):
             source = [unicodedata.normalize("NFC", line) for line in lines]
-    reader = csv.reader(source, delimiter=delimiter)
     recs: list[list[str]] = []
     ends: list[int] = []
-    for rec in reader:
-        recs.append(rec)
-        ends.append(reader.line_num)
+    broken: dict[int, str] = {}
+    for rec in iter_records(source, delimiter, limits):
+        if rec.broken is not None:
+            broken[len(recs)] = rec.broken
+        recs.append(rec.cells)
+        ends.append(rec.last_line)
     if not recs:
         recs, ends = [[]], [0]
-    return lines, recs, ends
+    return lines, recs, ends, broken
 
 
 # -- encodings -------------------------------------------------------------------------------------
@@ -881,6 +938,8 @@ _NUMBER_FORMS: list[tuple[str, str, str]] = [
 _AMBIGUOUS = f"{_G}[.,]{_D}{{3}}"  # 1.234 / 1,234
 _DECIMAL_FORMS: list[tuple[str, str]] = [(f"{_D}+\\.{_D}+", ""), (f"{_D}+,{_D}+", ",")]
 _SPACES = re.compile("[\u00a0\u2007\u2009\u202f]")
+#: Numbers from this size on are rejected (``out_of_range``): a double holds every whole number below 2**53 only.
+MAX_ABS_VALUE = 1e16
 
 
 def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -925,10 +984,14 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = pd.to_numeric(canon, errors="coerce").astype("float64")
     values = values.where(~negative, -values)
     values = values.where(values != 0, 0.0)  # no -0.0
+    # beyond 2**53 a double no longer holds every whole number; 400 digits would be inf
+    huge = (values.abs() >= MAX_ABS_VALUE).to_numpy()
+    values[huge] = np.nan
     problem = pd.Series(None, index=s.index, dtype="object")
     problem[s == ""] = "empty"
     problem[ambiguous] = "ambiguous"
-    problem[values.isna() & (s != "") & ~ambiguous] = "invalid"
+    problem[values.isna() & (s != "") & ~ambiguous & ~huge] = "invalid"
+    problem[huge] = "out_of_range"
     return values, problem
 
 
@@ -1063,6 +1126,12 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
 
     add((problem == "ambiguous").to_numpy(), "value", "ingest.unparseable_value", ambiguous)
     add((problem == "invalid").to_numpy(), "value", "ingest.unparseable_value", invalid)
+    add((problem == "out_of_range").to_numpy(), "value", "ingest.unparseable_value",
+        lambda d: "Cột 'value': " + _q(d["value"].str.slice(0, 40) + np.where(d["value"].str.len() > 40, "…", ""))
+        + " có " + d["value"].str.len().astype("str") + " ký tự, vượt giới hạn số (|giá trị| < 10^16); cần một số "
+        "đếm hoặc số tiền thật / column 'value': " + _q(d["value"].str.slice(0, 40) + np.where(
+            d["value"].str.len() > 40, "…", "")) + " (" + d["value"].str.len().astype("str") + " characters) is out "
+        "of range: expected a real count or amount, below 10^16 in absolute value")
     parsed = values.notna()
     negative = parsed & (values < 0)
     add(negative, "value", "ingest.negative_value",
