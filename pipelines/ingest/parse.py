@@ -592,9 +592,37 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     st.lines, st.ends = lines, np.asarray(ends, dtype=np.int64)
 
     header_raw = recs[0]
-    header = [_norm_name(h) for h in header_raw]
     body = recs[1:]
-    ncols = len(header)
+    ncols = len(header_raw)
+    b = _split_body(body, ncols, broken, rec0=1)
+    st.blank_rows = int(b.blank.sum())
+    st.rows_total = int((~b.blank).sum())
+    seen = _header_columns(st, header_raw, st.raw_record(0) if len(ends) else None)
+    if seen is None:
+        return st
+    if st.rows_total == 0:
+        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True), raw=st.raw_record(0))
+        return st
+    rejects, candidates, schemes = _check_body(b, 1, broken, ncols, seen, delimiter, ctx)
+    st.schemes = schemes
+    st.rejects = rejects
+    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
+    return st
+
+
+@dataclass
+class _Body:
+    """Records of a CSV file, or of one chunk of it: their cell counts, the cells by column, blank and broken."""
+
+    lens: np.ndarray
+    full: np.ndarray  # as many cells as the header
+    columns: list[pd.Series]  # the cells of the full records, stripped, by column
+    blank: np.ndarray
+    is_broken: np.ndarray
+
+
+def _split_body(body: list[list[str]], ncols: int, broken: dict[int, str], rec0: int) -> _Body:
+    """``body[i]`` is record ``rec0 + i``; ``broken``: record number -> reason (an unclosed quote)."""
     lens = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
     full = lens == ncols
     # Columns of the rows that have as many cells as the header, stripped.
@@ -610,11 +638,14 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         if not any(c.strip() for c in body[i]):
             blank[i] = True
     is_broken = np.zeros(len(body), dtype=bool)
-    is_broken[[i - 1 for i in broken if i > 0]] = True
+    is_broken[[i - rec0 for i in broken if rec0 <= i < rec0 + len(body)]] = True
     blank &= ~is_broken
-    st.blank_rows = int(blank.sum())
-    st.rows_total = int((~blank).sum())
+    return _Body(lens, full, columns, blank, is_broken)
 
+
+def _header_columns(st: _Staged, header_raw: list[str], raw_header: str | None) -> dict[str, int] | None:
+    """Position of each column of the header; None when the header rejects the file (missing or repeated)."""
+    header = [_norm_name(h) for h in header_raw]
     seen: dict[str, int] = {}
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     for i, h in enumerate(header):
@@ -629,29 +660,34 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
             f"Thiếu cột bắt buộc: {names}. Cần các cột {', '.join(REQUIRED_COLUMNS)} ở dòng 1; các cột có trong tệp: "
             f"{found} / missing required column(s): {names}. Expected columns {', '.join(REQUIRED_COLUMNS)} "
             f"in line 1; columns found: {found}",
-            column=names, raw=st.raw_record(0) if len(ends) else None,
+            column=names, raw=raw_header,
         )
-        return st
+        return None
     if dupes:
         names = ", ".join(dupes)
         st.reject_file(
             "ingest.duplicate_column",
             f"Cột {names} xuất hiện nhiều lần ở dòng tiêu đề; mỗi cột chỉ được có một lần / column(s) {names} "
             f"appear more than once in the header; expected each column once. Columns found: {found}",
-            column=names, raw=st.raw_record(0),
+            column=names, raw=raw_header,
         )
-        return st
-    if st.rows_total == 0:
-        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True), raw=st.raw_record(0))
-        return st
+        return None
+    return seen
 
-    rec_all = np.arange(1, len(recs), dtype=np.int64)
+
+def _check_body(b: _Body, rec0: int, broken: dict[int, str], ncols: int, seen: dict[str, int], delimiter: str,
+                ctx: _Context) -> tuple[list[pd.DataFrame], pd.DataFrame, frozenset[str]]:
+    """The rejects of the records of ``b`` (record numbers from ``rec0``), the rows that passed every check,
+    and the unit schemes the rows state."""
+    lens, full, columns, blank, is_broken = b.lens, b.full, b.columns, b.blank, b.is_broken
+    rec_all = np.arange(rec0, rec0 + len(lens), dtype=np.int64)
     ragged = ~blank & (lens != ncols) & ~is_broken
     rejects: list[pd.DataFrame] = []
-    if broken:
-        rejects.append(pd.DataFrame({"_rec": np.asarray(sorted(broken), dtype=np.int64), "column_name": None,
+    mine = sorted(int(r) for r in rec_all[is_broken])
+    if mine:
+        rejects.append(pd.DataFrame({"_rec": np.asarray(mine, dtype=np.int64), "column_name": None,
                                      "value": None, "check_code": "ingest.unclosed_quote",
-                                     "reason": [broken[i] for i in sorted(broken)]}))
+                                     "reason": [broken[i] for i in mine]}))
     if ragged.any():
         r_rec = rec_all[ragged]
         r_len = lens[ragged]
@@ -674,12 +710,9 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         frame[name] = col.reset_index(drop=True)
     # the schemes the file states (rows with another scheme are rejected below)
     schemes = set(frame["unit_scheme"].str.strip().str.lower().replace("", SCHEME).unique())
-    st.schemes = frozenset(schemes & {SCHEME, LEGACY})
-
     row_rejects, candidates = _check_rows(frame, ctx)
-    st.rejects = rejects + row_rejects
-    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
-    return st
+    return rejects + row_rejects, candidates, frozenset(schemes & {SCHEME, LEGACY})
+
 
 
 # -- staging one workbook --------------------------------------------------------------------------
