@@ -2,11 +2,11 @@
 
 ``csv.reader`` lets a double quote that is never closed run on to the end of
 the file: line 5 ``...,"12`` swallows every line after it into one record.
-``iter_records`` reads the same records as ``csv.reader`` but accepts a record
+``read_records`` reads the same records as ``csv.reader`` but accepts a record
 spread over several lines (a quoted cell holding a line break, as Excel
 writes) only when it has exactly the header's number of cells and none of its
 continuation lines looks like a record of its own (as many separators as the
-header). Otherwise the first line alone is a broken record (``Record.broken``
+header). Otherwise the first line alone is a broken record (``Records.broken``
 says why) and the lines after it are read again on their own. A record may
 span at most ``MAX_RECORD_LINES`` lines.
 
@@ -18,9 +18,8 @@ file is read.
 from __future__ import annotations
 
 import csv
-from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 from pipelines.ingest.limits import IngestLimits
 
@@ -32,73 +31,72 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Record:
-    first_line: int  # 1-based physical lines the record uses
-    last_line: int
-    cells: list[str]
-    broken: str | None = None  # why the line was not read as a record (then cells is empty)
+@dataclass
+class Records:
+    """Records read from a list of lines: ``cells[i]`` ended on line ``ends[i]`` (1-based, in the file);
+    ``broken``: index -> why that line was not read as a record (then its cells are empty)."""
+
+    cells: list[list[str]] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    broken: dict[int, str] = field(default_factory=dict)
+    next_line: int = 0  # index in ``lines`` of the first line not read (the end, or where the next chunk starts)
 
 
-class _Lines:
-    """The lines of a file as an iterator ``csv.reader`` pulls from, with lines pushed back to read again."""
+def read_records(lines: list[str], delimiter: str, ncols: int | None, *, first_line: int = 1,
+                 limits: IngestLimits | None = None, final: bool = True, out: Records | None = None) -> Records:
+    """The records of ``lines`` (with their line ends; ``lines[0]`` is line ``first_line`` of the file).
 
-    def __init__(self, lines: Iterable[str], limits: IngestLimits) -> None:
-        self._it = iter(lines)
-        self._back: deque[tuple[int, str]] = deque()
-        self._n = 0
-        self._limits = limits
-        self.taken: list[tuple[int, str]] = []
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if len(self.taken) >= MAX_RECORD_LINES:
-            raise StopIteration  # ends this record only: the reader asks again for the next one
-        if self._back:
-            item = self._back.popleft()
-        else:
-            text = next(self._it)
-            self._n += 1
-            self._limits.check_line(text, self._n)
-            item = (self._n, text)
-        self.taken.append(item)
-        return item[1]
-
-    def read_again(self, items: list[tuple[int, str]]) -> None:
-        self._back.extendleft(reversed(items))
-
-
-def iter_records(lines: Iterable[str], delimiter: str, limits: IngestLimits | None = None) -> Iterator[Record]:
-    """Records of CSV lines (with their line ends); the first is the header."""
+    ``ncols``: the header's number of cells (None: the first record is the header, and sets it). When
+    ``final`` is false the lines are a chunk of a longer file: records starting in its last
+    ``MAX_RECORD_LINES`` lines are left for the next chunk (``next_line``), as they may go on in it.
+    """
     limits = limits or IngestLimits()
-    src = _Lines(lines, limits)
-    reader = csv.reader(src, delimiter=delimiter)
-    ncols: int | None = None
-    while True:
-        src.taken = []
-        try:
-            cells = next(reader)
-        except StopIteration:
-            if not src.taken:
-                return
-            cells = None  # a record cut short at MAX_RECORD_LINES
-        except csv.Error as exc:  # a NUL byte, a cell over the csv module's size limit
-            first = src.taken[0] if src.taken else (0, "")
-            src.read_again(src.taken[1:])
-            yield Record(first[0], first[0], [], _reason_bad_line(first[0], str(exc)))
-            continue
-        taken = src.taken
-        if ncols is None and cells is not None:
-            ncols = len(cells)
-            limits.check_columns(ncols)
-        elif len(taken) > 1 and (cells is None or len(cells) != ncols or any(
-                line.count(delimiter) >= max(1, ncols - 1) for _, line in taken[1:])):
-            src.read_again(taken[1:])
-            yield Record(taken[0][0], taken[0][0], [], _reason_unclosed(taken[0][0], len(taken)))
-            continue
-        yield Record(taken[0][0], taken[-1][0], cells or [])
+    if lines:
+        longest = max(lines, key=len)
+        if len(longest) > limits.max_line_chars:
+            limits.check_line(longest, first_line + lines.index(longest))
+    out = out if out is not None else Records()
+    stop = len(lines) if final else max(0, len(lines) - MAX_RECORD_LINES)
+    i = 0  # index of the line the reader starts from
+    while i < stop:
+        reader = csv.reader(itertools.islice(lines, i, None), delimiter=delimiter)
+        prev = 0
+        restart = None
+        while True:
+            if i + prev >= stop:
+                break
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # a NUL byte, a quoted cell running over the csv module's size limit
+                out.broken[len(out.cells)] = _reason_bad_line(first_line + i + prev, str(exc))
+                out.cells.append([])
+                out.ends.append(first_line + i + prev)
+                restart = i + prev + 1
+                break
+            span = reader.line_num - prev
+            if ncols is None:
+                ncols = len(cells)
+                limits.check_columns(ncols)
+            elif span > 1 and (len(cells) != ncols or span > MAX_RECORD_LINES or any(
+                    lines[k].count(delimiter) >= max(1, ncols - 1) for k in range(i + prev + 1, i + reader.line_num))):
+                if not final and i + reader.line_num >= len(lines):
+                    break  # it may be a record that goes on in the next chunk
+                out.broken[len(out.cells)] = _reason_unclosed(first_line + i + prev, span)
+                out.cells.append([])
+                out.ends.append(first_line + i + prev)
+                restart = i + prev + 1  # the lines it swallowed are read again on their own
+                break
+            out.cells.append(cells)
+            out.ends.append(first_line + i + reader.line_num - 1)
+            prev = reader.line_num
+        if restart is None:
+            i += prev
+            break
+        i = restart
+    out.next_line = i
+    return out
 
 
 def _reason_unclosed(line: int, spans: int) -> str:

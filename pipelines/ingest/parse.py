@@ -130,7 +130,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.csv_stream import CHECK_CODES as _CSV_CHECK_CODES
-from pipelines.ingest.csv_stream import iter_records
+from pipelines.ingest.csv_stream import read_records
 from pipelines.ingest.landing import CHECK_CODES as _LANDING_CHECK_CODES
 from pipelines.ingest.limits import CHECK_CODES as _LIMIT_CHECK_CODES
 from pipelines.ingest.limits import IngestLimits, LimitExceeded
@@ -809,20 +809,14 @@ def _read_records(text: str, delimiter: str, limits: IngestLimits | None = None
     """Records of a CSV text, with for each record the number of the last line it uses, and the records
     that are a broken line (an unclosed quote: ``pipelines.ingest.csv_stream``) with the reason."""
     lines = list(io.StringIO(text, newline=""))
-    source: Iterable[str] = lines
+    source: list[str] = lines
     if not text.isascii():
         # NFC never touches line breaks, so the normalised text has the same lines.
         source = list(io.StringIO(unicodedata.normalize("NFC", text), newline=""))
         if len(source) != len(lines):
             source = [unicodedata.normalize("NFC", line) for line in lines]
-    recs: list[list[str]] = []
-    ends: list[int] = []
-    broken: dict[int, str] = {}
-    for rec in iter_records(source, delimiter, limits):
-        if rec.broken is not None:
-            broken[len(recs)] = rec.broken
-        recs.append(rec.cells)
-        ends.append(rec.last_line)
+    read = read_records(list(source), delimiter, None, limits=limits)
+    recs, ends, broken = read.cells, read.ends, read.broken
     if not recs:
         recs, ends = [[]], [0]
     return lines, recs, ends, broken
