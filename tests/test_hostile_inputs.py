@@ -356,3 +356,43 @@ def test_too_many_cells_or_unpacked_bytes_reject_the_workbook(tmp_path, methodol
     monkeypatch.setenv("CRI_INGEST_MAX_UNPACKED_MB", "0")
     r = parse_one(path, methodology, units)
     assert "unpacked size" in r.rejects.iloc[0]["reason"] and r.values.empty
+
+
+# -- large files are read a chunk at a time, with the same outcome ---------------------------------
+
+
+def test_a_large_file_read_in_chunks_gives_what_a_small_one_gives(tmp_path, methodology, units, monkeypatch):
+    elements = ["LIVE_BIRTHS", "DEATHS_U5", "MEASURED_U5", "STUNTED_U5", "CSC_TOTAL", "CSC_HELPED",
+                "ABUSE_CASES", "INJURY_DEATHS"]
+    communes = units.loc[units["unit_level"] == "commune", "unit_code"].tolist()
+    keys = [(c, e) for c in communes for e in elements]  # 26,568 distinct data values
+    rows = [line(c, str(n % 97), e) for n, (c, e) in enumerate(keys)]
+    rows[100] = '2025,00004,,LIVE_BIRTHS,,"12,\n'  # an unclosed quote
+    rows[15_000] = rows[15_001]  # an identical duplicate, in the second chunk
+    rows[20_000] = line(*keys[3][:1], "999", keys[3][1])  # a conflicting duplicate of a row of the first chunk
+    rows[22_000] = line("00008", "1" * 400)  # out of range
+    rows.insert(12_000, '2025,00025,,DEATHS_U5,,7,"ghi chú\nhai dòng"\n')  # one record over two lines
+    write(folder(tmp_path) / "large.csv", HEADER + "".join(rows))
+    write(folder(tmp_path) / "small.csv", HEADER + rows[5] + line("00004", "1", "CSC_TOTAL"))
+
+    def run(stream_mb: str):
+        monkeypatch.setenv("CRI_INGEST_STREAM_MB", stream_mb)
+        monkeypatch.setenv("CRI_INGEST_MEMORY_MB", "100")  # chunks of 10,000 records
+        parsed = parse_health(tmp_path, methodology, units)
+        values = pd.read_parquet(parsed.values_parquet) if parsed.values_parquet else parsed.values
+        values = values.drop(columns=["source_units", "rebase_complete"]).reset_index(drop=True).astype(object)
+        return parsed, values.where(values.notna(), None)
+
+    small, small_values = run("1000")
+    large, large_values = run("0")
+    assert large.values_parquet is not None and small.values_parquet is None
+    assert len(large_values) == len(small_values) == small.rows_loaded == large.rows_loaded
+    pd.testing.assert_frame_equal(large_values, small_values, check_dtype=False)
+    key = ["source_file", "row_number", "check_code", "reason", "raw_record"]
+    pd.testing.assert_frame_equal(large.rejects[key].sort_values(key).reset_index(drop=True),
+                                  small.rejects[key].sort_values(key).reset_index(drop=True))
+    assert [(f.rows_total, f.rows_loaded, f.rows_rejected) for f in large.files] == [
+        (f.rows_total, f.rows_loaded, f.rows_rejected) for f in small.files]
+    codes = large.rejects["check_code"].value_counts().to_dict()
+    assert codes["ingest.unclosed_quote"] == 1 and codes["ingest.unparseable_value"] == 1
+    assert codes["ingest.duplicate_row"] >= 2  # the copy in small.csv and the one in large.csv

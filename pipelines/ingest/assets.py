@@ -20,6 +20,7 @@ the asset's run config (``apportion_rule``), else the environment variable
 # No ``from __future__ import annotations`` here: Dagster reads the ``context``
 # annotation of the asset function at definition time.
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,6 +140,13 @@ def write_parsed(
             con.execute(
                 f"insert into {table} ({cols}, loaded_at) select {cols}, ?::timestamp from {view}", [loaded_at]
             )
+        if parsed.values_parquet is not None:  # a large file, read in chunks (pipelines.ingest.stream)
+            from pipelines.ingest.limits import IngestLimits
+
+            con.execute(f"set memory_limit='{max(128, IngestLimits.from_env().memory_mb // 2)}MB'")
+            cols = ", ".join(VALUE_COLUMNS)
+            con.execute(f"insert into raw.data_values ({cols}, loaded_at) select {cols}, ?::timestamp "
+                        f"from read_parquet(?)", [loaded_at, str(parsed.values_parquet)])
         con.commit()
     except BaseException:
         con.rollback()
@@ -146,7 +154,9 @@ def write_parsed(
     finally:
         for view in registered:
             con.unregister(view)
-    return WriteSummary(rows_loaded=len(parsed.values), reject_records=len(parsed.rejects),
+        if parsed.temp_dir is not None:
+            shutil.rmtree(parsed.temp_dir, ignore_errors=True)
+    return WriteSummary(rows_loaded=parsed.rows_loaded, reject_records=len(parsed.rejects),
                         files=len(parsed.files), replaced=replaced)
 
 

@@ -8,6 +8,7 @@ Every limit is a setting (environment variable), read each time ingest starts:
 ``CRI_INGEST_MAX_LINE_CHARS``  100000    characters in one line of a CSV file
 ``CRI_INGEST_MAX_CELLS``       2000000   cells of a workbook (every sheet, and the cells merged ranges cover)
 ``CRI_INGEST_MAX_UNPACKED_MB`` 256       size of a workbook once unzipped (a zip bomb is refused unopened)
+``CRI_INGEST_STREAM_MB``       32        CSV files larger than this are read a chunk at a time (``stream``)
 ============================== ========= ==================================================================
 
 A file over a limit is one whole-file reject ``ingest.limit_exceeded`` whose
@@ -44,6 +45,7 @@ class IngestLimits:
     max_line_chars: int = 100_000
     max_cells: int = 2_000_000
     max_unpacked_mb: int = 256
+    stream_mb: int = 32
 
     @classmethod
     def from_env(cls) -> IngestLimits:
@@ -56,12 +58,13 @@ class IngestLimits:
                    max_columns=num("CRI_INGEST_MAX_COLUMNS", d.max_columns),
                    max_line_chars=num("CRI_INGEST_MAX_LINE_CHARS", d.max_line_chars),
                    max_cells=num("CRI_INGEST_MAX_CELLS", d.max_cells),
-                   max_unpacked_mb=num("CRI_INGEST_MAX_UNPACKED_MB", d.max_unpacked_mb))
+                   max_unpacked_mb=num("CRI_INGEST_MAX_UNPACKED_MB", d.max_unpacked_mb),
+                   stream_mb=num("CRI_INGEST_STREAM_MB", d.stream_mb))
 
     @property
     def chunk_rows(self) -> int:
-        """CSV records checked at a time: about 1 KB of working memory per record, a quarter of the budget."""
-        return max(10_000, min(500_000, self.memory_mb * 1024 // 4))
+        """CSV records checked at a time: a few KB of working memory each, a fraction of the budget."""
+        return max(10_000, min(500_000, self.memory_mb * 100))
 
     def over(self, what_vi: str, what_en: str, found: int, limit: int, setting: str, fix_vi: str,
              fix_en: str) -> LimitExceeded:

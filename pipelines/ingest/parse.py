@@ -262,6 +262,9 @@ class ParsedFolder:
     apportion_rule: str = DEFAULT_APPORTION_RULE
     waiting: list[str] = field(default_factory=list)  # files still being copied: left for the next run
     findings: list[Any] = field(default_factory=list)  # names in landing not read (pipelines.ingest.landing)
+    # a folder with a large CSV file (pipelines.ingest.stream): the values are in this Parquet file
+    values_parquet: Path | None = None
+    temp_dir: Path | None = None
 
     @property
     def file_table(self) -> pd.DataFrame:
@@ -351,13 +354,22 @@ def parse_folder(
     folder = Path(folder)
     base = Path(relative_to) if relative_to is not None else folder.parent.parent
     entries = landing.sector_entries(folder, relative_to, f"{period}/{sector}", settle=settle)
+    rels = {}
+    for path in entries.files:
+        try:
+            rels[path] = path.parent.relative_to(base).as_posix() + "/" + entries.names[path]
+        except ValueError:
+            rels[path] = f"{period}/{sector}/{entries.names[path]}"
+    from pipelines.ingest import stream
+
+    if any(stream.is_large(path, ctx.limits) for path in entries.files):
+        parsed = stream.parse_folder_streaming(entries.files, [rels[p] for p in entries.files], ctx)
+        parsed.rejects = _with_findings(parsed.rejects, [*entries.findings, *findings], ctx)
+        parsed.waiting, parsed.findings = entries.waiting, [*entries.findings, *findings]
+        return parsed
     staged = []
     for path in entries.files:
-        name = entries.names[path]
-        try:
-            rel = path.parent.relative_to(base).as_posix() + "/" + name
-        except ValueError:
-            rel = f"{period}/{sector}/{name}"
+        rel = rels[path]
         before = path.stat(follow_symlinks=False)
         st = _stage_file(path, rel, ctx)
         if settle > 0 and landing.changed_while_read(path, before):
