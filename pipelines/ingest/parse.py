@@ -30,6 +30,15 @@ another period...) is one rejected record; a totals row that differs from the
 sum of its rows is reported (``workbook.total_mismatch``) but is not a record:
 the rows under it are loaded. Other files are rejected whole.
 
+Hostile and broken files. Landing is a drop box (``pipelines.ingest.landing``:
+links, sub-folders and paths outside landing are reported and not read; files
+still being copied wait for the next run). A double quote never closed rejects
+its own line only (``ingest.unclosed_quote``, ``pipelines.ingest.csv_stream``).
+A file over a limit of columns, line length, cells or unpacked size is
+rejected whole (``ingest.limit_exceeded``, ``pipelines.ingest.limits``). A CSV
+file over ``CRI_INGEST_STREAM_MB`` is read a chunk at a time with the same
+checks (``pipelines.ingest.stream``).
+
 Units. A row names its unit by ``unit_code`` or, without a code, by
 ``unit_name`` (optionally within the ``province`` written beside it). Rows
 state their unit scheme in ``unit_scheme`` (a workbook in its "Hệ thống đơn

@@ -71,13 +71,13 @@ class _Stage:
         self.con = duckdb.connect(str(self.tmp / "stage.duckdb"))
         mb = max(64, self.ctx.limits.memory_mb // 4)
         self.con.execute(f"set memory_limit='{mb}MB'; set temp_directory='{self.tmp / 'spill'}'; "
-                         f"set preserve_insertion_order=false; set threads=2")
-        self.con.execute(_CAND_DDL)
+                         f"set preserve_insertion_order=false; set threads=2").fetchall()
+        self.con.execute(_CAND_DDL).fetchall()
 
     def add(self, frame: pd.DataFrame) -> None:
         if len(frame):
             self.con.register("_chunk", frame[_CAND_COLUMNS])
-            self.con.execute("insert into cand select * from _chunk")
+            self.con.execute("insert into cand select * from _chunk").fetchall()
             self.con.unregister("_chunk")
 
 
@@ -104,7 +104,7 @@ def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> P.P
         c.value, c.unit_name, c.comment, f.source_file, f.file_sha256, c.row_number::integer as row_number,
         c.match_method, null::varchar as source_units, null::boolean as rebase_complete
         from cand c join _files f using (_file) anti join dropped d using (_file, _rec)
-        order by c._file, c._rec) to '{parquet}' (format parquet)""", [ctx.period, ctx.sector])
+        order by c._file, c._rec) to '{parquet}' (format parquet)""", [ctx.period, ctx.sector]).fetchall()
     counts = stage.con.execute("select _file, match_method, count(*) from cand anti join dropped using (_file, _rec) "
                                "group by all").fetchall()
     stage.con.close()
@@ -174,7 +174,7 @@ class _Legacy(Exception):
 
 
 def _abandon(st: P._Staged, stage: _Stage, i: int, code: str, reason: str) -> None:
-    stage.con.execute("delete from cand where _file = ?", [i])
+    stage.con.execute("delete from cand where _file = ?", [i]).fetchall()
     stage.done_rejects = [r for r in stage.done_rejects if not (r["source_file"] == st.source_file).all()]
     st.reject_file(code, reason)
 
@@ -269,11 +269,11 @@ def _mtime(path: Path) -> Any:
 def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFrame:
     """The duplicate rule on the rows whose key appears more than once, a batch of keys at a time."""
     con = stage.con
-    con.execute("create table dropped (_file integer, _rec bigint)")
+    con.execute("create table dropped (_file integer, _rec bigint)").fetchall()
     con.execute("""create table dupkeys as select unit_code, data_element, disaggregation, count(*) as n,
                    hash(unit_code, data_element, disaggregation) as h
-                   from cand group by all having count(*) > 1""")
-    n = con.execute("select coalesce(sum(n), 0) from dupkeys").fetchone()[0]
+                   from cand group by all having count(*) > 1""").fetchall()
+    n = con.execute("select coalesce(sum(n), 0) from dupkeys").fetchall()[0][0]
     if not n:
         return pd.DataFrame(columns=P.REJECT_COLUMNS)
     batches = max(1, -(-int(n) // ctx.limits.chunk_rows))
@@ -286,7 +286,7 @@ def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFram
         d = d.assign(period=ctx.period, _label=d["unit_code"])
         drop, rej = P._duplicate_rule(d, P.DUPLICATE_KEY, names, len(staged) > 1)
         con.register("_drop", d.loc[drop, ["_file", "_rec"]])
-        con.execute("insert into dropped select * from _drop")
+        con.execute("insert into dropped select * from _drop").fetchall()
         con.unregister("_drop")
         if len(rej):
             where = d.set_index(["_file", "_rec"])[["row_number", "raw_record"]]
