@@ -396,3 +396,25 @@ def test_a_large_file_read_in_chunks_gives_what_a_small_one_gives(tmp_path, meth
     codes = large.rejects["check_code"].value_counts().to_dict()
     assert codes["ingest.unclosed_quote"] == 1 and codes["ingest.unparseable_value"] == 1
     assert codes["ingest.duplicate_row"] >= 2  # the copy in small.csv and the one in large.csv
+
+
+def test_a_folder_read_in_chunks_loads_into_the_warehouse(tmp_path, methodology, units, monkeypatch):
+    from pipelines.ingest.assets import write_parsed
+
+    monkeypatch.setenv("CRI_INGEST_STREAM_MB", "0")
+    write(folder(tmp_path) / "a.csv", HEADER + line("00004", "3") + line("00008", "x") + line("00025", "5"))
+    write(folder(tmp_path) / "b.csv", HEADER + line("00004", "3") + line("00070", "1", "CP_WORKER"))
+    parsed = parse_health(tmp_path, methodology, units)
+    assert parsed.values_parquet is not None and parsed.values.empty and parsed.rows_loaded == 3
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        summary = write_parsed(con, parsed)
+        stored = con.execute("select source_file, row_number, unit_code, data_element, value from raw.data_values "
+                             "order by source_file, row_number").fetchall()
+        rejected = con.execute("select source_file, row_number, check_code from raw.rejected_rows "
+                               "order by source_file, row_number").fetchall()
+    assert summary.rows_loaded == 3
+    assert stored == [("2025/health/a.csv", 2, "00004", "LIVE_BIRTHS", 3.0), ("2025/health/a.csv", 4, "00025",
+                      "LIVE_BIRTHS", 5.0), ("2025/health/b.csv", 3, "00070", "CP_WORKER", 1.0)]
+    assert rejected == [("2025/health/a.csv", 3, "ingest.unparseable_value"),
+                        ("2025/health/b.csv", 2, "ingest.duplicate_row")]
+    assert not parsed.temp_dir.exists()  # the staging folder is gone once loaded
