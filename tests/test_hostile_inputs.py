@@ -418,3 +418,25 @@ def test_a_folder_read_in_chunks_loads_into_the_warehouse(tmp_path, methodology,
     assert rejected == [("2025/health/a.csv", 3, "ingest.unparseable_value"),
                         ("2025/health/b.csv", 2, "ingest.duplicate_row")]
     assert not parsed.temp_dir.exists()  # the staging folder is gone once loaded
+
+
+def test_a_large_file_growing_while_it_is_read_waits_and_the_others_load(tmp_path, methodology, units, monkeypatch):
+    from pipelines.ingest import stream
+
+    monkeypatch.setenv("CRI_INGEST_STREAM_MB", "0")
+    grows = write(folder(tmp_path) / "b_growing.csv", HEADER + "2025,00008,,LIVE_BIRTHS,,58")
+    write(folder(tmp_path) / "a_done.csv", HEADER + line("00004"))
+    read = stream.parse_folder_streaming
+
+    def copier_still_writing(paths, names, ctx):
+        parsed = read(paths, names, ctx)
+        if grows in paths:
+            with open(grows, "a", encoding="utf-8") as f:
+                f.write("5\n")
+            os.utime(grows, (OLD + 1, OLD + 1))
+        return parsed
+
+    monkeypatch.setattr(stream, "parse_folder_streaming", copier_still_writing)
+    parsed = parse_health(tmp_path, methodology, units, settle=1)
+    assert [f.source_file for f in parsed.files] == ["2025/health/a_done.csv"] and parsed.rows_loaded == 1
+    assert parsed.waiting == ["b_growing.csv (changed while it was read)"] and parsed.rejects.empty

@@ -372,7 +372,17 @@ def parse_folder(
     from pipelines.ingest import stream
 
     if any(stream.is_large(path, ctx.limits) for path in entries.files):
-        parsed = stream.parse_folder_streaming(entries.files, [rels[p] for p in entries.files], ctx)
+        files = list(entries.files)
+        while True:  # a file that changed while it was read waits for the next run; the others are read again
+            before = {path: path.stat(follow_symlinks=False) for path in files}
+            parsed = stream.parse_folder_streaming(files, [rels[p] for p in files], ctx)
+            grew = [path for path in files if settle > 0 and landing.changed_while_read(path, before[path])]
+            if not grew:
+                break
+            stream.cleanup(parsed)
+            for path in grew:
+                entries.wait(path, "changed while it was read")
+            files = [path for path in files if path not in grew]
         parsed.rejects = _with_findings(parsed.rejects, [*entries.findings, *findings], ctx)
         parsed.waiting, parsed.findings = entries.waiting, [*entries.findings, *findings]
         return parsed
