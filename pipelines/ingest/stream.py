@@ -30,6 +30,7 @@ import itertools
 import shutil
 import tempfile
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -85,6 +86,15 @@ def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> P.P
     """``parse_folder`` for a folder holding a large CSV file (``paths`` in name order, ``names`` their
     source names). The result's values are in ``values_parquet``; ``cleanup`` removes the temporary folder."""
     stage = _Stage(ctx)
+    try:
+        return _parse_staged(paths, names, ctx, stage)
+    except BaseException:
+        stage.con.close()
+        shutil.rmtree(stage.tmp, ignore_errors=True)
+        raise
+
+
+def _parse_staged(paths: list[Path], names: list[str], ctx: Any, stage: _Stage) -> P.ParsedFolder:
     staged: list[P._Staged] = []
     for i, (path, name) in enumerate(zip(paths, names, strict=True)):
         st = _stage_large(path, name, ctx, stage, i) if is_large(path, ctx.limits) else _stage_small(
@@ -109,9 +119,11 @@ def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> P.P
                                "group by all").fetchall()
     stage.con.close()
     empty = pd.DataFrame({c: pd.Series(dtype=P._VALUE_DTYPES[c]) for c in P.VALUE_COLUMNS})
-    return P.ParsedFolder(period=ctx.period, sector=ctx.sector, values=empty, rejects=rejects,
-                          files=_infos(staged, counts, ctx), apportion_rule=ctx.apportion_rule,
-                          values_parquet=parquet, temp_dir=stage.tmp)
+    parsed = P.ParsedFolder(period=ctx.period, sector=ctx.sector, values=empty, rejects=rejects,
+                            files=_infos(staged, counts, ctx), apportion_rule=ctx.apportion_rule,
+                            values_parquet=parquet, temp_dir=stage.tmp)
+    weakref.finalize(parsed, shutil.rmtree, stage.tmp, True)  # gone with the result, even if never written
+    return parsed
 
 
 def cleanup(parsed: P.ParsedFolder) -> None:
