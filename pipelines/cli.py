@@ -200,6 +200,7 @@ def cmd_demo(args) -> int:
     periods = list(HISTORY_PERIODS) if args.history else ["2024", "2025"]
     print("==> 1/3 Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
     cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed, history=args.history))
+    os.environ.setdefault("CRI_LANDING_SETTLE_SECONDS", "0")  # written just now, whole: no need to wait
     outcomes = []
     for n, period in enumerate(periods, start=2):
         print(f"==> {n}/3 Chạy kỳ {period} / running period {period}", file=sys.stderr)

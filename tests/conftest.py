@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 from pipelines.settings import DEFAULT_METHODOLOGY
+
+# Tests write landing files and ingest them at once; the tests of the settle time set it themselves.
+os.environ.setdefault("CRI_LANDING_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture

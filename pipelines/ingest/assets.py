@@ -20,6 +20,7 @@ the asset's run config (``apportion_rule``), else the environment variable
 # No ``from __future__ import annotations`` here: Dagster reads the ``context``
 # annotation of the asset function at definition time.
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,6 +140,13 @@ def write_parsed(
             con.execute(
                 f"insert into {table} ({cols}, loaded_at) select {cols}, ?::timestamp from {view}", [loaded_at]
             )
+        if parsed.values_parquet is not None:  # a large file, read in chunks (pipelines.ingest.stream)
+            from pipelines.ingest.limits import IngestLimits
+
+            con.execute(f"set memory_limit='{max(128, IngestLimits.from_env().memory_mb // 2)}MB'")
+            cols = ", ".join(VALUE_COLUMNS)
+            con.execute(f"insert into raw.data_values ({cols}, loaded_at) select {cols}, ?::timestamp "
+                        f"from read_parquet(?)", [loaded_at, str(parsed.values_parquet)])
         con.commit()
     except BaseException:
         con.rollback()
@@ -146,7 +154,9 @@ def write_parsed(
     finally:
         for view in registered:
             con.unregister(view)
-    return WriteSummary(rows_loaded=len(parsed.values), reject_records=len(parsed.rejects),
+        if parsed.temp_dir is not None:
+            shutil.rmtree(parsed.temp_dir, ignore_errors=True)
+    return WriteSummary(rows_loaded=parsed.rows_loaded, reject_records=len(parsed.rejects),
                         files=len(parsed.files), replaced=replaced)
 
 
@@ -216,9 +226,23 @@ def ingest_metadata(parsed: ParsedFolder, folder_exists: bool, folder: str, summ
         "rejects_preview": dg.MetadataValue.md(rejects_markdown(parsed.rejects)),
         "files_table": dg.MetadataValue.md(files_markdown(parsed)),
         "replaced_rows": dg.MetadataValue.json(summary.replaced),
+        "files_waiting": len(parsed.waiting),
+        "files_waiting_names": dg.MetadataValue.json(parsed.waiting),
+        "landing_findings": dg.MetadataValue.json([f"{f.name}: {f.check_code}" for f in parsed.findings]),
         **match_metadata(parsed),
         "dagster/row_count": parsed.rows_loaded,
     }
+
+
+def landing_lines(parsed: ParsedFolder) -> list[str]:
+    """Plain sentences for the files left for the next run and the names in landing that were not read."""
+    out = []
+    if parsed.waiting:
+        out.append(f"{parsed.sector} {parsed.period}: {len(parsed.waiting)} file(s) still being copied, left for the "
+                   f"next run: {'; '.join(parsed.waiting)}")
+    for f in parsed.findings:
+        out.append(f"{parsed.sector} {parsed.period}: not read: {f.name} ({f.check_code})")
+    return out
 
 
 # -- asset factory ---------------------------------------------------------------------------------
@@ -255,6 +279,7 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
                   "methodology_version": str(methodology.version)},
     )
     def _ingest(context, config: IngestConfig) -> dg.MaterializeResult:
+        from pipelines.ingest.landing import period_findings, settle_seconds
         from pipelines.reference.units import admin_units
         from pipelines.settings import get_settings
 
@@ -266,8 +291,10 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
             folder_exists = folder.is_dir()
             if not folder_exists:
                 context.log.info(f"{folder} does not exist: no files for {code} {period}; loading zero rows")
+            unread = period_findings(settings.landing_dir / period, period, list(methodology.sector_codes))
             parsed = parse_folder(folder, period, code, methodology, units, relative_to=settings.landing_dir,
-                                  apportion_rule=apportion_rule(config.apportion_rule))
+                                  apportion_rule=apportion_rule(config.apportion_rule), settle=settle_seconds(),
+                                  findings=unread.get(code, []))
             with connect() as con:
                 summary = write_parsed(con, parsed)
             m = parsed.match_counts
@@ -277,9 +304,12 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
                     f"{parsed.rows_rejected} rows rejected ({len(parsed.rejects)} reject records)")
             context.log.info(line)
             say("ingest", line)
+            for note in landing_lines(parsed):
+                context.log.warning(note)
+                say("ingest", note)
             per_period[period] = ingest_metadata(parsed, folder_exists, str(folder), summary)
         return dg.MaterializeResult(metadata=run_metadata(
-            per_period, totals=("files", "rows_total", "rows_loaded", "rows_rejected", "reject_records",
+            per_period, totals=("files", "files_waiting", "rows_total", "rows_loaded", "rows_rejected", "reject_records",
                                 "dagster/row_count"),
             rows_loaded_by_period="rows_loaded", rows_rejected_by_period="rows_rejected"))
 
@@ -296,6 +326,7 @@ __all__: Sequence[str] = [
     "ingest_asset_key",
     "ingest_asset_keys",
     "ingest_metadata",
+    "landing_lines",
     "list_landing_files",
     "match_metadata",
     "rejects_markdown",

@@ -30,6 +30,15 @@ another period...) is one rejected record; a totals row that differs from the
 sum of its rows is reported (``workbook.total_mismatch``) but is not a record:
 the rows under it are loaded. Other files are rejected whole.
 
+Hostile and broken files. Landing is a drop box (``pipelines.ingest.landing``:
+links, sub-folders and paths outside landing are reported and not read; files
+still being copied wait for the next run). A double quote never closed rejects
+its own line only (``ingest.unclosed_quote``, ``pipelines.ingest.csv_stream``).
+A file over a limit of columns, line length, cells or unpacked size is
+rejected whole (``ingest.limit_exceeded``, ``pipelines.ingest.limits``). A CSV
+file over ``CRI_INGEST_STREAM_MB`` is read a chunk at a time with the same
+checks (``pipelines.ingest.stream``).
+
 Units. A row names its unit by ``unit_code`` or, without a code, by
 ``unit_name`` (optionally within the ``province`` written beside it). Rows
 state their unit scheme in ``unit_scheme`` (a workbook in its "Hệ thống đơn
@@ -129,6 +138,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.ingest.csv_stream import CHECK_CODES as _CSV_CHECK_CODES
+from pipelines.ingest.csv_stream import read_records
+from pipelines.ingest.landing import CHECK_CODES as _LANDING_CHECK_CODES
+from pipelines.ingest.limits import CHECK_CODES as _LIMIT_CHECK_CODES
+from pipelines.ingest.limits import IngestLimits, LimitExceeded
 from pipelines.ingest.workbook import CHECK_CODES as _WORKBOOK_CHECK_CODES
 from pipelines.ingest.workbook import yes_no_as_number
 from pipelines.units import CHECK_CODES as _UNIT_CHECK_CODES
@@ -198,6 +212,9 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
 # Names, legacy units and the crosswalk (pipelines.units), and workbooks (pipelines.ingest.workbook).
 CHECK_CODES.update(_UNIT_CHECK_CODES)
 CHECK_CODES.update(_WORKBOOK_CHECK_CODES)
+CHECK_CODES.update(_LANDING_CHECK_CODES)
+CHECK_CODES.update(_CSV_CHECK_CODES)
+CHECK_CODES.update(_LIMIT_CHECK_CODES)
 
 _KIND_VI = {"count": "số đếm", "yes_no": "có/không", "amount_vnd": "số tiền (đồng)", "unit_count": "tự tính"}
 _LEVEL_VI = {"commune": "xã", "province": "tỉnh"}
@@ -253,6 +270,11 @@ class ParsedFolder:
     rejects: pd.DataFrame
     files: list[FileInfo] = field(default_factory=list)
     apportion_rule: str = DEFAULT_APPORTION_RULE
+    waiting: list[str] = field(default_factory=list)  # files still being copied: left for the next run
+    findings: list[Any] = field(default_factory=list)  # names in landing not read (pipelines.ingest.landing)
+    # a folder with a large CSV file (pipelines.ingest.stream): the values are in this Parquet file
+    values_parquet: Path | None = None
+    temp_dir: Path | None = None
 
     @property
     def file_table(self) -> pd.DataFrame:
@@ -318,8 +340,15 @@ def parse_folder(
     *,
     relative_to: Path | None = None,
     apportion_rule: str = DEFAULT_APPORTION_RULE,
+    settle: float = 0.0,
+    findings: Iterable[Any] = (),
 ) -> ParsedFolder:
     """Parse every file of ``landing/<period>/<sector>/``; duplicates are found across files.
+
+    Landing is a drop box (``pipelines.ingest.landing``): symbolic links, sub-folders and files outside the
+    landing folder are not read and are reported as whole-file rejects (``landing.*``), as are the
+    ``findings`` passed in (folders of the period that are no sector); files modified less than ``settle``
+    seconds ago or changing while read are left for the next run, named in ``waiting``.
 
     ``.csv`` and ``.xlsx`` files (any case) are parsed; other files (``.xls``,
     ``.pdf``, ...) are rejected whole as ``ingest.unsupported_file`` so that
@@ -329,22 +358,67 @@ def parse_folder(
     ``<period>/<sector>/<file>``). Legacy rows of every file of the folder are
     summed together onto the 2025 units (``apportion_rule``: 'area' or 'equal').
     """
+    from pipelines.ingest import landing
+
     ctx = _Context.build(period, sector, methodology, units, apportion_rule)
     folder = Path(folder)
     base = Path(relative_to) if relative_to is not None else folder.parent.parent
-    staged = []
+    entries = landing.sector_entries(folder, relative_to, f"{period}/{sector}", settle=settle)
     from pipelines.registries.spec import registry_files  # record-level extracts: the registry ingest's
 
-    for path in sorted(set(list_landing_files(folder)) - registry_files(folder, sector), key=lambda p: p.name):
+    extracts = registry_files(folder, sector)
+    entries.files = [path for path in entries.files if path not in extracts]
+    rels = {}
+    for path in entries.files:
         try:
-            rel = path.relative_to(base).as_posix()
+            rels[path] = path.parent.relative_to(base).as_posix() + "/" + entries.names[path]
         except ValueError:
-            rel = f"{period}/{sector}/{path.name}"
-        staged.append(_stage_file(path, rel, ctx))
+            rels[path] = f"{period}/{sector}/{entries.names[path]}"
+    from pipelines.ingest import stream
+
+    if any(stream.is_large(path, ctx.limits) for path in entries.files):
+        files = list(entries.files)
+        while True:  # a file that changed while it was read waits for the next run; the others are read again
+            before = {path: path.stat(follow_symlinks=False) for path in files}
+            parsed = stream.parse_folder_streaming(files, [rels[p] for p in files], ctx)
+            grew = [path for path in files if settle > 0 and landing.changed_while_read(path, before[path])]
+            if not grew:
+                break
+            stream.cleanup(parsed)
+            for path in grew:
+                entries.wait(path, "changed while it was read")
+            files = [path for path in files if path not in grew]
+        parsed.rejects = _with_findings(parsed.rejects, [*entries.findings, *findings], ctx)
+        parsed.waiting, parsed.findings = entries.waiting, [*entries.findings, *findings]
+        return parsed
+    staged = []
+    for path in entries.files:
+        rel = rels[path]
+        before = path.stat(follow_symlinks=False)
+        st = _stage_file(path, rel, ctx)
+        if settle > 0 and landing.changed_while_read(path, before):
+            entries.wait(path, "changed while it was read")
+            continue
+        staged.append(st)
     values, assembly_rejects, loaded = _assemble(staged, ctx)
     rejects = _finish_rejects(staged, assembly_rejects, ctx)
+    rejects = _with_findings(rejects, [*entries.findings, *findings], ctx)
     return ParsedFolder(period=period, sector=sector, values=values, rejects=rejects,
-                        files=_file_infos(staged, loaded, ctx), apportion_rule=ctx.apportion_rule)
+                        files=_file_infos(staged, loaded, ctx), apportion_rule=ctx.apportion_rule,
+                        waiting=entries.waiting, findings=[*entries.findings, *findings])
+
+
+def _with_findings(rejects: pd.DataFrame, findings: list[Any], ctx: _Context) -> pd.DataFrame:
+    """Names in landing that were not read (``pipelines.ingest.landing``), as whole-file rejects."""
+    if not findings:
+        return rejects
+    rows = pd.DataFrame([{"period": ctx.period, "sector": ctx.sector, "source_file": f.name, "file_sha256": None,
+                          "row_number": pd.NA, "column_name": None, "value": None, "check_code": f.check_code,
+                          "reason": f.reason, "raw_record": None} for f in findings], columns=REJECT_COLUMNS)
+    out = pd.concat([rejects, rows.astype(_REJECT_DTYPES)], ignore_index=True)
+    for col in ("file_sha256", "column_name", "value", "raw_record"):
+        out[col] = out[col].where(out[col].notna(), None)
+    return out
 
 
 def list_landing_files(folder: Path) -> list[Path]:
@@ -353,7 +427,8 @@ def list_landing_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        (p for p in folder.iterdir()
+         if not p.is_symlink() and p.is_file() and not p.name.startswith((".", "~$"))),
         key=lambda p: p.name,
     )
 
@@ -383,6 +458,7 @@ class _Context:
     methodology: Any = field(default=None, compare=False, repr=False)
     apportion_rule: str = DEFAULT_APPORTION_RULE
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    limits: IngestLimits = field(default_factory=IngestLimits.from_env, compare=False, repr=False)
 
     @classmethod
     def build(cls, period: str, sector: str, methodology: Any, units: pd.DataFrame,
@@ -522,9 +598,9 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         # Count the records as best we can so that rows_total stays truthful.
         if decoded.fallback_text is not None:
             try:
-                lines, recs, ends = _read_records(decoded.fallback_text, ",")
-                st.rows_total = sum(1 for r in recs[1:] if any(c.strip() for c in r))
-            except csv.Error:
+                lines, recs, ends, broken = _read_records(decoded.fallback_text, ",")
+                st.rows_total = sum(1 for i, r in enumerate(recs) if i and (i in broken or any(c.strip() for c in r)))
+            except (csv.Error, LimitExceeded):
                 st.rows_total = 0
         st.reject_file("ingest.file_encoding", decoded.problem, value=decoded.bad_bytes, raw=decoded.bad_line)
         return st
@@ -537,7 +613,10 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     delimiter = _sniff_delimiter(text)
     st.delimiter = delimiter
     try:
-        lines, recs, ends = _read_records(text, delimiter)
+        lines, recs, ends, broken = _read_records(text, delimiter, ctx.limits)
+    except LimitExceeded as exc:
+        st.reject_file("ingest.limit_exceeded", exc.reason)
+        return st
     except csv.Error as exc:
         st.reject_file(
             "ingest.file_malformed",
@@ -549,9 +628,37 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     st.lines, st.ends = lines, np.asarray(ends, dtype=np.int64)
 
     header_raw = recs[0]
-    header = [_norm_name(h) for h in header_raw]
     body = recs[1:]
-    ncols = len(header)
+    ncols = len(header_raw)
+    b = _split_body(body, ncols, broken, rec0=1)
+    st.blank_rows = int(b.blank.sum())
+    st.rows_total = int((~b.blank).sum())
+    seen = _header_columns(st, header_raw, st.raw_record(0) if len(ends) else None)
+    if seen is None:
+        return st
+    if st.rows_total == 0:
+        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True), raw=st.raw_record(0))
+        return st
+    rejects, candidates, schemes = _check_body(b, 1, broken, ncols, seen, delimiter, ctx)
+    st.schemes = schemes
+    st.rejects = rejects
+    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
+    return st
+
+
+@dataclass
+class _Body:
+    """Records of a CSV file, or of one chunk of it: their cell counts, the cells by column, blank and broken."""
+
+    lens: np.ndarray
+    full: np.ndarray  # as many cells as the header
+    columns: list[pd.Series]  # the cells of the full records, stripped, by column
+    blank: np.ndarray
+    is_broken: np.ndarray
+
+
+def _split_body(body: list[list[str]], ncols: int, broken: dict[int, str], rec0: int) -> _Body:
+    """``body[i]`` is record ``rec0 + i``; ``broken``: record number -> reason (an unclosed quote)."""
     lens = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
     full = lens == ncols
     # Columns of the rows that have as many cells as the header, stripped.
@@ -566,9 +673,15 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
     for i in np.flatnonzero(~full & (lens > 0)):
         if not any(c.strip() for c in body[i]):
             blank[i] = True
-    st.blank_rows = int(blank.sum())
-    st.rows_total = int((~blank).sum())
+    is_broken = np.zeros(len(body), dtype=bool)
+    is_broken[[i - rec0 for i in broken if rec0 <= i < rec0 + len(body)]] = True
+    blank &= ~is_broken
+    return _Body(lens, full, columns, blank, is_broken)
 
+
+def _header_columns(st: _Staged, header_raw: list[str], raw_header: str | None) -> dict[str, int] | None:
+    """Position of each column of the header; None when the header rejects the file (missing or repeated)."""
+    header = [_norm_name(h) for h in header_raw]
     seen: dict[str, int] = {}
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     for i, h in enumerate(header):
@@ -583,25 +696,34 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
             f"Thiếu cột bắt buộc: {names}. Cần các cột {', '.join(REQUIRED_COLUMNS)} ở dòng 1; các cột có trong tệp: "
             f"{found} / missing required column(s): {names}. Expected columns {', '.join(REQUIRED_COLUMNS)} "
             f"in line 1; columns found: {found}",
-            column=names, raw=st.raw_record(0) if len(ends) else None,
+            column=names, raw=raw_header,
         )
-        return st
+        return None
     if dupes:
         names = ", ".join(dupes)
         st.reject_file(
             "ingest.duplicate_column",
             f"Cột {names} xuất hiện nhiều lần ở dòng tiêu đề; mỗi cột chỉ được có một lần / column(s) {names} "
             f"appear more than once in the header; expected each column once. Columns found: {found}",
-            column=names, raw=st.raw_record(0),
+            column=names, raw=raw_header,
         )
-        return st
-    if st.rows_total == 0:
-        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True), raw=st.raw_record(0))
-        return st
+        return None
+    return seen
 
-    rec_all = np.arange(1, len(recs), dtype=np.int64)
-    ragged = ~blank & (lens != ncols)
+
+def _check_body(b: _Body, rec0: int, broken: dict[int, str], ncols: int, seen: dict[str, int], delimiter: str,
+                ctx: _Context) -> tuple[list[pd.DataFrame], pd.DataFrame, frozenset[str]]:
+    """The rejects of the records of ``b`` (record numbers from ``rec0``), the rows that passed every check,
+    and the unit schemes the rows state."""
+    lens, full, columns, blank, is_broken = b.lens, b.full, b.columns, b.blank, b.is_broken
+    rec_all = np.arange(rec0, rec0 + len(lens), dtype=np.int64)
+    ragged = ~blank & (lens != ncols) & ~is_broken
     rejects: list[pd.DataFrame] = []
+    mine = sorted(int(r) for r in rec_all[is_broken])
+    if mine:
+        rejects.append(pd.DataFrame({"_rec": np.asarray(mine, dtype=np.int64), "column_name": None,
+                                     "value": None, "check_code": "ingest.unclosed_quote",
+                                     "reason": [broken[i] for i in mine]}))
     if ragged.any():
         r_rec = rec_all[ragged]
         r_len = lens[ragged]
@@ -624,26 +746,23 @@ def _stage_file(path: Path, relative_name: str, ctx: _Context) -> _Staged:
         frame[name] = col.reset_index(drop=True)
     # the schemes the file states (rows with another scheme are rejected below)
     schemes = set(frame["unit_scheme"].str.strip().str.lower().replace("", SCHEME).unique())
-    st.schemes = frozenset(schemes & {SCHEME, LEGACY})
-
     row_rejects, candidates = _check_rows(frame, ctx)
-    st.rejects = rejects + row_rejects
-    st.candidates = candidates.assign(source_file=st.source_file, file_sha256=st.sha256)
-    return st
+    return rejects + row_rejects, candidates, frozenset(schemes & {SCHEME, LEGACY})
+
 
 
 # -- staging one workbook --------------------------------------------------------------------------
 
 # Problems of the workbook reader that concern no data record: the rows under a wrong total are loaded.
 _WORKBOOK_REPORT_ONLY = frozenset({"workbook.total_mismatch"})
-_WORKBOOK_WHOLE_FILE = frozenset({"workbook.unreadable", "workbook.no_header"})
+_WORKBOOK_WHOLE_FILE = frozenset({"workbook.unreadable", "workbook.no_header", "ingest.limit_exceeded"})
 
 
 def _stage_workbook(path: Path, st: _Staged, ctx: _Context) -> _Staged:
     """An agency workbook, read into landing rows (one record per value cell) and checked like a CSV file."""
     from pipelines.ingest.workbook import read_workbook
 
-    result = read_workbook(path, ctx.sector, ctx.workbook_mapping(), period=ctx.period)
+    result = read_workbook(path, ctx.sector, ctx.workbook_mapping(), period=ctx.period, limits=ctx.limits)
     rows = result.rows.reset_index(drop=True)
     wb_rejects = result.rejects.reset_index(drop=True)
     whole = wb_rejects[wb_rejects["check_code"].isin(_WORKBOOK_WHOLE_FILE)]
@@ -721,24 +840,22 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_records(text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """Records of a CSV text, with for each record the number of the last line it uses."""
+def _read_records(text: str, delimiter: str, limits: IngestLimits | None = None
+                  ) -> tuple[list[str], list[list[str]], list[int], dict[int, str]]:
+    """Records of a CSV text, with for each record the number of the last line it uses, and the records
+    that are a broken line (an unclosed quote: ``pipelines.ingest.csv_stream``) with the reason."""
     lines = list(io.StringIO(text, newline=""))
-    source: Iterable[str] = lines
+    source: list[str] = lines
     if not text.isascii():
         # NFC never touches line breaks, so the normalised text has the same lines.
         source = list(io.StringIO(unicodedata.normalize("NFC", text), newline=""))
         if len(source) != len(lines):
             source = [unicodedata.normalize("NFC", line) for line in lines]
-    reader = csv.reader(source, delimiter=delimiter)
-    recs: list[list[str]] = []
-    ends: list[int] = []
-    for rec in reader:
-        recs.append(rec)
-        ends.append(reader.line_num)
+    read = read_records(list(source), delimiter, None, limits=limits)
+    recs, ends, broken = read.cells, read.ends, read.broken
     if not recs:
         recs, ends = [[]], [0]
-    return lines, recs, ends
+    return lines, recs, ends, broken
 
 
 # -- encodings -------------------------------------------------------------------------------------
@@ -884,6 +1001,8 @@ _NUMBER_FORMS: list[tuple[str, str, str]] = [
 _AMBIGUOUS = f"{_G}[.,]{_D}{{3}}"  # 1.234 / 1,234
 _DECIMAL_FORMS: list[tuple[str, str]] = [(f"{_D}+\\.{_D}+", ""), (f"{_D}+,{_D}+", ",")]
 _SPACES = re.compile("[\u00a0\u2007\u2009\u202f]")
+#: Numbers from this size on are rejected (``out_of_range``): a double holds every whole number below 2**53 only.
+MAX_ABS_VALUE = 1e16
 
 
 def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -928,10 +1047,14 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = pd.to_numeric(canon, errors="coerce").astype("float64")
     values = values.where(~negative, -values)
     values = values.where(values != 0, 0.0)  # no -0.0
+    # beyond 2**53 a double no longer holds every whole number; 400 digits would be inf
+    huge = (values.abs() >= MAX_ABS_VALUE).to_numpy()
+    values[huge] = np.nan
     problem = pd.Series(None, index=s.index, dtype="object")
     problem[s == ""] = "empty"
     problem[ambiguous] = "ambiguous"
-    problem[values.isna() & (s != "") & ~ambiguous] = "invalid"
+    problem[values.isna() & (s != "") & ~ambiguous & ~huge] = "invalid"
+    problem[huge] = "out_of_range"
     return values, problem
 
 
@@ -1067,6 +1190,12 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
 
     add((problem == "ambiguous").to_numpy(), "value", "ingest.unparseable_value", ambiguous)
     add((problem == "invalid").to_numpy(), "value", "ingest.unparseable_value", invalid)
+    add((problem == "out_of_range").to_numpy(), "value", "ingest.unparseable_value",
+        lambda d: "Cột 'value': " + _q(d["value"].str.slice(0, 40) + np.where(d["value"].str.len() > 40, "…", ""))
+        + " có " + d["value"].str.len().astype("str") + " ký tự, vượt giới hạn số (|giá trị| < 10^16); cần một số "
+        "đếm hoặc số tiền thật / column 'value': " + _q(d["value"].str.slice(0, 40) + np.where(
+            d["value"].str.len() > 40, "…", "")) + " (" + d["value"].str.len().astype("str") + " characters) is out "
+        "of range: expected a real count or amount, below 10^16 in absolute value")
     parsed = values.notna()
     negative = parsed & (values < 0)
     add(negative, "value", "ingest.negative_value",

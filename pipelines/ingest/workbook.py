@@ -52,6 +52,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipelines.ingest.limits import IngestLimits, LimitExceeded
 from pipelines.settings import METHODOLOGY_DIR
 from pipelines.units.names import strip_diacritics
 
@@ -96,7 +97,13 @@ CHECK_CODES: dict[str, tuple[str, str]] = {
     "workbook.no_period": ("Không rõ kỳ báo cáo", "period unknown"),
     "workbook.missing_unit": ("Dòng có số liệu nhưng không có mã hoặc tên đơn vị", "row with values but no unit"),
     "workbook.merged_value": ("Ô số liệu gộp qua nhiều dòng", "value cell merged over several rows"),
+    "workbook.formula_no_value": ("Ô công thức chưa được tính (không có giá trị lưu sẵn)",
+                                  "formula cell without a computed value"),
+    "workbook.hidden_sheet": ("Số liệu trong trang bị ẩn: không nạp", "values in a hidden sheet: not loaded"),
+    "workbook.sheet_no_header": ("Trang có số liệu nhưng không tìm thấy dòng tiêu đề",
+                                 "sheet with numbers but no header row"),
 }
+HEADER_SCAN_ROWS = 200
 
 
 class MappingError(ValueError):
@@ -429,24 +436,57 @@ def _merged_ranges(ws: Any) -> list[Any]:
     return [CellRange(ref) for ref in _MERGE_RE.findall(xml)]
 
 
+_CELL_RE = re.compile(r'<(?:\w+:)?c\s+[^>]*?r="([A-Z]+)([0-9]+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+_FORMULA_RE = re.compile(r"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE_RE = re.compile(r"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>")
+
+
+def _uncached_formulas(ws: Any) -> dict[tuple[int, int], str]:
+    """Cells holding a formula but no computed value ((row, column) -> '=formula'): a file written by a
+    program and never opened in Excel. ``data_only`` reads them as blank; they must not pass as blank."""
+    from openpyxl.utils import column_index_from_string
+
+    if not hasattr(ws, "_worksheet_path"):
+        return {}
+    with ws.parent._archive.open(ws._worksheet_path) as src:
+        xml = src.read().decode("utf-8", errors="replace")
+    if "<f" not in xml and ":f" not in xml:
+        return {}
+    out = {}
+    for col, row, body in _CELL_RE.findall(xml):
+        f = _FORMULA_RE.search(body or "")
+        if f is not None and not _VALUE_RE.search(body):
+            out[(int(row), column_index_from_string(col))] = "=" + (f.group(1) or "(công thức chung / shared formula)")
+    return out
+
+
 class _Sheet:
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Any, limits: IngestLimits, cells_before: int = 0) -> None:
         self.name = ws.title
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # do not trust the file's <dimension>
-        self.grid = [list(r) for r in ws.iter_rows(values_only=True)]
+        self.grid = []
+        cells = cells_before
+        for r in ws.iter_rows(values_only=True):  # counted as read: a sheet of millions of cells stops early
+            cells += len(r)
+            limits.check_cells(cells)
+            self.grid.append(list(r))
         while self.grid and all(_blank(v) for v in self.grid[-1]):
             self.grid.pop()
         self.nrows = len(self.grid)
         self.ncols = max((len(r) for r in self.grid), default=0)
+        limits.check_columns(self.ncols, f"trang '{self.name}'", f"sheet '{self.name}'")
         self.ranges = _merged_ranges(ws)
+        limits.check_cells(cells + sum(x.size["rows"] * x.size["columns"] for x in self.ranges))
+        self.cells = cells
         self.fill: dict[tuple[int, int], tuple[int, int]] = {}
         for rng in self.ranges:
             if rng.min_row > self.nrows + 1:
                 continue
             for r in range(rng.min_row, min(rng.max_row, self.nrows + 1) + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
+                for c in range(rng.min_col, min(rng.max_col, self.ncols + 1) + 1):
                     self.fill[(r, c)] = (rng.min_row, rng.min_col)
+        self.uncached = _uncached_formulas(ws)
 
     def raw(self, r: int, c: int) -> Any:
         """1-based row and column; the cell's own value."""
@@ -570,7 +610,8 @@ def _code_text(v: Any, width: int) -> str:
 
 
 def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None = None, period: str | None = None,
-                  *, methodology: Any = None, max_header_scan: int = 30) -> WorkbookResult:
+                  *, methodology: Any = None, max_header_scan: int = HEADER_SCAN_ROWS,
+                  limits: IngestLimits | None = None) -> WorkbookResult:
     """Read every data sheet of an agency workbook into landing rows.
 
     ``period``: the period the file is filed under; a "Kỳ báo cáo" cell that
@@ -579,16 +620,55 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
     ``province``/``district`` as written, ``sheet``, ``row_number`` = Excel
     row, ``column_name`` = the title), ``rejects`` (``REJECT_COLUMNS``),
     one ``SheetReport`` per sheet, and notes.
-    """
-    import openpyxl
 
+    A workbook over a limit (``limits``: unpacked size, cells, columns) is one ``ingest.limit_exceeded``
+    reject and no rows. Values in a hidden sheet are rejected (``workbook.hidden_sheet``), a value cell
+    holding a formula never computed is rejected (``workbook.formula_no_value``), and a visible sheet with
+    numbers but no header in its first ``max_header_scan`` rows is rejected (``workbook.sheet_no_header``).
+    """
     path = Path(path)
     mapping = mapping or load_mapping(sector, methodology)
+    limits = limits or IngestLimits.from_env()
+    try:
+        limits.check_workbook(path)
+        return _read_workbook(path, sector, mapping, period, max_header_scan, limits)
+    except LimitExceeded as exc:
+        rejects: list[dict] = []
+        _reject(rejects, path.name, None, None, None, None, "ingest.limit_exceeded", *exc.reason.split(" / ", 1))
+        return WorkbookResult(path, sector, pd.DataFrame(columns=ROW_COLUMNS),
+                              pd.DataFrame(rejects, columns=REJECT_COLUMNS), [], [])
+
+
+def _reject_hidden(rows: list[dict], rejects: list[dict], hidden: set[str], file: str) -> list[dict]:
+    """The values read from hidden sheets, each rejected; the rows of the visible sheets returned."""
+    kept = []
+    for r in rows:
+        if r["sheet"] not in hidden:
+            kept.append(r)
+            continue
+        name = r["sheet"]
+        _reject(rejects, file, name, r["row_number"], r["column_name"], r["value"], "workbook.hidden_sheet",
+                f"Trang '{name}' bị ẩn; số liệu trong trang ẩn không được nạp; hãy bỏ ẩn trang nếu số liệu cần nạp, "
+                f"hoặc xóa trang", f"sheet '{name}' is hidden; values in a hidden sheet are not loaded; expected the "
+                f"data in a visible sheet: unhide the sheet if its values are to be loaded, or delete it")
+    return kept
+
+
+def _has_numbers(sheet: _Sheet) -> bool:
+    return any(isinstance(v, (int, float)) and not isinstance(v, bool) for row in sheet.grid for v in row)
+
+
+def _read_workbook(path: Path, sector: str, mapping: SectorMapping, period: str | None, max_header_scan: int,
+                   limits: IngestLimits) -> WorkbookResult:
+    import openpyxl
+
     file = path.name
     rows: list[dict] = []
     rejects: list[dict] = []
     notes: list[str] = []
     reports: list[SheetReport] = []
+    hidden: set[str] = set()
+    cells_read = 0
     try:
         wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one reject
@@ -600,14 +680,25 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
     any_header = False
     try:
         for ws in wb.worksheets:
-            if ws.sheet_state != "visible" or _plain_key(ws.title) in INSTRUCTION_SHEETS:
+            if _plain_key(ws.title) in INSTRUCTION_SHEETS:
                 continue
-            sheet = _Sheet(ws)
+            sheet = _Sheet(ws, limits, cells_read)
+            cells_read = sheet.cells
+            if ws.sheet_state != "visible":
+                hidden.add(ws.title)
             report = SheetReport(ws.title)
             reports.append(report)
             found = _find_header(sheet, mapping, max_header_scan)
             if found is None:
                 notes.append(f"{ws.title}: no header row found in the first {max_header_scan} rows; sheet skipped")
+                if _has_numbers(sheet):
+                    what = "Trang ẩn" if ws.sheet_state != "visible" else "Trang"
+                    _reject(rejects, file, ws.title, None, None, None, "workbook.sheet_no_header",
+                            f"{what} '{ws.title}' có số liệu nhưng không tìm thấy dòng tiêu đề (mã/tên đơn vị và chỉ tiêu "
+                            f"ngành {sector}) trong {max_header_scan} dòng đầu; số liệu của trang không được nạp",
+                            f"sheet '{ws.title}'{' (hidden)' if ws.sheet_state != 'visible' else ''} has numbers but "
+                            f"no header row (unit code/name and {sector} data element columns) in its first "
+                            f"{max_header_scan} rows; its values were not loaded; expected the template's header row")
                 continue
             any_header = True
             hr, two_rows, cols = found
@@ -730,6 +821,17 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
                     continue
                 values = [(c, sheet.raw(r, c.index + 1)) for c in el_cols
                           if (r, c.index + 1) not in merged_value_cells and not _blank(sheet.raw(r, c.index + 1))]
+                for c in el_cols:
+                    formula = sheet.uncached.get((r, c.index + 1))
+                    if formula is not None and _blank(sheet.raw(r, c.index + 1)):
+                        _reject(rejects, file, ws.title, r, c.label, formula, "workbook.formula_no_value",
+                                f"Ô {ws.title}!{_cell_ref(r, c.index + 1)} ('{c.label}') là công thức {formula} chưa "
+                                f"được tính (tệp chưa được mở và lưu bằng Excel); ô không được nạp; hãy mở tệp bằng "
+                                f"Excel, lưu lại, hoặc ghi số thay cho công thức",
+                                f"cell {ws.title}!{_cell_ref(r, c.index + 1)} ('{c.label}') holds the formula "
+                                f"{formula} with no computed value (the file was not opened and saved in Excel); the "
+                                f"cell was not loaded; expected a number: open the file in Excel and save it, or "
+                                f"write the number")
                 first_text = next((t for t in label_texts if t), "")
                 if not values:
                     continue  # headings, notes, signatures, units with nothing reported
@@ -825,12 +927,20 @@ def read_workbook(path: str | Path, sector: str, mapping: SectorMapping | None =
         wb.close()
         if formulas_wb is not None:
             formulas_wb.close()
+    if hidden:
+        rows = _reject_hidden(rows, rejects, hidden, file)
     if not any_header:
         _reject(rejects, file, None, None, None, None, "workbook.no_header",
                 f"Không tìm thấy dòng tiêu đề có mã/tên đơn vị và chỉ tiêu của ngành {sector} trong {max_header_scan} dòng đầu",
                 f"no header row with unit code/name and {sector} data element columns in the first {max_header_scan} rows")
     return WorkbookResult(path, sector, pd.DataFrame(rows, columns=ROW_COLUMNS),
                           pd.DataFrame(rejects, columns=REJECT_COLUMNS), reports, notes)
+
+
+def _cell_ref(row: int, col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(col)}{row}"
 
 
 def _fmt(x: float) -> str:

@@ -113,7 +113,7 @@ def landing_files(folder: Path, registry: Registry) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(registry.files)
-                  if p.is_file() and p.suffix.lower() in (".parquet", ".csv"))
+                  if p.is_file() and not p.is_symlink() and p.suffix.lower() in (".parquet", ".csv"))
 
 
 def _sha256(path: Path) -> str:

@@ -211,7 +211,7 @@ def registry_files(folder: Path, sector: str) -> set[Path]:
     except RegistryError:
         return set()
     return {p for r in registries.loaded if r.sector == sector for p in Path(folder).glob(r.files)
-            if p.is_file() and p.suffix.lower() in (".parquet", ".csv")}
+            if p.is_file() and not p.is_symlink() and p.suffix.lower() in (".parquet", ".csv")}
 
 
 def load_registries(path: str | Path | None = None, methodology=None) -> Registries:

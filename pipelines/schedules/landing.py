@@ -37,6 +37,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.landing import is_settled
+from pipelines.ingest.landing import settle_seconds as ingest_settle_seconds
 from pipelines.ingest.parse import list_landing_files
 from pipelines.partitions import is_period, periods_of_run
 from pipelines.publish.files import sha256_file
@@ -53,7 +55,8 @@ def sensor_interval() -> int:
 
 
 def settle_seconds() -> float:
-    return float(os.environ.get("CRI_LANDING_SETTLE_SECONDS", "30"))
+    """The sensor waits longer than ingest by default (30 s): one setting, ``CRI_LANDING_SETTLE_SECONDS``."""
+    return ingest_settle_seconds(default=30.0)
 
 
 @dataclass
@@ -94,7 +97,7 @@ def scan_landing(landing: Path, sectors: set[str], previous: dict[str, list], se
                 if old and old[0] == st.st_size and old[1] == st.st_mtime_ns:
                     scan.files[rel] = old
                     continue
-                if now - st.st_mtime < settle:
+                if not is_settled(st, settle, now):
                     scan.unsettled.append(rel)
                     if old:  # keep what we knew; look again next tick
                         scan.files[rel] = old
