@@ -40,6 +40,13 @@ def _prepare_environment():
     return settings
 
 
+def _prepare_manifest() -> None:
+    """dbt's manifest, which the definitions read, parsed once (as `make manifest` does) if it is missing."""
+    from pipelines.transform.project import prepare_manifest
+
+    prepare_manifest()
+
+
 def run_period(period: str, verbose: bool = False) -> RunOutcome:
     """Materialize the whole graph for one period, in this process, and say how it went.
 
@@ -56,6 +63,7 @@ def run_period(period: str, verbose: bool = False) -> RunOutcome:
 def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     import dagster as dg
 
+    _prepare_manifest()
     from pipelines.definitions import defs
     from pipelines.publish.release import latest_version
 
@@ -175,6 +183,7 @@ def cmd_demo(args) -> int:
 
 def cmd_ui(args) -> int:
     settings = _prepare_environment()
+    _prepare_manifest()
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     dagster = Path(sys.executable).parent / "dagster"
