@@ -20,7 +20,6 @@ from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
 from pipelines.publish import contract
-from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html
 from pipelines.quality.checks import MARTS_RANKING
@@ -66,6 +65,8 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         copy_analysis(source, folder)
 
     def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+        from pipelines.publish.excel import write_ranking_xlsx  # openpyxl, imported when a release is written
+
         write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
 
     def report(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
