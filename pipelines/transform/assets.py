@@ -27,6 +27,7 @@ from dagster_dbt import (
 )
 
 from pipelines.ops.progress import say
+from pipelines.ops.warmup import import_in_background
 from pipelines.partitions import period_partitions, periods_of_run, single_run
 from pipelines.quality.checks import dbt_result
 from pipelines.quality.core import record_results
@@ -172,6 +173,7 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         """Chạy các mô hình dbt / build the dbt models and run their tests."""
         get_settings().export_env()
         say("transform", "dbt build: models and data tests")
+        import_in_background()  # this process waits for dbt meanwhile
         invocation = dbt.cli(
             # unit tests check the formulas in the test suite; a production build runs models and data tests
             ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars())],
