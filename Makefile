@@ -45,6 +45,7 @@ bench: manifest
 	$(BIN)/python benchmarks/bench_robustness.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_quality.py
+	$(BIN)/python benchmarks/bench_speed.py
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache
