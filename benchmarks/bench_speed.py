@@ -121,16 +121,16 @@ def main() -> int:
         from tests.conftest import write_methodology_variant
 
         methodology = write_methodology_variant(work / "pcri-small.yaml", min_commune_reporting_share=0.0)
-    landing = work / "landing"
-    if not landing.exists():
-        write_demo_data(landing, periods=(PERIOD,), small=args.small)
+    data = work / "data"  # landing files and reference files, as `cri demo-data` writes them into a CRI_HOME
+    if not (data / "landing").exists():
+        write_demo_data(data / "landing", periods=(PERIOD,), small=args.small)
     codes = [Code("this checkout", REPO, work / "home", methodology)]
     if args.compare:
         codes.append(Code(f"compared ({args.compare})", Path(args.compare).resolve(), work / "home-compared",
                           methodology))
     for code in codes:
         if not (code.home / "landing").exists():
-            shutil.copytree(landing, code.home / "landing")
+            shutil.copytree(data, code.home)
         print(f"preparing {code.label}: manifest and a first run", file=sys.stderr)
         code.prepare()
 
