@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
 
     _prepare_manifest()
     from pipelines.definitions import defs
+    from pipelines.ops.instance import event_databases_open
     from pipelines.publish.release import latest_version
 
     before = latest_version(settings.publish_dir, period)
@@ -72,11 +74,12 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     job = defs.resolve_implicit_global_asset_job_def()
     log_path = settings.reports_period_dir(period) / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = str(uuid.uuid4())
     with dg.DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log:
         # dbt's own log goes to reports/<period>/run.log; the terminal shows one line per stage
-        with contextlib.redirect_stdout(sys.stdout if verbose else log):
+        with contextlib.redirect_stdout(sys.stdout if verbose else log), event_databases_open(instance, run_id):
             result = job.execute_in_process(
-                partition_key=period, instance=instance, raise_on_error=False,
+                partition_key=period, instance=instance, raise_on_error=False, run_id=run_id,
                 run_config=None if verbose else QUIET, tags={"cri/trigger": "cli"},
             )
     errors = [

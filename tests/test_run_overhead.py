@@ -131,3 +131,32 @@ def test_the_gate_builds_the_release_tables_once_for_publish(tmp_path: Path, mon
         if name.endswith(".parquet"):  # the file's metadata names its version: compare the cells
             pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "publish" / "2025" / "v1" / name),
                                           pd.read_parquet(again.path / name))
+
+
+def test_a_run_with_its_event_databases_held_open_stores_every_event(tmp_path: Path):
+    import uuid
+
+    from pipelines.ops.instance import event_databases_open
+
+    @dg.asset
+    def one():
+        return 1
+
+    @dg.asset
+    def two(one):
+        return one + 1
+
+    job = dg.Definitions(assets=[one, two]).resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        plain = job.execute_in_process(instance=instance)
+        run_id = str(uuid.uuid4())
+        with event_databases_open(instance, run_id):
+            held = job.execute_in_process(instance=instance, run_id=run_id)
+            assert (Path(instance.event_log_storage.path_for_shard(run_id))).exists()
+        assert held.success and held.run_id == run_id
+        kinds = [sorted(str(e.dagster_event_type) for e in instance.all_logs(r.run_id) if e.is_dagster_event)
+                 for r in (plain, held)]
+        assert kinds[0] == kinds[1] and "DagsterEventType.ASSET_MATERIALIZATION" in kinds[1]
+        assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == run_id
+    with event_databases_open(dg.DagsterInstance.ephemeral(), "x"):  # another storage: nothing to hold
+        pass
