@@ -149,6 +149,9 @@ def main() -> int:
         for code in codes:
             code.import_once()
         dagster_import.append(timed([PYTHON, "-c", "import dagster"], dbt_env)[0])
+        print(f"  bare dbt build {bare[-1]:.1f} s, import dagster {dagster_import[-1]:.2f} s; " + "; ".join(
+            f"{c.label}: cri run {c.figures['run'][-1]:.1f} s, import {c.figures['import'][-1]:.2f} s" for c in codes),
+            file=sys.stderr)
 
     engine = median(bare)
     scale = "small demo (3 provinces, 12 communes)" if args.small else "national demo (34 provinces, 3,321 communes)"
