@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,13 @@ def _prepare_environment():
     settings.ensure_dirs()
     settings.export_env()
     return settings
+
+
+def _prepare_manifest() -> None:
+    """dbt's manifest, which the definitions read, parsed once (as `make manifest` does) if it is missing."""
+    from pipelines.transform.project import prepare_manifest
+
+    prepare_manifest()
 
 
 def run_period(period: str, verbose: bool = False) -> RunOutcome:
@@ -72,12 +80,14 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     import dagster as dg
 
     from pipelines.ops.errors import error_text
+    from pipelines.ops.instance import event_databases_open
     from pipelines.publish.release import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
 
     refused, notes = _refusal(settings, period)
     if refused is not None:
         return refused
+    _prepare_manifest()
     from pipelines.definitions import defs
 
     before = latest_version(settings.publish_dir, period)
@@ -85,11 +95,12 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     job = defs.get_job_def(OFFICIAL_JOB)  # named in the UI's run list, like the runs the schedules start
     log_path = settings.reports_period_dir(period) / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = str(uuid.uuid4())
     with dg.DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log:
         # dbt's own log goes to reports/<period>/run.log; the terminal shows one line per stage
-        with contextlib.redirect_stdout(sys.stdout if verbose else log):
+        with contextlib.redirect_stdout(sys.stdout if verbose else log), event_databases_open(instance, run_id):
             result = job.execute_in_process(
-                partition_key=period, instance=instance, raise_on_error=False,
+                partition_key=period, instance=instance, raise_on_error=False, run_id=run_id,
                 run_config=None if verbose else QUIET, tags={TRIGGER_TAG: "cli", "cri/period": period},
             )
     errors = [  # the whole cause, every line, no stack trace
@@ -223,6 +234,7 @@ def cmd_demo(args) -> int:
 
 def cmd_ui(args) -> int:
     settings = _prepare_environment()
+    _prepare_manifest()
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     dagster = Path(sys.executable).parent / "dagster"

@@ -23,7 +23,7 @@ from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
 from pipelines.publish.history import HistoryError
-from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
+from pipelines.publish.release import ReleaseError, ReleaseTables, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
@@ -43,14 +43,31 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_commune_ranking"]),
 ]
 
+# The release tables the gate's contract check built, kept for the publish step of the same run:
+# (run id, period, warehouse, methodology sha256) -> tables. The tables of a run are built once.
+_BUILT: dict[tuple, ReleaseTables] = {}
+
+
+def _built_key(period: str, m: Methodology) -> tuple | None:
+    try:
+        run_id = dg.OpExecutionContext.get().run_id
+    except dg.DagsterInvariantViolationError:  # outside a Dagster step: nothing to share
+        return None
+    return run_id, period, str(get_settings().warehouse_path), m.sha256
+
 
 def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
     """The release tables of the period match the published contract (names, order, types)."""
+    key = _built_key(period, m)
+    for old in [k for k in _BUILT if key is None or k[0] != key[0]]:  # tables of an earlier run
+        del _BUILT[old]
     try:
         built = build_release_tables(con, period, m)
         problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
     except (ReleaseError, contract.ContractError) as exc:
         problems = [str(exc)]
+    if key is not None and not problems:
+        _BUILT[key] = built
     return [CheckResult(
         code="output.contract", severity=BLOCKING, passed=not problems, failures=len(problems),
         message="Các bảng công bố đúng cấu trúc đã cam kết / release tables match the published contract"
@@ -69,6 +86,8 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         copy_analysis(source, folder)
 
     def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+        from pipelines.publish.excel import write_ranking_xlsx  # openpyxl, imported when a release is written
+
         write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
 
     def report(folder: Path, tables: dict[str, pd.DataFrame], release: dict | None = None) -> None:
@@ -128,6 +147,7 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         try:
             result = publish_period(
                 con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
+                built=_BUILT.pop(_built_key(period, m), None),  # as the gate's contract check built them
                 # the series, targets, equity and notes first: the report shows their sections
                 extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
                                *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],

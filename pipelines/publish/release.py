@@ -945,6 +945,7 @@ def publish_period(
     quality: Mapping[str, Any] | None = None,
     units: Mapping[str, Any] | None = None,
     on_progress: Progress | None = None,
+    built: ReleaseTables | None = None,
 ) -> ReleaseResult:
     """Build the release of ``period`` from the warehouse and write it as the next version.
 
@@ -953,11 +954,12 @@ def publish_period(
     and ``waivers`` are recorded in the manifest, with a quality summary
     computed from them (``quality`` adds or overrides fields). ``con`` is
     only read. ``extra_writers(folder, tables)`` add files to the release
-    (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already.
+    (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already,
+    ``built`` the period's ``build_release_tables`` when the caller has them already (from the same warehouse).
     """
     from pipelines.publish.previous import apply_previous_ranks, previous_ranks
 
-    built = build_release_tables(con, period, methodology)
+    built = built if built is not None else build_release_tables(con, period, methodology)
     # previous ranks as published (the previous period's latest release), not as the warehouse has them now
     previous = previous_ranks(settings.publish_dir, period)
     built.tables["province_ranking"] = apply_previous_ranks(built.tables["province_ranking"], previous)

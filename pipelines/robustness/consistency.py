@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pipelines.robustness.config import UncertaintySettings
 from pipelines.robustness.engine import Evaluation, IndexModel
@@ -49,6 +48,8 @@ def critical_r(n: int, alpha: float = 0.05) -> float:
     """Smallest |r| that differs from zero at level ``alpha`` (two-sided t test) with n pairs."""
     if n < 3:
         return float("nan")
+    from scipy import stats  # imported when used: SciPy is slow to import
+
     t = stats.t.ppf(1 - alpha / 2, n - 2)
     return float(t / np.sqrt(n - 2 + t * t))
 
@@ -59,6 +60,8 @@ def _corr(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     out = {"n": n, "pearson": np.nan, "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}
     if n < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
         return out
+    from scipy import stats
+
     pr = stats.pearsonr(x[ok], y[ok])
     sr = stats.spearmanr(x[ok], y[ok])
     out.update(pearson=float(pr.statistic), pearson_p=float(pr.pvalue),

@@ -34,9 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import sobol as sobol_sample
-from scipy import stats
 
 from pipelines.robustness.config import UncertaintySettings
 from pipelines.robustness.engine import (
@@ -160,6 +157,8 @@ def _analyze(problem: dict[str, Any], y: np.ndarray, settings: UncertaintySettin
         # constant by design (its "Constant values encountered" notice), which is expected here
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)
+        from SALib.analyze import sobol as sobol_analyze  # SALib and SciPy are imported when used
+
         si = sobol_analyze.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples,
                                    conf_level=settings.sobol_conf_level, print_to_console=False,
                                    seed=settings.seed)
@@ -174,6 +173,8 @@ def sobol_indices(model: IndexModel, settings: UncertaintySettings, nominal_rank
     if not varied:
         empty = np.zeros(0)
         return SobolResult([], fixed, empty, empty, empty, empty, {}, 0.0, 0, n, "no choice varies")
+    from SALib.sample import sobol as sobol_sample
+
     x = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=settings.seed)
     design = design_from_sample(model, settings, problem, x)
     ev = evaluate(model, design)
@@ -293,6 +294,8 @@ def alternatives(model: IndexModel, settings: UncertaintySettings, nominal_ranks
 def _kendall(a: np.ndarray, b: np.ndarray) -> float | None:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
+    from scipy import stats
+
     return _none_if_nan(stats.kendalltau(a, b).statistic)
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +26,21 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from pipelines.methodology import load_methodology
 from pipelines.ops.progress import say
+from pipelines.ops.warmup import import_in_background
 from pipelines.partitions import period_partitions, periods_of_run, single_run
 from pipelines.quality.checks import dbt_result
 from pipelines.quality.core import record_results
 from pipelines.settings import DBT_PROJECT_DIR, get_settings
+from pipelines.transform.project import DBT_EXECUTABLE, dbt_vars, run_target_dir, seed_run_target
 from pipelines.warehouse import connect
 
 TRANSFORM_GROUP = "transform"
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
+# The manifest is written before the definitions load (`make manifest`, or `cri` before a run): never parsed here.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def prepare_manifest(project: DbtProject = dbt_project, force: bool = False) -> Path:
-    """Write dbt's manifest.json (``dbt parse``) when it is missing, with the running interpreter's dbt."""
-    if force or not project.manifest_path.exists():
-        subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
-             "--profiles-dir", str(project.profiles_dir)],
-            check=True,
-        )
-    return project.manifest_path
-
-
-prepare_manifest()
+if not dbt_project.manifest_path.exists():
+    raise RuntimeError(f"dbt's manifest {dbt_project.manifest_path} is missing: run `make manifest` first")
 
 
 class _ObservedTestsFilter(logging.Filter):
@@ -104,11 +92,6 @@ class CriDbtTranslator(DagsterDbtTranslator):
         return spec._replace(blocking=False) if spec is not None else None
 
 
-def dbt_vars() -> dict[str, Any]:
-    m = load_methodology(get_settings().methodology_path)
-    return {"min_commune_reporting_share": float(m.quality.get("min_commune_reporting_share", 0.9))}
-
-
 def dbt_test_outcomes(run_results: dict, manifest: dict) -> list:
     """One gate result per dbt data test, from dbt's run_results.json."""
     outcomes = []
@@ -150,6 +133,8 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
         for event in events:
             unique_id = (getattr(event, "metadata", None) or {}).get("unique_id")
             node = manifest["nodes"].get(unique_id.value if hasattr(unique_id, "value") else unique_id or "", {})
+            if isinstance(event, dg.AssetObservation) and node.get("resource_type") == "test":
+                continue  # a staging or intermediate test: its outcome goes to the gate (run_results.json)
             if node.get("resource_type") != "model" or not isinstance(event, dg.Output | dg.AssetMaterialization):
                 yield event
                 continue
@@ -162,7 +147,10 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
 
 
 def keep_run_results(target: Path, periods: list[str]) -> None:
-    """Keep dbt's run_results.json with each period's reports; drop the rest of the run's target folder (12 MB)."""
+    """Keep dbt's run_results.json with each period's reports; drop a target folder of this invocation only.
+
+    The runs' own folder (``$CRI_HOME/dbt_target``) is kept: it holds the parse the next run reuses.
+    """
     for period in periods:
         folder = get_settings().reports_period_dir(period)
         folder.mkdir(parents=True, exist_ok=True)
@@ -185,10 +173,13 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         """Chạy các mô hình dbt / build the dbt models and run their tests."""
         get_settings().export_env()
         say("transform", "dbt build: models and data tests")
+        import_in_background()  # this process waits for dbt meanwhile
         invocation = dbt.cli(
             # unit tests check the formulas in the test suite; a production build runs models and data tests
             ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars())],
             context=context, raise_on_error=False,
+            # the CRI_HOME's own folder: dbt reuses the parse it kept there by the previous run
+            target_path=seed_run_target(run_target_dir()),
         )
         # The events wait until dbt has finished: the row counts need the warehouse, which dbt holds meanwhile.
         events = list(invocation.stream())
@@ -218,5 +209,26 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     return dbt_models
 
 
+class CriDbtCliResource(DbtCliResource):
+    """dbt in a subprocess, without what the pipeline does not use.
+
+    dagster-dbt asks the executable its version (``dbt --version``, a process of
+    its own) and sets dbt's adapter up in this process (loading every macro) for
+    column metadata; the pipeline runs the dbt of its own environment and reads
+    table metadata from the warehouse (``with_table_metadata``).
+    """
+
+    @property
+    def _cli_version(self):
+        from packaging import version
+
+        return version.parse(package_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    # dbt's debug log file (JSON, every event) is not kept: dagster-dbt reads dbt's events from its output
+    return CriDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE,
+                             global_config_flags=["--log-level-file", "none"])
