@@ -25,31 +25,45 @@ import pandas as pd
 from pipelines.methodology import Methodology
 from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_RANKING
 from pipelines.quality.core import BLOCKING, WARNING, CheckResult, result_from_failures
+from pipelines.warehouse import table_exists
 
 MIN_RANKED = 2
 
 
 def sector_files(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> CheckResult:
-    """Every sector with mandatory data elements sent at least one file with at least one row loaded."""
+    """Every sector with mandatory data elements sent at least one file with at least one row (or record) loaded."""
     sectors = pd.DataFrame(
         [(s.code, s.name_vi, s.name_en) for s in m.sectors
          if any(e.mandatory and e.sector == s.code for e in m.data_elements)],
         columns=["sector", "sector_name", "sector_name_en"])
+    # a sector whose data comes record by record (a registry extract, raw.registry_files) sent data too
+    registry_files = ("select period, sector, source_file, rows_loaded from raw.registry_files"
+                      if table_exists(con, "raw.registry_files") else
+                      "select null::varchar as period, null::varchar as sector, null::varchar as source_file, "
+                      "0::bigint as rows_loaded where false")
     cur = con.cursor()  # its own cursor: the gate's connection may hold an unfinished result
     cur.register("_sectors", sectors)
     try:
         failures = cur.execute(
             """
             with files as (
-                select sector, count(distinct source_file) as files from raw.ingest_files where period = ? group by all
+                select sector, count(distinct source_file) as files from (
+                    select sector, source_file from raw.ingest_files where period = ?
+                    union all select sector, source_file from ({registry_files}) where period = ?
+                ) group by all
             ),
-            loaded as (select sector, count(*) as values_loaded from raw.data_values where period = ? group by all)
+            loaded as (
+                select sector, sum(n) as values_loaded from (
+                    select sector, count(*) as n from raw.data_values where period = ? group by all
+                    union all select sector, sum(rows_loaded) from ({registry_files}) where period = ? group by all
+                ) group by all
+            )
             select s.sector, s.sector_name, coalesce(f.files, 0) as files, coalesce(l.values_loaded, 0) as values_loaded
             from _sectors s left join files f using (sector) left join loaded l using (sector)
             where coalesce(l.values_loaded, 0) = 0
             order by s.sector
-            """,
-            [period, period],
+            """.format(registry_files=registry_files),
+            [period, period, period, period],
         ).df()
     finally:
         cur.close()
