@@ -179,7 +179,9 @@ def cmd_demo_data(args) -> int:
     history = getattr(args, "history", False)
     periods = HISTORY_PERIODS if history else tuple(expand_periods(args.period))
     summary = write_demo_data(settings.landing_dir, periods=periods, small=args.small, seed=args.seed, history=history)
-    print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: {summary}")
+    print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: "
+          f"{len(summary.files)} files, {sum(summary.rows.values()):,} rows, {len(summary.provinces)} provinces, "
+          f"{summary.communes:,} communes, periods {', '.join(summary.periods)}")
     if getattr(args, "records", None) is not None:  # record-level extracts (pipelines/demo/records.py)
         from pipelines.demo.records import write_demo_records
 
