@@ -110,6 +110,7 @@ class ReleaseTables:
     source_indicator_values: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
     commune: dict[str, Any] = field(default_factory=dict)  # what the commune tables hold (manifest)
     source_commune_assessment: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
+    protection: Any = field(default=None, repr=False)  # disclosure_protect.Protection: audit and further protection
 
 
 @dataclass
@@ -274,11 +275,15 @@ def _warehouse_methodology_sha(con) -> str | None:
     return row[0] if row else None
 
 
-def build_release_tables(con, period: str, methodology) -> ReleaseTables:
+def build_release_tables(con, period: str, methodology, earlier: Sequence[Mapping[str, pd.DataFrame]] = ()
+                         ) -> ReleaseTables:
     """Read the period's marts (read-only) and build the release tables, disclosure control applied.
 
     The tables are conformed to the contract (column order and types),
-    text is NFC, and rows are sorted as the contract documents.
+    text is NFC, and rows are sorted as the contract documents. After the
+    base rule, the disclosure audit attacks the tables with ``earlier``
+    (the published versions of the period) and protects more where it must
+    (:mod:`pipelines.publish.disclosure_protect`).
     """
     _check_period(period)
     for table, cols in _MART_COLUMNS.items():
@@ -311,12 +316,18 @@ def build_release_tables(con, period: str, methodology) -> ReleaseTables:
         "commune_ranking": commune.pop("commune_ranking"),
     }
     source_assessment = commune.pop("source_commune_assessment")
+    source_ranking = commune.pop("source_commune_ranking")
     tables = {name: nfc_frame(contract.conform(name, df)) for name, df in tables.items()}
     tables = sort_tables(tables, methodology)
+    from pipelines.publish.disclosure_protect import protect_release
+
+    protection = protect_release(con, period, methodology, tables, raw["indicator_values"], source_assessment,
+                                 source_ranking, earlier)
+    tables = {**tables, **{name: nfc_frame(contract.conform(name, df)) for name, df in protection.tables.items()}}
     disclosure.table = tables["indicator_values"]
     return ReleaseTables(period=period, tables=tables, disclosure=disclosure, inputs=read_input_files(con, period),
                          warehouse_methodology_sha256=wh_sha, source_indicator_values=raw["indicator_values"],
-                         commune=commune, source_commune_assessment=source_assessment)
+                         commune=commune, source_commune_assessment=source_assessment, protection=protection)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
     assessment = methodology.commune_assessment
     if not any(present.values()):
         return {"commune_assessment": _empty("commune_assessment"), "commune_ranking": _empty("commune_ranking"),
-                "source_commune_assessment": _empty("commune_assessment"),
+                "source_commune_assessment": _empty("commune_assessment"), "source_commune_ranking": None,
                 "source": "the warehouse has no commune marts: commune tables published empty"}
     for table, cols in _COMMUNE_MART_COLUMNS.items():
         _require_columns(con, table, cols)
@@ -375,6 +386,7 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
                 f"{assessment.path.name} (sha256 {assessment.sha256}): rebuild the warehouse")
     frames = {name: con.execute(sql, [period]).df() for name, sql in _COMMUNE_SQL.items()}
     crit, ranking = frames["commune_assessment"], frames["commune_ranking"]
+    source_ranking = ranking.assign(commune_code=ranking["commune_code"].astype(str))
 
     # which criteria are suppressed: a sensitive input of the criterion is suppressed for the commune
     suppressed_pairs = commune_suppression(con, period, methodology, rule)
@@ -437,7 +449,8 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
         "criteria_suppressed": int(crit["suppressed"].sum()),
         "communes_with_suppressed_criteria": len(with_hidden & set(ranking["commune_code"])),
     }
-    return {"commune_assessment": crit, "commune_ranking": ranking, "source_commune_assessment": source, **summary}
+    return {"commune_assessment": crit, "commune_ranking": ranking, "source_commune_assessment": source,
+            "source_commune_ranking": source_ranking, **summary}
 
 
 def _true(value) -> bool:
