@@ -632,7 +632,8 @@ def earlier_versions(period_dir: Path | str, below: int | None = None) -> list[d
 
 
 def audit_release_folder(folder: Path | str, methodology, model: DisclosureModel | None = None,
-                         period_dir: Path | str | None = None, version: int | None = None) -> AuditResult:
+                         period_dir: Path | str | None = None, version: int | None = None,
+                         primary_counts=None) -> AuditResult:
     """Audit the release files in ``folder`` together with the earlier versions in ``period_dir``."""
     earlier = earlier_versions(period_dir, version) if period_dir is not None else []
-    return audit_tables([*earlier, read_release_folder(folder)], methodology, model)
+    return audit_tables([*earlier, read_release_folder(folder)], methodology, model, primary_counts=primary_counts)

@@ -45,6 +45,8 @@ class Protection:
     hidden: set[tuple[str, str]]
     counts: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    primary_counts: dict = field(default_factory=dict)  # what a reader who knows the rule works out
+    model: dict = field(default_factory=dict)  # the disclosure model, as the manifest records it
 
     def summary(self) -> dict[str, Any]:
         return {**{k: int(v) for k, v in sorted(self.counts.items())}, "audit": self.audit.summary(),
@@ -238,7 +240,8 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     counts["reasons_coarsened"] = int(_coarsened(current))
     counts["criteria_hidden"] = int(current["commune_assessment"]["suppressed"].fillna(False).sum()) \
         if "commune_assessment" in current and len(current["commune_assessment"]) else 0
-    return Protection(tables=current, audit=audit, hidden=hidden, counts=counts, failures=failures)
+    return Protection(tables=current, audit=audit, hidden=hidden, counts=counts, failures=failures,
+                      primary_counts=_primary_counts(hidden, truth, rule, published), model=model.describe())
 
 
 def _coarsened(tables: Mapping[str, pd.DataFrame]) -> int:
@@ -280,3 +283,15 @@ def protect_release(con, period: str, methodology, tables, source_iv, source_ass
     sources = Sources(indicator_values=source_iv, assessment=assessment.assign(
         commune_code=assessment["commune_code"].astype(str)), ranking=ranking)
     return protect(tables, truth, sources, methodology, model, earlier)
+
+
+def disclosure_summary(base, protection: Protection | None) -> dict[str, Any]:
+    """The manifest's ``disclosure``: the rule, the model, and the cells protected by each means."""
+    out = base.summary()
+    if protection is None:
+        return out
+    iv = protection.tables["indicator_values"]
+    out["cells_suppressed"] = int(iv["suppressed"].fillna(False).sum())
+    out["protection"] = protection.summary()
+    out["model"] = protection.model
+    return out

@@ -795,8 +795,15 @@ def write_release(
     provenance: Mapping[str, Any] | None = None,
     extra_writers: Iterable[ExtraWriter] = (),
     on_progress: Progress | None = None,
+    disclosure_audit: Callable[[Path, int], Any] | None = None,
 ) -> ReleaseResult:
     """Write ``tables`` as the next release ``publish/<period>/v<N>/`` (atomic; see the module text).
+
+    ``disclosure_audit(folder, version)`` attacks the files written in the temp
+    folder (with the earlier versions) before they become visible: when it
+    finds a suppressed count a reader can pin, nothing is published
+    (:class:`ReleaseError`); its summary goes into ``manifest.json`` under
+    ``disclosure.audit``.
 
     ``tables`` must match the contract exactly (else :class:`ContractError`
     naming the column, before anything is written). ``provenance`` goes into
@@ -855,6 +862,15 @@ def write_release(
                 if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:
                     raise ReleaseError(f"an extra writer replaced or removed {name}; writers may only add files")
             names = [n for n in _files_in(tmp) if n != MANIFEST_NAME]
+            if disclosure_audit is not None:
+                audited = disclosure_audit(tmp, version)
+                if not audited.ok:
+                    raise ReleaseError("disclosure audit: a reader of the published files can narrow suppressed "
+                                       "counts to fewer than the required values, nothing published: "
+                                       + "; ".join(audited.problems()[:5]))
+                provenance = {**dict(provenance or {}), "disclosure": {
+                    **dict((provenance or {}).get("disclosure") or {}), "audit": audited.summary()}}
+                progress("audit", "disclosure")
             if MANIFEST_NAME in _files_in(tmp):
                 raise ReleaseError(f"an extra writer wrote {MANIFEST_NAME}; the release writes it")
 
@@ -944,7 +960,17 @@ def publish_period(
     only read. ``extra_writers(folder, tables)`` add files to the release
     (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already.
     """
-    built = build_release_tables(con, period, methodology)
+    from pipelines.publish.disclosure_audit import audit_release_folder, earlier_versions
+    from pipelines.publish.disclosure_protect import disclosure_summary
+
+    period_dir = Path(settings.publish_dir) / _check_period(period)
+    built = build_release_tables(con, period, methodology, earlier=earlier_versions(period_dir))
+
+    def disclosure_audit(folder: Path, version: int):
+        # the earlier versions on disk now (the lock is held), the written files, a reader who knows the rule
+        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version,
+                                    primary_counts=built.protection.primary_counts)
+
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
     checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
     provenance = {
@@ -953,13 +979,13 @@ def publish_period(
         "checks": checks,
         "quality": {**quality_summary(checks, waivers), **dict(quality or {})},
         "waivers": waivers,
-        "disclosure": built.disclosure.summary(),
+        "disclosure": disclosure_summary(built.disclosure, built.protection),
         "commune_assessment": built.commune,
         # which units the period was computed on, and how values keyed by the units before 1 July 2025 were mapped
         "units": dict(units) if units is not None else rebase_note(con, period),
     }
     return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
-                         extra_writers=extra_writers, on_progress=on_progress)
+                         extra_writers=extra_writers, on_progress=on_progress, disclosure_audit=disclosure_audit)
 
 
 # --------------------------------------------------------------------------------------------------
