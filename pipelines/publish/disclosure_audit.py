@@ -150,7 +150,7 @@ class _Spec:
     criteria: dict[str, _Bands]  # criteria fed by a sensitive element
     elements: tuple[str, ...]  # every element a variable is needed for
     sensitive: frozenset[str]
-    denominator_of: dict[tuple[str, ...], str]  # denominator elements -> an indicator publishing them
+    denominator_of: dict[tuple[str, ...], list[str]]  # denominator elements -> the indicators publishing them
 
 
 def _spec(methodology, model: DisclosureModel) -> _Spec:
@@ -172,7 +172,7 @@ def _spec(methodology, model: DisclosureModel) -> _Spec:
                                    + [e for b in criteria.values() for e in b.elements]))
     denominator_of = {}
     for i in methodology.indicators:
-        denominator_of.setdefault(tuple(sorted(i.denominator)), i.code)
+        denominator_of.setdefault(tuple(sorted(i.denominator)), []).append(i.code)
     return _Spec(indicators, criteria, elements, sensitive, denominator_of)
 
 
@@ -297,7 +297,7 @@ class _Version:
 def _split(tables: Mapping[str, pd.DataFrame], spec: _Spec) -> dict[str, _Version]:
     iv = tables["indicator_values"]
     sens = iv[iv["indicator_code"].isin(list(spec.indicators))]
-    dens = iv[(iv["unit_level"] == "commune") & iv["indicator_code"].isin(list(spec.denominator_of.values()))]
+    dens = iv[(iv["unit_level"] == "commune") & iv["denominator"].notna()]
     ca = tables.get("commune_assessment", pd.DataFrame(columns=["province_code"]))
     cr = tables.get("commune_ranking", pd.DataFrame(columns=["province_code"]))
     out: dict[str, _Version] = {}
@@ -367,8 +367,10 @@ def _indicator_rows(p: _Problem, v: _Version, spec: _Spec, cap) -> None:
 
 
 def _denominator(v: _Version, spec: _Spec, commune: str, bands: _Bands) -> float | None:
-    source = spec.denominator_of.get(tuple(sorted(bands.denominator)))
-    return v.denominators.get((commune, source)) if source else None
+    for source in spec.denominator_of.get(tuple(sorted(bands.denominator)), ()):
+        if (commune, source) in v.denominators:
+            return v.denominators[(commune, source)]
+    return None
 
 
 def _hidden_points(p: _Problem, bands: _Bands, cells: dict[int, float], den, cap: int):
