@@ -119,6 +119,22 @@ def test_province_total_minus_one_hidden_commune():
     assert published.loc["Q", "numerator"] == 6
 
 
+def test_a_residual_group_of_two():
+    # A holds the province's 2 cases, every other commune 0; B (0) was hidden as a complement: A + B = 2, one
+    # primary (1 to 4) and one complement (0, or 5 and more). But B is recognised with 1,000 children: C03 met
+    # means at most 0.6 cases, so B = 0 and A = 2
+    communes = {"A": (2, 5000, True), "B": (0, 1000, True), "C": (0, 5000, False), "D": (0, 5000, False)}
+    tables = release(communes, recognised={"B": True})
+    leak = audit_tables([tables], M, MODEL, primary_counts={("01", "ABUSE_CASES"): 1})
+    assert interval(leak, "A") == (2, 2) and interval(leak, "B") == (0, 0)
+    done = protect(tables, truth_of(communes), sources_of(communes), M, MODEL)
+    # B is pinned by its own recognition: it is published (0, nothing new), and C, the lowest code among the
+    # zeros, is hidden instead: A + C = 2, A = 0 or 2; hidden cells no longer tell which small counts are zero
+    assert done.hidden == {("A", "ABUSE_CASES"), ("C", "ABUSE_CASES")} and done.audit.ok
+    assert interval(done.audit, "A") == (0, 2)
+    assert done.counts["complementary_released"] == 1 and done.counts["zeros_hidden"] == 1
+
+
 def test_two_versions_of_a_period_that_differ_in_one_cell():
     # v1 hides A and B (A + B = 3, C = 5 published); v2 hides A and C, publishing B = 2: together A = 1
     communes = {"A": (1, 5000, True), "B": (2, 5000, True), "C": (5, 5000, False)}
