@@ -161,3 +161,20 @@ def test_the_model_must_declare_every_published_column():
     with pytest.raises(DisclosureModelError, match="commune_ranking.reason is published but not declared"):
         parse_disclosure_model(doc, M)
     assert set(MODEL.sensitive_elements) == {e.code for e in M.data_elements if e.sensitive}
+
+
+def test_the_quality_report_shows_no_sensitive_commune_figure():
+    from pipelines.quality.core import CheckResult
+    from pipelines.quality.report import suppressed_examples
+
+    r = CheckResult(code="plausibility.commune_outliers", severity="warning", passed=False, failures=2,
+                    message="2 outliers", asset="marts", title_vi="x", examples=[
+                        {"province_code": "01", "unit_code": "00004", "indicator_code": P2, "value": 150.0,
+                         "modified_z": 5.1},
+                        {"province_code": "01", "unit_code": "00004", "indicator_code": "H1_U5_MORTALITY",
+                         "value": 30.0, "modified_z": 4.0}])
+    # 150 per 100,000 among 2,000 children would be 3 cases: withheld; a non-sensitive figure stays
+    out = suppressed_examples(r, {P2, "ABUSE_CASES"}).examples
+    assert out[0] == {"province_code": "01", "unit_code": "00004", "indicator_code": P2, "value": None,
+                      "modified_z": None, "suppressed": True}
+    assert out[1]["value"] == 30.0 and "suppressed" not in out[1]
