@@ -73,7 +73,7 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
             folder / "report.html", period, m, tables["province_ranking"], tables["domain_scores"],
             tables["indicator_values"], quality=quality, uncertainty=uncertainty, profiles=profiles,
             commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
-            previous_period=previous_period(period), units_note=units_note,
+            previous_period=previous_period(period), units_note=units_note, disclosure=getattr(tables, "disclosure", None),
         )
 
     return [robustness, excel, report]

@@ -295,3 +295,24 @@ def disclosure_summary(base, protection: Protection | None) -> dict[str, Any]:
     out["protection"] = protection.summary()
     out["model"] = protection.model
     return out
+
+
+FIGURES_VI = {
+    "primary": "ô bị ẩn vì số liệu từ ngưỡng dưới đến ngưỡng trên (ẩn chính)",
+    "complementary": "ô bị ẩn thêm theo quy tắc bổ sung",
+    "complementary_added": "ô bị ẩn thêm sau khi kiểm tra khả năng suy ngược",
+    "zeros_hidden": "trong đó ô có giá trị 0 được ẩn (không để lộ xã nào bằng 0)",
+    "complementary_released": "ô bổ sung được công bố lại vì người đọc đã suy ra được",
+    "criteria_hidden": "điểm tiêu chuẩn bị ẩn",
+    "reasons_coarsened": "lý do không công nhận được viết gộp (không nói tiêu chuẩn bị ẩn đạt hay không)",
+    "smallest_values": "số giá trị khả dĩ ít nhất của một ô bị ẩn",
+}
+
+
+def disclosure_figures(disclosure: Mapping[str, Any]) -> pd.DataFrame:
+    """How a release was protected, one row per means (for the report's method note)."""
+    protection = dict(disclosure.get("protection") or {})
+    audit = dict(disclosure.get("audit") or protection.get("audit") or {})
+    values = {**{k: protection.get(k) for k in FIGURES_VI}, "smallest_values": audit.get("smallest_values")}
+    return pd.DataFrame([{"means": k, "label_vi": FIGURES_VI[k], "cells": v} for k, v in values.items()
+                         if v is not None])

@@ -68,6 +68,7 @@ import pandas as pd
 from pipelines.ingest.provenance import rebase_note
 from pipelines.publish import contract
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
+from pipelines.publish.disclosure_protect import disclosure_figures, disclosure_summary
 from pipelines.publish.disclosure import (
     DisclosureResult,
     DisclosureRule,
@@ -88,6 +89,14 @@ VERSION_RE = re.compile(r"^v([1-9]\d*)$")
 
 ExtraWriter = Callable[[Path, Mapping[str, pd.DataFrame]], Any]
 Progress = Callable[[str, str], Any]
+
+
+class WrittenTables(dict):
+    """The tables an extra writer gets; ``disclosure``: how the release was protected (or None)."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], disclosure: pd.DataFrame | None = None) -> None:
+        super().__init__(tables)
+        self.disclosure = disclosure
 
 
 class ReleaseError(RuntimeError):
@@ -854,15 +863,8 @@ def write_release(
                 progress("file", path.name)
             rows["dictionary.csv"] = len(dictionary_frame(methodology))
 
-            own = {name: sha256_file(tmp / name) for name in _files_in(tmp)}
-            for writer in extra_writers:
-                writer(tmp, {name: df.copy() for name, df in tables.items()})
-                progress("extra", getattr(writer, "__name__", type(writer).__name__))
-            for name, digest in own.items():
-                if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:
-                    raise ReleaseError(f"an extra writer replaced or removed {name}; writers may only add files")
-            names = [n for n in _files_in(tmp) if n != MANIFEST_NAME]
-            if disclosure_audit is not None:
+            figures = None
+            if disclosure_audit is not None:  # the tables as written, before anything else is added
                 audited = disclosure_audit(tmp, version)
                 if not audited.ok:
                     raise ReleaseError("disclosure audit: a reader of the published files can narrow suppressed "
@@ -870,7 +872,17 @@ def write_release(
                                        + "; ".join(audited.problems()[:5]))
                 provenance = {**dict(provenance or {}), "disclosure": {
                     **dict((provenance or {}).get("disclosure") or {}), "audit": audited.summary()}}
+                figures = disclosure_figures(provenance["disclosure"])
                 progress("audit", "disclosure")
+            own = {name: sha256_file(tmp / name) for name in _files_in(tmp)}
+            for writer in extra_writers:
+                # the tables; their ``disclosure`` attribute says how the release was protected (means, cells)
+                writer(tmp, WrittenTables({name: df.copy() for name, df in tables.items()}, disclosure=figures))
+                progress("extra", getattr(writer, "__name__", type(writer).__name__))
+            for name, digest in own.items():
+                if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:
+                    raise ReleaseError(f"an extra writer replaced or removed {name}; writers may only add files")
+            names = [n for n in _files_in(tmp) if n != MANIFEST_NAME]
             if MANIFEST_NAME in _files_in(tmp):
                 raise ReleaseError(f"an extra writer wrote {MANIFEST_NAME}; the release writes it")
 
@@ -961,7 +973,6 @@ def publish_period(
     (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already.
     """
     from pipelines.publish.disclosure_audit import audit_release_folder, earlier_versions
-    from pipelines.publish.disclosure_protect import disclosure_summary
 
     period_dir = Path(settings.publish_dir) / _check_period(period)
     built = build_release_tables(con, period, methodology, earlier=earlier_versions(period_dir))

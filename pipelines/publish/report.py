@@ -283,6 +283,7 @@ class ReportData:
     communes: pd.DataFrame | None
     quality: Mapping[str, Any] | None
     units_note: str | None = None  # how the period's units were treated (re-based onto the 2025 units or not)
+    disclosure: pd.DataFrame | None = None  # how the release was protected: means, label_vi, cells
 
     @property
     def ranked(self) -> list[ProvinceRow]:
@@ -1221,7 +1222,7 @@ def method_section(data: ReportData) -> str:
             )
     suppressed = _suppressed_count(data.indicator_values)
     suppressed_html = (f"<p>Trong kỳ này, {suppressed} giá trị cấp xã đã được ẩn theo quy tắc trên.</p>"
-                       if suppressed else "")
+                       if suppressed else "") + _protection_html(data.disclosure)
     units_html = f"<h3>Đơn vị hành chính</h3><p>{esc(data.units_note)}</p>" if data.units_note else ""
     body = (f'<dl class="kv">{items}</dl>'
             + units_html
@@ -1231,6 +1232,16 @@ def method_section(data: ReportData) -> str:
                     {3, 4})
             + suppressed_html)
     return section("phuong-phap", "Ghi chú phương pháp", body)
+
+
+def _protection_html(figures: pd.DataFrame | None) -> str:
+    """How the release was protected against a reader who combines every published file of the period."""
+    if figures is None or not len(figures):
+        return ""
+    items = "".join(f"<li>{esc(r.label_vi)}: {fmt_num(float(r.cells), 0)}</li>" for r in figures.itertuples())
+    return ("<p>Trước khi công bố, bản công bố được kiểm tra như một người đọc kết hợp mọi tệp đã công bố của kỳ "
+            "(kể cả các phiên bản trước): không ô bị ẩn nào có thể suy ra chính xác.</p>"
+            f'<ul class="plain">{items}</ul>')
 
 
 def _suppressed_count(indicator_values: pd.DataFrame) -> int:
@@ -1341,11 +1352,13 @@ def render_report_html(period: str, methodology: Methodology, province_ranking: 
                        domain_scores: pd.DataFrame, indicator_values: pd.DataFrame,
                        quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                        profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
-                       previous_period: str | None = None, units_note: str | None = None) -> str:
+                       previous_period: str | None = None, units_note: str | None = None,
+                       disclosure: pd.DataFrame | None = None) -> str:
     """The report as one HTML string (see ``write_report_html``)."""
     data = _prepare(period, methodology, province_ranking, domain_scores, indicator_values, quality, uncertainty,
                     profiles, commune_ranking, previous_period)
     data.units_note = units_note
+    data.disclosure = disclosure
     title = f"Xếp hạng PCRI {data.period} – {methodology.name_vi}"
     sections = [
         summary_html(data), ranking_table_html(data), pcri_bar_chart(data), domain_heatmap(data),
@@ -1367,7 +1380,8 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
                       province_ranking: pd.DataFrame, domain_scores: pd.DataFrame, indicator_values: pd.DataFrame,
                       quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                       profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
-                      previous_period: str | None = None, units_note: str | None = None) -> Path:
+                      previous_period: str | None = None, units_note: str | None = None,
+                      disclosure: pd.DataFrame | None = None) -> Path:
     """Write the ranking report of ``period`` to ``path`` (one self-contained UTF-8 HTML file).
 
     Inputs are the release tables as DataFrames; ``quality``, ``uncertainty``,
@@ -1376,7 +1390,7 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
     sees half a report. Returns the path.
     """
     text = render_report_html(period, methodology, province_ranking, domain_scores, indicator_values, quality,
-                              uncertainty, profiles, commune_ranking, previous_period, units_note)
+                              uncertainty, profiles, commune_ranking, previous_period, units_note, disclosure)
     return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 
