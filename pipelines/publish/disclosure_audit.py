@@ -1,36 +1,24 @@
 """The disclosure audit: attack a release the way a determined reader would.
 
-For every suppressed commune count of a sensitive data element, the audit
-finds the smallest and the largest value consistent with everything published
-for the period: the tables of this release and of every earlier version of
-the same period (``publish/<period>/v*/``). What a reader can use is declared
-in the disclosure model (``methodology/disclosure.yaml``, ``reader`` of each
-field); this module turns each published field into linear constraints on
-whole, non-negative counts, one problem per province (every constraint stays
-within a province), and solves ``min x`` and ``max x`` for each hidden cell
-with the HiGHS mixed-integer solver (:func:`scipy.optimize.milp`):
+For every suppressed commune count of a sensitive data element: the smallest and largest value consistent
+with everything published for the period, this release and every earlier version (``publish/<period>/v*/``).
+What a reader can use is declared in ``methodology/disclosure.yaml`` (``reader`` of each field); each field
+becomes linear constraints on whole, non-negative counts, one problem per province (no constraint crosses
+one), solved for ``min x`` and ``max x`` of each hidden cell by HiGHS (:func:`scipy.optimize.milp`):
 
-* a published commune numerator fixes the count; an empty numerator that is
-  not suppressed is not reported, and adds nothing to the province figure;
-* the province numerator is the sum of its communes (``province_sum``);
-* published criterion points put the rate, hence the count, in a band of the
-  assessment file (``points_band``); a published ``met`` puts it on one side
-  of the pass mark (``pass``); a published total gives the sum of the hidden
-  points (``total_points``);
-* recognition: recognised means every criterion met, none at zero and the
-  total at the threshold; not recognised, when every published criterion is
-  met, means a hidden criterion fails or the total is short (band choices
-  are binary variables);
-* the reason text: a hidden criterion named without the neutral wording says
-  "not met", one left out says "met", and the total clause says "short".
+* a published commune numerator fixes the count (an empty one not suppressed: not reported, adds nothing);
+  the province numerator is the sum of its communes;
+* published criterion points put the count in a band of the assessment file, ``met`` on one side of the
+  pass mark, a published total gives the sum of the hidden points;
+* recognised: every criterion met, none at zero, the total at the threshold; not recognised, when every
+  published criterion is met: a hidden criterion fails or the total is short (binary band choices);
+* a reason naming a hidden criterion without the neutral wording says "not met", one left out says "met";
+  the total clause says "short";
+* with ``primary_counts``, the reader also knows how many hidden cells of each province and element hold a
+  count in the suppression range (the others: 0, or more than the range).
 
-Earlier versions share the variables of the current one (the counts of a
-period do not change between versions unless corrected); where they
-contradict each other (a correction), the province is audited on each
-version alone. A cell is *exposed* when fewer than ``min_values`` values
-remain. The problems are small (the hidden cells of one province and a few
-binary variables per commune), so a national release is audited in seconds
-(``benchmarks/bench_disclosure.py``).
+Earlier versions share the variables of the current one; where they contradict each other (a correction),
+each version is audited alone. A cell is *exposed* when fewer than ``min_values`` values remain.
 """
 
 from __future__ import annotations
@@ -45,15 +33,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
-
+from pipelines.publish.disclosure_lp import EPS, Problem as _Problem
 from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_model
 
 # the wording of a hidden criterion in a coarsened reason: says nothing about met or not
 NEUTRAL_VI = "không công bố điểm và kết quả đạt (bảo mật số liệu)"
 TOTAL_CLAUSE = re.compile(r"Tổng điểm")
-EPS = 1e-6
 DEFAULT_CAP = 100_000  # the largest count a reader must consider where no population bounds it
 
 
@@ -174,109 +159,6 @@ def _spec(methodology, model: DisclosureModel) -> _Spec:
     for i in methodology.indicators:
         denominator_of.setdefault(tuple(sorted(i.denominator)), []).append(i.code)
     return _Spec(indicators, criteria, elements, sensitive, denominator_of)
-
-
-# --------------------------------------------------------------------------------------------------
-# the problem of one province
-
-
-class _Problem:
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.rows: list[tuple[dict[int, float], float, float]] = []
-        self.cells: dict[tuple[str, str], int] = {}
-
-    def var(self, lb: float, ub: float) -> int:
-        self.lb.append(lb)
-        self.ub.append(ub)
-        return len(self.lb) - 1
-
-    def cell(self, commune: str, element: str, cap: int) -> int:
-        key = (commune, element)
-        if key not in self.cells:
-            self.cells[key] = self.var(0, cap)
-        return self.cells[key]
-
-    def bound(self, i: int, lo: float, hi: float) -> None:
-        self.lb[i], self.ub[i] = max(self.lb[i], lo), min(self.ub[i], hi)
-
-    def add(self, coefs: Mapping[int, float], lo: float, hi: float) -> None:
-        if len(coefs) == 1 and next(iter(coefs.values())) == 1:
-            self.bound(next(iter(coefs)), lo, hi)
-        else:
-            self.rows.append((dict(coefs), lo, hi))
-
-    def _reduced(self):
-        """Fixed variables folded into the rows: (free variables, rows over them), or None when contradictory."""
-        lb, ub = np.array(self.lb, dtype=float), np.array(self.ub, dtype=float)
-        if (lb > ub + EPS).any():
-            return None
-        fixed = ub - lb < EPS
-        free = np.flatnonzero(~fixed)
-        where = {int(j): n for n, j in enumerate(free)}
-        rows = []
-        for coefs, lo, hi in self.rows:
-            const = sum(v * lb[j] for j, v in coefs.items() if fixed[j])
-            rest = {where[j]: v for j, v in coefs.items() if not fixed[j]}
-            if not rest:
-                if not lo - EPS <= const <= hi + EPS:
-                    return None
-                continue
-            rows.append((rest, lo - const, hi - const))
-        return lb, ub, free, where, rows
-
-    def solve_all(self, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]] | None, int]:
-        """min and max of each target (None: the constraints contradict each other)."""
-        reduced = self._reduced()
-        if reduced is None:
-            return None, 0
-        lb_all, ub_all, free, where, rows = reduced
-        n = len(free)
-        lb, ub = lb_all[free], ub_all[free]
-        linked = np.zeros(n, dtype=bool)
-        for coefs, _, _ in rows:
-            linked[list(coefs)] = True
-        out: dict[int, tuple[float, float]] = {}
-        for t in targets:  # published or alone in no constraint: its bounds are its interval
-            if t not in where or not linked[where[t]]:
-                out[t] = (lb_all[t], ub_all[t])
-        pending = [t for t in targets if t not in out]
-        if not pending:
-            return out, 0
-        a = sparse.lil_matrix((len(rows), n))
-        for r, (coefs, _, _) in enumerate(rows):
-            for j, v in coefs.items():
-                a[r, j] = v
-        constraints = [LinearConstraint(a.tocsr(), [r[1] for r in rows], [r[2] for r in rows])]
-        bounds, integrality = Bounds(lb, ub), np.ones(n)
-        seen_lo, seen_hi = np.full(n, np.inf), np.full(n, -np.inf)
-        solves = 0
-        for sign in (1.0, -1.0):  # all targets at once first: many reach a bound there and need no own solve
-            c = np.zeros(n)
-            c[[where[t] for t in pending]] = sign
-            res = milp(c, constraints=constraints, bounds=bounds, integrality=integrality)
-            solves += 1
-            if res.x is None:
-                return None, solves
-            seen_lo, seen_hi = np.minimum(seen_lo, np.round(res.x)), np.maximum(seen_hi, np.round(res.x))
-        for t in pending:
-            j, ends = where[t], []
-            for sign in (1.0, -1.0):
-                if (sign > 0 and seen_lo[j] <= lb[j] + EPS) or (sign < 0 and seen_hi[j] >= ub[j] - EPS):
-                    ends.append(lb[j] if sign > 0 else ub[j])
-                    continue
-                c = np.zeros(n)
-                c[j] = sign
-                res = milp(c, constraints=constraints, bounds=bounds, integrality=integrality)
-                solves += 1
-                if res.x is None:
-                    return None, solves
-                x = np.round(res.x)
-                seen_lo, seen_hi = np.minimum(seen_lo, x), np.maximum(seen_hi, x)
-                ends.append(x[j])
-            out[t] = (ends[0], ends[1])
-        return out, solves
 
 
 # --------------------------------------------------------------------------------------------------
