@@ -178,3 +178,37 @@ def test_the_quality_report_shows_no_sensitive_commune_figure():
     assert out[0] == {"province_code": "01", "unit_code": "00004", "indicator_code": P2, "value": None,
                       "modified_z": None, "suppressed": True}
     assert out[1]["value"] == 30.0 and "suppressed" not in out[1]
+
+
+@pytest.mark.slow
+def test_the_national_demo_releases_pass_the_audit(tmp_path_factory, monkeypatch):
+    """The national demo data (3,321 communes), 2024 and 2025, through the real command path."""
+    import json
+
+    from pipelines.cli import run_period
+    from pipelines.demo import write_demo_data
+    from pipelines.publish.disclosure_audit import audit_release_folder
+
+    home = tmp_path_factory.mktemp("national") / "home"
+    for k, v in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
+                 "DAGSTER_HOME": home / "dagster"}.items():
+        monkeypatch.setenv(k, str(v))
+    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
+    write_demo_data(home / "landing", periods=("2024", "2025"))
+    for period in ("2024", "2025"):
+        outcome = run_period(period)
+        assert outcome.success and outcome.published, outcome.errors
+        folder = home / "publish" / period / "v1"
+        disclosure = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["disclosure"]
+        audit, protection = disclosure["audit"], disclosure["protection"]
+        print(period, {k: v for k, v in protection.items() if k not in ("audit", "failures")},
+              "smallest number of values:", audit["smallest_values"], "seconds:", audit["seconds"])
+        assert audit["cells_exposed"] == 0 and audit["smallest_values"] >= 2 and not protection["failures"]
+        # a reader who does not know which cells are primary learns even less: the files alone pass too
+        assert audit_release_folder(folder, M, MODEL).ok
+        # the quality report shows no figure of a sensitive commune example
+        quality = json.loads((home / "reports" / period / "quality_report.json").read_text(encoding="utf-8"))
+        for r in quality["results"]:
+            for ex in r.get("examples", []):
+                if ex.get("indicator_code") in (P2, "P3_CONFLICT_LAW_RATE") and len(str(ex.get("unit_code"))) == 5:
+                    assert ex.get("value") is None and ex.get("suppressed") is True

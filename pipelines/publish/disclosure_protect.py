@@ -25,6 +25,7 @@ provinces changed again.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from pipelines.publish.disclosure_audit import NEUTRAL_VI, AuditResult, audit_ta
 from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_model
 
 IV_KEY = ["period", "unit_level", "unit_code", "indicator_code"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -211,6 +213,8 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
         for prov in set(provinces or ()) - set(result.cells["province_code"]):
             cells.pop(prov, None)
         exposed = result.exposed
+        log.info("disclosure audit: %d provinces, %d cells, %d exposed, %.1f s", len(set(result.cells["province_code"])),
+                 len(result.cells), len(exposed), result.seconds)
         if exposed.empty:
             break
         changed: set[str] = set()
