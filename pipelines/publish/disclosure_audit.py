@@ -424,7 +424,7 @@ def _primary_knowledge(p: _Problem, targets, caps, known: Mapping[str, int], rul
 
 
 def _audit_province(prov: str, versions: Sequence[_Version], spec: _Spec, known=None,
-                    rule=None) -> tuple[list[dict], int, str | None]:
+                    rule=None, enough: int | None = None) -> tuple[list[dict], int, str | None]:
     targets = sorted(_targets(versions[-1], spec))
     if not targets:
         return [], 0, None
@@ -433,13 +433,13 @@ def _audit_province(prov: str, versions: Sequence[_Version], spec: _Spec, known=
     p = _province_problem(versions, spec, caps)
     if known:
         _primary_knowledge(p, targets, caps, known, rule)
-    found, solves = p.solve_all([p.cell(c, e, caps.get(c, DEFAULT_CAP)) for c, e in targets])
+    found, solves = p.solve_all([p.cell(c, e, caps.get(c, DEFAULT_CAP)) for c, e in targets], enough)
     if found is None and len(versions) > 1:
         note = f"province {prov}: the versions of the period contradict each other (a correction); audited alone"
         found = {}
         for v in versions:  # each version alone, the current one last (its intervals are reported)
             q = _province_problem([v], spec, caps)
-            res, n = q.solve_all([q.cell(c, e, caps.get(c, DEFAULT_CAP)) for c, e in targets])
+            res, n = q.solve_all([q.cell(c, e, caps.get(c, DEFAULT_CAP)) for c, e in targets], enough)
             solves += n
             for (c, e) in targets:
                 if res is not None:
@@ -465,11 +465,14 @@ def audit_tables(
     model: DisclosureModel | None = None,
     provinces: Iterable[str] | None = None,
     primary_counts: Mapping[tuple[str, str], int] | None = None,
+    exact: bool = False,
 ) -> AuditResult:
     """Audit the last of ``releases`` (the others: earlier versions of the same period, oldest first).
 
     ``primary_counts`` ((province, element) -> primary cells): what a reader who knows the rule may
     work out, given to the audit so that it attacks as that reader (None: a reader without it).
+    ``exact``: the exact interval of every cell; otherwise a cell shown to keep ``min_values`` values by the
+    solutions found on the way is not solved alone (exposed cells always get their exact interval).
     """
     started = time.perf_counter()
     model = model or load_disclosure_model(methodology)
@@ -481,7 +484,8 @@ def audit_tables(
     for prov in sorted(wanted):
         versions = [s[prov] for s in split if prov in s]
         known = {e: n for (pv, e), n in (primary_counts or {}).items() if pv == prov}
-        found, n, note = _audit_province(prov, versions, spec, known, model.rule)
+        found, n, note = _audit_province(prov, versions, spec, known, model.rule,
+                                         None if exact else model.min_values)
         rows += found
         solves += n
         if note:

@@ -61,8 +61,14 @@ class Problem:
             rows.append((rest, lo - const, hi - const))
         return lb, ub, free, where, rows
 
-    def solve_all(self, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]] | None, int]:
-        """min and max of each target (None: the constraints contradict each other)."""
+    def solve_all(self, targets: Sequence[int], enough: int | None = None
+                  ) -> tuple[dict[int, tuple[float, float]] | None, int]:
+        """min and max of each target (None: the constraints contradict each other).
+
+        ``enough``: a target for which solutions already found show that many values or more is not solved
+        on its own; its interval is then the part those solutions span (the feasible interval holds it).
+        The targets below ``enough`` always get their exact min and max.
+        """
         reduced = self._reduced()
         if reduced is None:
             return None, 0
@@ -97,6 +103,9 @@ class Problem:
             seen_lo, seen_hi = np.minimum(seen_lo, np.round(res.x)), np.maximum(seen_hi, np.round(res.x))
         for t in pending:
             j, ends = where[t], []
+            if enough is not None and seen_hi[j] - seen_lo[j] + 1 >= enough:
+                out[t] = (seen_lo[j], seen_hi[j])
+                continue
             for sign in (1.0, -1.0):
                 if (sign > 0 and seen_lo[j] <= lb[j] + EPS) or (sign < 0 and seen_hi[j] >= ub[j] - EPS):
                     ends.append(lb[j] if sign > 0 else ub[j])
