@@ -491,8 +491,9 @@ def audit_tables(
         if note:
             notes.append(note)
     cells = pd.DataFrame(rows, columns=["province_code", "commune_code", "element", "low", "high", "values"])
-    hi = model.rule.suppress_max
-    cells["narrowed"] = (cells["low"] > 0) | (cells["high"].notna() & (cells["high"].astype("float") < hi))
+    # narrowed: fewer possible values than the suppression range holds (4 for 1 to 4)
+    cells["narrowed"] = cells["values"].notna() & (
+        cells["values"].astype("float") < model.rule.suppress_max - model.rule.suppress_min + 1)
     return AuditResult(cells=cells, min_values=model.min_values, notes=notes,
                        seconds=time.perf_counter() - started, solves=solves)
 

@@ -40,10 +40,19 @@ numerator are suppressed exactly as in ``indicator_values``). Where the
 commune's count of one of its sensitive inputs is suppressed, the criterion's
 ``points`` and ``met`` are published empty with ``suppressed = true``; the
 commune's ``total_points`` is then empty too (it would give the hidden points
-by subtraction), and ``reason`` names the criterion without points. The
-commune index leaves out indicators with a sensitive numerator (dbt model
-``int_commune_index``), so neither it nor the rank gives a suppressed count
-away. ``recognised`` is the public recognition decision and is published.
+by subtraction), and ``reason`` names every hidden criterion alike, met or
+not, without the total clause. The commune index leaves out indicators with a
+sensitive numerator (dbt model ``int_commune_index``), so neither it nor the
+rank gives a suppressed count away. ``recognised`` is the public recognition
+decision and is published.
+
+Disclosure audit: after the base rule, the tables are attacked as a reader
+holding every published version of the period would
+(:mod:`pipelines.publish.disclosure_audit`) and protected further where a
+suppressed count could be narrowed below ``min_values`` values
+(:mod:`pipelines.publish.disclosure_protect`, model ``methodology/disclosure.yaml``).
+:func:`publish_period` audits the written files again in the temp folder,
+before they become visible: a release that leaks is never published.
 """
 
 from __future__ import annotations
