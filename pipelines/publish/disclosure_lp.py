@@ -93,14 +93,24 @@ class Problem:
         bounds, integrality = Bounds(lb, ub), np.ones(n)
         seen_lo, seen_hi = np.full(n, np.inf), np.full(n, -np.inf)
         solves = 0
-        for sign in (1.0, -1.0):  # all targets at once first: many reach a bound there and need no own solve
-            c = np.zeros(n)
-            c[[where[t] for t in pending]] = sign
+
+        def run(c):
+            nonlocal seen_lo, seen_hi, solves
             res = milp(c, constraints=constraints, bounds=bounds, integrality=integrality)
             solves += 1
             if res.x is None:
+                return None
+            x = np.round(res.x)
+            seen_lo, seen_hi = np.minimum(seen_lo, x), np.maximum(seen_hi, x)
+            return x
+
+        for sign in (1.0, -1.0):  # all targets at once first: many reach a bound there and need no own solve
+            c = np.zeros(n)
+            c[[where[t] for t in pending]] = sign
+            if run(c) is None:
                 return None, solves
-            seen_lo, seen_hi = np.minimum(seen_lo, np.round(res.x)), np.maximum(seen_hi, np.round(res.x))
+        if enough is not None and self._spread(pending, where, lb, ub, run, lambda: (seen_lo, seen_hi), enough) is None:
+            return None, solves
         for t in pending:
             j, ends = where[t], []
             if enough is not None and seen_hi[j] - seen_lo[j] + 1 >= enough:
@@ -112,14 +122,34 @@ class Problem:
                     continue
                 c = np.zeros(n)
                 c[j] = sign
-                res = milp(c, constraints=constraints, bounds=bounds, integrality=integrality)
-                solves += 1
-                if res.x is None:
+                x = run(c)
+                if x is None:
                     return None, solves
-                x = np.round(res.x)
-                seen_lo, seen_hi = np.minimum(seen_lo, x), np.maximum(seen_hi, x)
                 ends.append(x[j])
             out[t] = (ends[0], ends[1])
         return out, solves
+
+    @staticmethod
+    def _spread(pending, where, lb, ub, run, seen, enough: int, batches: int = 8) -> bool | None:
+        """Solve with mixed objectives that push every target not yet seen with ``enough`` values away
+        from the values seen (random weights, so that targets tied by a sum do not cancel out), while each
+        such solve still widens some; the targets left are solved alone. None: no solution."""
+        rng = np.random.default_rng(0)
+        for _ in range(batches):
+            lo, hi = seen()
+            open_ = [where[t] for t in pending if hi[where[t]] - lo[where[t]] + 1 < enough]
+            if len(open_) < 4:
+                return True
+            c = np.zeros(len(lb))
+            for j in open_:
+                up = hi[j] < ub[j] - EPS if lo[j] <= lb[j] + EPS else rng.random() < 0.5
+                c[j] = rng.uniform(1.0, 2.0) * (-1.0 if up else 1.0)
+            before = (hi - lo)[open_]
+            if run(c) is None:
+                return None
+            lo, hi = seen()
+            if ((hi - lo)[open_] > before).sum() < max(2, len(open_) // 20):
+                return True
+        return True
 
 
