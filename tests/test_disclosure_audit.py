@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pandas as pd
 import pytest
 
@@ -12,6 +13,7 @@ from pipelines.publish.disclosure_protect import Sources, apply_hidden, protect
 
 M = load_methodology()
 MODEL = load_disclosure_model(M)
+KNOWING = dataclasses.replace(MODEL, reader_knows_primary=True)  # protection against a reader who knows the rule
 P2 = "P2_ABUSE_RATE"
 
 
@@ -77,7 +79,7 @@ def test_a_recognised_commune_whose_population_bounds_its_hidden_count():
     tables = release(communes, recognised={"A": True})
     leak = audit_tables([tables], M, MODEL, primary_counts={("01", "ABUSE_CASES"): 2})
     assert interval(leak, "A") == (1, 1) and interval(leak, "B") == (3, 3) and not leak.ok
-    done = protect(tables, truth_of(communes), sources_of(communes), M, MODEL)
+    done = protect(tables, truth_of(communes), sources_of(communes), M, KNOWING)
     # C (6) alone is not enough: A could only be a complement holding 0 if B and C were both 1 to 4 (sum 10);
     # with D (7) hidden too, A may be 0 (B, C, D: two of them 1 to 4, one 0 or 5 and more): {0, 1}
     assert done.hidden == {("A", "ABUSE_CASES"), ("B", "ABUSE_CASES"), ("C", "ABUSE_CASES"), ("D", "ABUSE_CASES")}
@@ -99,7 +101,7 @@ def test_a_reason_that_does_not_name_a_hidden_criterion_says_it_was_met():
     assert coarse["commune_ranking"].set_index("commune_code").loc["X", "reason"] == f"C03 (Tên C03): {NEUTRAL_VI}"
     after = audit_tables([coarse], M, MODEL, primary_counts={("01", "ABUSE_CASES"): 2})
     assert after.ok and interval(after, "X") == (1, 2)  # X + Y = 3, both 1 to 4
-    done = protect(tables, truth_of(communes), sources_of(communes, reasons), M, MODEL)
+    done = protect(tables, truth_of(communes), sources_of(communes, reasons), M, KNOWING)
     assert done.audit.ok and done.counts["reasons_coarsened"] == 1 and done.counts["complementary_added"] == 0
 
 
@@ -110,10 +112,13 @@ def test_province_total_minus_one_hidden_commune():
     leak = audit_tables([tables], M, MODEL)
     assert interval(leak, "P") == (1, 1) and len(leak.exposed) == 1
     done = protect(tables, truth_of(communes), sources_of(communes), M, MODEL)
-    # R (5, the smallest count above zero) is hidden with P: P + R = 6, one of them primary (1 to 4), the other a
-    # complement (0, or 5 and more): P = 1 and R = 5, or P = 5 and R = 1
+    # R (5, the smallest count above zero) is hidden with P: the files say P + R = 6, so each is 0 to 6
     assert done.hidden == {("P", "ABUSE_CASES"), ("R", "ABUSE_CASES")} and done.audit.ok
-    assert interval(done.audit, "P") == (1, 5) and interval(done.audit, "R") == (1, 5)
+    assert interval(done.audit, "P") == (0, 6) and interval(done.audit, "R") == (0, 6)
+    # a reader who also knows that one of them is primary (1 to 4) and the other a complement (0, or 5 and more):
+    # P = 1 and R = 5, or P = 5 and R = 1
+    knowing = protect(tables, truth_of(communes), sources_of(communes), M, KNOWING)
+    assert knowing.hidden == done.hidden and interval(knowing.audit, "P") == (1, 5)
     published = done.tables["indicator_values"].set_index("unit_code")
     assert pd.isna(published.loc["R", "numerator"]) and bool(published.loc["R", "suppressed"])
     assert published.loc["Q", "numerator"] == 6
@@ -127,7 +132,7 @@ def test_a_residual_group_of_two():
     tables = release(communes, recognised={"B": True})
     leak = audit_tables([tables], M, MODEL, primary_counts={("01", "ABUSE_CASES"): 1})
     assert interval(leak, "A") == (2, 2) and interval(leak, "B") == (0, 0)
-    done = protect(tables, truth_of(communes), sources_of(communes), M, MODEL)
+    done = protect(tables, truth_of(communes), sources_of(communes), M, KNOWING)
     # B is pinned by its own recognition: it is published (0, nothing new), and C, the lowest code among the
     # zeros, is hidden instead: A + C = 2, A = 0 or 2; hidden cells no longer tell which small counts are zero
     assert done.hidden == {("A", "ABUSE_CASES"), ("C", "ABUSE_CASES")} and done.audit.ok
@@ -145,9 +150,10 @@ def test_two_versions_of_a_period_that_differ_in_one_cell():
     assert interval(both, "A") == (1, 1) and not both.ok
     done = protect(v2, truth_of(communes), sources_of(communes), M, MODEL, earlier=[v1])
     # C = 5 is published in v1, so hiding it in v2 protects nothing: it is published again; B, hidden in v1, is
-    # hidden again (before any other cell): v2 hides what v1 did, A + B = 3, both primary (1 to 4): A = 1 or 2
+    # hidden again (before any other cell): v2 hides what v1 did, A + B = 3: A = 0 to 3 (1 or 2 to a reader who
+    # also knows that both are primary, 1 to 4)
     assert done.hidden == {("A", "ABUSE_CASES"), ("B", "ABUSE_CASES")} and done.audit.ok
-    assert interval(done.audit, "A") == (1, 2)
+    assert interval(done.audit, "A") == (0, 3)
     assert done.counts["complementary_added"] == 1 and done.counts["complementary_released"] == 1
     published = done.tables["indicator_values"].set_index("unit_code")
     assert published.loc["C", "numerator"] == 5 and not bool(published.loc["C", "suppressed"])

@@ -54,6 +54,7 @@ class DisclosureModel:
     sensitive_elements: tuple[str, ...]
     fields: tuple[Field, ...]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reader_knows_primary: bool = False  # the blocking audit's reader also knows how many hidden cells are primary
 
     def field(self, table: str, column: str) -> Field:
         return next(f for f in self.fields if f.table == table and f.column == column)
@@ -68,6 +69,7 @@ class DisclosureModel:
             "sensitive_elements": list(self.sensitive_elements),
             "suppress_range": [self.rule.suppress_min, self.rule.suppress_max],
             "min_values": self.min_values, "earlier_versions": self.earlier_versions,
+            "reader_knows_primary": self.reader_knows_primary,
             "suppressed_fields": self.by_treatment("suppress"), "coarsened_fields": self.by_treatment("coarsen"),
             "public_fields": self.by_treatment("public"),
         }
@@ -140,4 +142,5 @@ def parse_disclosure_model(doc: dict[str, Any], methodology, path: Path | None =
     return DisclosureModel(
         version=str(doc["version"]), path=path, sha256=sha256, rule=DisclosureRule.from_methodology(methodology),
         min_values=min_values, max_rounds=max_rounds, earlier_versions=bool(protection.get("earlier_versions", True)),
-        sensitive_elements=sensitive_elements(methodology), fields=tuple(fields), files=dict(doc.get("files") or {}))
+        sensitive_elements=sensitive_elements(methodology), fields=tuple(fields), files=dict(doc.get("files") or {}),
+        reader_knows_primary=bool(protection.get("reader_knows_primary", False)))

@@ -112,32 +112,41 @@ def apply_hidden(tables: Mapping[str, pd.DataFrame], hidden: set[tuple[str, str]
     scope = (iv["unit_level"] == "commune") & iv["indicator_code"].isin(list(numerators))
     if communes is not None:
         scope &= iv["unit_code"].astype(str).isin(communes)
-    src = sources.indicator_values.set_index(IV_KEY)
-    for i in iv.index[scope]:
-        code, ind = str(iv.at[i, "unit_code"]), iv.at[i, "indicator_code"]
-        hide = any((code, e) in hidden for e in numerators[ind])
-        iv.at[i, "suppressed"] = hide
-        key = tuple(iv.loc[i, IV_KEY])
-        for col in ("numerator", "value", "score"):
-            iv.at[i, col] = pd.NA if hide else src.at[key, col]
+    idx = iv.index[scope]
+    hide = [any((str(c), e) in hidden for e in numerators[i]) for c, i in
+            zip(iv.loc[idx, "unit_code"], iv.loc[idx, "indicator_code"])]
+    _refill(iv, idx, hide, sources.indicator_values, IV_KEY, ("numerator", "value", "score"))
     out["indicator_values"] = iv
     ca = tables.get("commune_assessment")
     if ca is None or not len(ca):
         return out
     ca = ca.copy()
-    src_ca = sources.assessment.set_index(["commune_code", "criterion_code"])
     scope = ca["criterion_code"].isin(list(criteria))
     if communes is not None:
         scope &= ca["commune_code"].astype(str).isin(communes)
-    for i in ca.index[scope]:
-        code, k = str(ca.at[i, "commune_code"]), ca.at[i, "criterion_code"]
-        hide = any((code, e) in hidden for e in criteria[k])
-        ca.at[i, "suppressed"] = hide
-        ca.at[i, "points"] = pd.NA if hide else src_ca.at[(code, k), "points"]
-        ca.at[i, "met"] = pd.NA if hide else src_ca.at[(code, k), "met"]
+    idx = ca.index[scope]
+    hide = [any((str(c), e) in hidden for e in criteria[k]) for c, k in
+            zip(ca.loc[idx, "commune_code"], ca.loc[idx, "criterion_code"])]
+    _refill(ca, idx, hide, sources.assessment, ["commune_code", "criterion_code"], ("points", "met"), str_key=True)
     out["commune_assessment"] = ca
     out["commune_ranking"] = _ranking(tables["commune_ranking"], ca, sources, communes)
     return out
+
+
+def _refill(table: pd.DataFrame, idx, hide, source: pd.DataFrame, key, columns, str_key: bool = False) -> None:
+    """Rows ``idx`` of ``table``: ``suppressed`` = ``hide``; the ``columns`` from ``source`` (matched on ``key``),
+    emptied where hidden."""
+    if not len(idx):
+        return
+    keys = table.loc[idx, key]
+    if str_key:
+        keys = keys.assign(**{key[0]: keys[key[0]].astype(str)})
+    values = source.set_index(key)[list(columns)].reindex(pd.MultiIndex.from_frame(keys))
+    hidden = idx[hide]
+    table.loc[idx, "suppressed"] = hide
+    for col in columns:
+        table.loc[idx, col] = values[col].to_numpy()
+        table.loc[hidden, col] = pd.NA
 
 
 def _ranking(ranking: pd.DataFrame, ca: pd.DataFrame, sources: Sources, communes: set[str] | None) -> pd.DataFrame:
@@ -145,11 +154,12 @@ def _ranking(ranking: pd.DataFrame, ca: pd.DataFrame, sources: Sources, communes
     hidden_by = ca[ca["suppressed"].fillna(False).astype(bool)].groupby(ca["commune_code"].astype(str))[
         "criterion_code"].agg(set).to_dict()
     src = sources.ranking.set_index("commune_code")
-    by_commune = dict(tuple(sources.assessment.groupby("commune_code")))
-    for i in cr.index:
+    rows = cr.index if communes is None else cr.index[cr["commune_code"].astype(str).isin(communes)]
+    codes = set(cr.loc[rows, "commune_code"].astype(str)) & set(hidden_by)
+    assessment = sources.assessment[sources.assessment["commune_code"].isin(codes)]
+    by_commune = dict(tuple(assessment.groupby("commune_code")))
+    for i in rows:
         code = str(cr.at[i, "commune_code"])
-        if communes is not None and code not in communes:
-            continue
         hidden = hidden_by.get(code)
         cr.at[i, "total_points"] = pd.NA if hidden else src.at[code, "total_points"]
         recognised = cr.at[i, "recognised"]
@@ -206,8 +216,8 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     cells: dict[str, pd.DataFrame] = {}
     provinces = None
     for _ in range(model.max_rounds):
-        result = audit_tables([*earlier, current], methodology, model, provinces=provinces,
-                              primary_counts=_primary_counts(hidden, truth, rule, published))
+        known = _primary_counts(hidden, truth, rule, published) if model.reader_knows_primary else None
+        result = audit_tables([*earlier, current], methodology, model, provinces=provinces, primary_counts=known)
         for prov, g in result.cells.groupby("province_code"):
             cells[prov] = g
         for prov in set(provinces or ()) - set(result.cells["province_code"]):

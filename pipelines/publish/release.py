@@ -990,9 +990,9 @@ def publish_period(
     built = build_release_tables(con, period, methodology, earlier=earlier_versions(period_dir))
 
     def disclosure_audit(folder: Path, version: int):
-        # the earlier versions on disk now (the lock is held), the written files, a reader who knows the rule
-        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version,
-                                    primary_counts=built.protection.primary_counts)
+        # the earlier versions on disk now (the lock is held), the written files, the reader of the disclosure model
+        known = built.protection.primary_counts if built.protection.model.get("reader_knows_primary") else None
+        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version, primary_counts=known)
 
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
     checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
