@@ -218,3 +218,12 @@ def test_the_national_demo_releases_pass_the_audit(tmp_path_factory, monkeypatch
             for ex in r.get("examples", []):
                 if ex.get("indicator_code") in (P2, "P3_CONFLICT_LAW_RATE") and len(str(ex.get("unit_code"))) == 5:
                     assert ex.get("value") is None and ex.get("suppressed") is True
+
+
+def test_protection_stops_at_max_rounds_with_a_sentence():
+    # P alone is hidden (12 - 6 - 5 = 1): one round audits and hides R, but no round is left to audit again
+    communes = {"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, False)}
+    one = dataclasses.replace(MODEL, max_rounds=1)
+    done = protect(release(communes), truth_of(communes), sources_of(communes), M, one)
+    assert done.counts["audit_rounds"] == 1 and len(done.failures) == 1
+    assert "after 1 rounds" in done.failures[0] and "max_rounds" in done.failures[0]

@@ -216,6 +216,7 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     cells: dict[str, pd.DataFrame] = {}
     provinces = None
     for _ in range(model.max_rounds):
+        counts["audit_rounds"] += 1
         known = _primary_counts(hidden, truth, rule, published) if model.reader_knows_primary else None
         result = audit_tables([*earlier, current], methodology, model, provinces=provinces, primary_counts=known)
         for prov, g in result.cells.groupby("province_code"):
@@ -249,6 +250,10 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
             break
         current = apply_hidden(current, hidden, sources, methodology, model, communes=changed)
         provinces = set(truth.loc[truth["commune_code"].isin(changed), "province_code"])
+    if not result.exposed.empty and not failures:
+        failures.append(f"the last audit still narrowed {len(result.exposed)} suppressed cells to fewer than "
+                        f"{model.min_values} values after {counts['audit_rounds']} rounds of protection "
+                        f"(protection.max_rounds in the disclosure model): raise max_rounds or coarsen more fields")
     final = pd.concat(list(cells.values()), ignore_index=True) if cells else result.cells.iloc[:0]
     audit = AuditResult(cells=final, min_values=model.min_values, notes=result.notes)
     counts["reasons_coarsened"] = int(_coarsened(current))

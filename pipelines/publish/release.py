@@ -344,6 +344,9 @@ def build_release_tables(con, period: str, methodology, earlier: Sequence[Mappin
     if protect:
         protection = protect_release(con, period, methodology, tables, raw["indicator_values"], source_assessment,
                                      source_ranking, earlier)
+        if protection.failures:
+            raise ReleaseError(f"the release of {period} cannot be protected from a reader who recovers hidden "
+                               f"counts: {'; '.join(protection.failures)}; nothing was published")
         tables = {**tables, **{name: nfc_frame(contract.conform(name, df)) for name, df in protection.tables.items()}}
     disclosure.table = tables["indicator_values"]
     return ReleaseTables(period=period, tables=tables, disclosure=disclosure, inputs=read_input_files(con, period),
