@@ -60,7 +60,29 @@ def main() -> int:
           f"{s['cells_exposed']} exposed, smallest interval {s['smallest_values']} values")
     print(f"median {median:.1f} s over {len(runs)} runs ({s['cells_audited'] / median:.0f} cells/s); "
           f"target 30 s: {'met' if median < 30 else 'NOT met'} ({median / 30:.2f} of it)")
+    _protection(period_dir / f"v{version}")
     return 0
+
+
+def _protection(folder: Path) -> None:
+    """How the release was protected, as its manifest records it."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return
+    disclosure = json.loads(manifest.read_text(encoding="utf-8")).get("disclosure") or {}
+    protection = disclosure.get("protection") or {}
+    audit = protection.get("audit") or {}
+    if not protection:
+        print("the manifest records no protection")
+        return
+    keys = ("primary", "complementary", "complementary_added", "zeros_hidden", "complementary_released",
+            "criteria_hidden", "reasons_coarsened", "audit_rounds")
+    print("protection: " + ", ".join(f"{k} {protection.get(k, 0)}" for k in keys))
+    print(f"protection audit: smallest interval {audit.get('smallest_values')} values, {audit.get('cells_narrowed')} "
+          f"cells narrowed below the suppression range; coarsened fields: "
+          f"{', '.join((protection.get('model') or disclosure.get('model') or {}).get('coarsened_fields', []))}")
 
 
 def _known(home: Path, period: str, m, model, folder: Path) -> dict:

@@ -20,7 +20,11 @@ publishes a complementary cell that the reader pins anyway (nothing new is
 learnt from it), else hides one more cell of the group: one hidden in an
 earlier version first, then the smallest count above zero, then a zero (so
 that hidden cells stop telling which small counts are zero); and audits the
-provinces changed again.
+provinces changed again. Each round handles every province and element at
+fault; after ``max_rounds`` rounds with a cell still exposed, protection fails
+with a sentence (the release is refused). The reader attacked is the files alone,
+unless the model sets ``reader_knows_primary`` (a reader who also knows how many
+hidden cells of each province and element are primary).
 """
 
 from __future__ import annotations
