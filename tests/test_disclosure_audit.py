@@ -115,6 +115,8 @@ def test_province_total_minus_one_hidden_commune():
     # R (5, the smallest count above zero) is hidden with P: the files say P + R = 6, so each is 0 to 6
     assert done.hidden == {("P", "ABUSE_CASES"), ("R", "ABUSE_CASES")} and done.audit.ok
     assert interval(done.audit, "P") == (0, 6) and interval(done.audit, "R") == (0, 6)
+    # reported beside it, not blocking: a reader who knows one is primary keeps 1 to 5, five values
+    assert done.summary()["audit_reader_knowing_primary"]["smallest_values"] == 5
     # a reader who also knows that one of them is primary (1 to 4) and the other a complement (0, or 5 and more):
     # P = 1 and R = 5, or P = 5 and R = 1
     knowing = protect(tables, truth_of(communes), sources_of(communes), M, KNOWING)

@@ -53,10 +53,14 @@ class Protection:
     failures: list[str] = field(default_factory=list)
     primary_counts: dict = field(default_factory=dict)  # what a reader who knows the rule works out
     model: dict = field(default_factory=dict)  # the disclosure model, as the manifest records it
+    knowing: dict | None = None  # reported, not blocking: the audit by a reader who also knows the primary cells
 
     def summary(self) -> dict[str, Any]:
-        return {**{k: int(v) for k, v in sorted(self.counts.items())}, "audit": self.audit.summary(),
-                "failures": self.failures}
+        out = {**{k: int(v) for k, v in sorted(self.counts.items())}, "audit": self.audit.summary(),
+               "failures": self.failures}
+        if self.knowing is not None:
+            out["audit_reader_knowing_primary"] = self.knowing
+        return out
 
 
 def _links(methodology, model: DisclosureModel):
@@ -263,7 +267,12 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     counts["reasons_coarsened"] = int(_coarsened(current))
     counts["criteria_hidden"] = int(current["commune_assessment"]["suppressed"].fillna(False).sum()) \
         if "commune_assessment" in current and len(current["commune_assessment"]) else 0
-    return Protection(tables=current, audit=audit, hidden=hidden, counts=counts, failures=failures,
+    knowing = None
+    if not model.reader_knows_primary and not failures:  # the stronger reader's figures, for the record
+        strong = audit_tables([*earlier, current], methodology, model,
+                              primary_counts=_primary_counts(hidden, truth, rule, published))
+        knowing = {k: strong.summary()[k] for k in ("cells_exposed", "smallest_values", "cells_narrowed", "seconds")}
+    return Protection(tables=current, audit=audit, hidden=hidden, counts=counts, failures=failures, knowing=knowing,
                       primary_counts=_primary_counts(hidden, truth, rule, published), model=model.describe())
 
 
