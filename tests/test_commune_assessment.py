@@ -492,9 +492,13 @@ def test_release_tables_and_disclosure(warehouse, tmp_path):
     c03 = ca[(ca.criterion_code == "C03") & ca.suppressed]
     assert sorted(p2.unit_code) == sorted(c03.commune_code) and codes["R"] in set(c03.commune_code)
     # Z has no abuse case but the lowest code: suppressed as a complement (R is the only commune with a count),
-    # so its total is hidden too; its reason names C05, which is not sensitive, with its points
+    # so its total is hidden too; its reason names every hidden criterion alike (met or not: C03 and C04) and
+    # C05, which is not sensitive, with its points
     rank_z = cr.set_index("commune_code").loc[codes["Z"]]
-    assert pd.isna(rank_z.total_points) and rank_z.reason == "C05 (Trẻ em bị tai nạn, thương tích): 0 điểm"
+    hidden = "không công bố điểm và kết quả đạt (bảo mật số liệu)"
+    assert pd.isna(rank_z.total_points) and rank_z.reason == (
+        f"C03 (Trẻ em bị xâm hại): {hidden}; C04 (Trẻ em vi phạm pháp luật, sử dụng ma túy): {hidden}; "
+        "C05 (Trẻ em bị tai nạn, thương tích): 0 điểm")
     # T has nothing hidden: total and reason as in the warehouse
     rank_t = cr.set_index("commune_code").loc[codes["T"]]
     assert rank_t.total_points == 855 and rank_t.reason.startswith("Tổng điểm 855 dưới ngưỡng 900")
@@ -526,5 +530,6 @@ def test_a_suppressed_criterion_is_named_without_points_in_the_reason(warehouse,
         built = build_release_tables(con, "2025", METHODOLOGY)
     reason = built.tables["commune_ranking"].set_index("commune_code").loc[codes["R"], "reason"]
     assert "20/75" not in reason and "840" not in reason
-    assert reason == ("C04 (Trẻ em vi phạm pháp luật, sử dụng ma túy): chưa đạt hoặc 0 điểm (điểm được ẩn để bảo "
-                      "mật số liệu); Tổng điểm dưới ngưỡng 850 (y)")
+    # every hidden criterion is named alike, met (C03) or not (C04), and the total clause is left out
+    hidden = "không công bố điểm và kết quả đạt (bảo mật số liệu)"
+    assert reason == (f"C03 (Trẻ em bị xâm hại): {hidden}; C04 (Trẻ em vi phạm pháp luật, sử dụng ma túy): {hidden}")

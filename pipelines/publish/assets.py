@@ -62,7 +62,7 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
     for old in [k for k in _BUILT if key is None or k[0] != key[0]]:  # tables of an earlier run
         del _BUILT[old]
     try:
-        built = build_release_tables(con, period, m)
+        built = build_release_tables(con, period, m, protect=False)  # columns only: the audit runs at publication
         problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
     except (ReleaseError, contract.ContractError) as exc:
         problems = [str(exc)]
@@ -94,7 +94,8 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         args = (period, m, tables["province_ranking"], tables["domain_scores"], tables["indicator_values"])
         options = dict(quality=quality, uncertainty=uncertainty, profiles=profiles,
                        commune_ranking=tables["commune_ranking"] if len(tables["commune_ranking"]) else None,
-                       previous_period=previous_period(period), units_note=units_note, release=release)
+                       previous_period=previous_period(period), units_note=units_note, release=release,
+                       disclosure=getattr(tables, "disclosure", None))  # how the release was protected
         write_report_html(folder / "report.html", *args, **options,
                           history_html=(shared or {}).get("history_html"))  # series, targets, equity
         write_report_pdf(folder / "report.pdf", *args, **options)  # A4, to print and annex

@@ -40,10 +40,19 @@ numerator are suppressed exactly as in ``indicator_values``). Where the
 commune's count of one of its sensitive inputs is suppressed, the criterion's
 ``points`` and ``met`` are published empty with ``suppressed = true``; the
 commune's ``total_points`` is then empty too (it would give the hidden points
-by subtraction), and ``reason`` names the criterion without points. The
-commune index leaves out indicators with a sensitive numerator (dbt model
-``int_commune_index``), so neither it nor the rank gives a suppressed count
-away. ``recognised`` is the public recognition decision and is published.
+by subtraction), and ``reason`` names every hidden criterion alike, met or
+not, without the total clause. The commune index leaves out indicators with a
+sensitive numerator (dbt model ``int_commune_index``), so neither it nor the
+rank gives a suppressed count away. ``recognised`` is the public recognition
+decision and is published.
+
+Disclosure audit: after the base rule, the tables are attacked as a reader
+holding every published version of the period would
+(:mod:`pipelines.publish.disclosure_audit`) and protected further where a
+suppressed count could be narrowed below ``min_values`` values
+(:mod:`pipelines.publish.disclosure_protect`, model ``methodology/disclosure.yaml``).
+:func:`publish_period` audits the written files again in the temp folder,
+before they become visible: a release that leaks is never published.
 """
 
 from __future__ import annotations
@@ -69,6 +78,7 @@ import pandas as pd
 from pipelines.ingest.provenance import rebase_note
 from pipelines.publish import contract
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
+from pipelines.publish.disclosure_protect import disclosure_figures, disclosure_summary
 from pipelines.publish.disclosure import (
     DisclosureResult,
     DisclosureRule,
@@ -92,6 +102,14 @@ ExtraWriter = Callable[[Path, Mapping[str, pd.DataFrame]], Any]
 Progress = Callable[[str, str], Any]
 
 
+class WrittenTables(dict):
+    """The tables an extra writer gets; ``disclosure``: how the release was protected (or None)."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], disclosure: pd.DataFrame | None = None) -> None:
+        super().__init__(tables)
+        self.disclosure = disclosure
+
+
 class ReleaseError(RuntimeError):
     """A release cannot be built or written; the message says why."""
 
@@ -112,6 +130,7 @@ class ReleaseTables:
     source_indicator_values: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
     commune: dict[str, Any] = field(default_factory=dict)  # what the commune tables hold (manifest)
     source_commune_assessment: pd.DataFrame | None = field(default=None, repr=False)  # before disclosure control
+    protection: Any = field(default=None, repr=False)  # disclosure_protect.Protection: audit and further protection
 
 
 @dataclass
@@ -276,11 +295,16 @@ def _warehouse_methodology_sha(con) -> str | None:
     return row[0] if row else None
 
 
-def build_release_tables(con, period: str, methodology) -> ReleaseTables:
+def build_release_tables(con, period: str, methodology, earlier: Sequence[Mapping[str, pd.DataFrame]] = (),
+                         protect: bool = True) -> ReleaseTables:
     """Read the period's marts (read-only) and build the release tables, disclosure control applied.
 
     The tables are conformed to the contract (column order and types),
-    text is NFC, and rows are sorted as the contract documents.
+    text is NFC, and rows are sorted as the contract documents. After the
+    base rule, the disclosure audit attacks the tables with ``earlier``
+    (the published versions of the period) and protects more where it must
+    (:mod:`pipelines.publish.disclosure_protect`); ``protect=False`` skips
+    that (the contract check of the gate, which looks at columns only).
     """
     _check_period(period)
     for table, cols in _MART_COLUMNS.items():
@@ -313,12 +337,23 @@ def build_release_tables(con, period: str, methodology) -> ReleaseTables:
         "commune_ranking": commune.pop("commune_ranking"),
     }
     source_assessment = commune.pop("source_commune_assessment")
+    source_ranking = commune.pop("source_commune_ranking")
     tables = {name: nfc_frame(contract.conform(name, df)) for name, df in tables.items()}
     tables = sort_tables(tables, methodology)
+    from pipelines.publish.disclosure_protect import protect_release
+
+    protection = None
+    if protect:
+        protection = protect_release(con, period, methodology, tables, raw["indicator_values"], source_assessment,
+                                     source_ranking, earlier)
+        if protection.failures:
+            raise ReleaseError(f"the release of {period} cannot be protected from a reader who recovers hidden "
+                               f"counts: {'; '.join(protection.failures)}; nothing was published")
+        tables = {**tables, **{name: nfc_frame(contract.conform(name, df)) for name, df in protection.tables.items()}}
     disclosure.table = tables["indicator_values"]
     return ReleaseTables(period=period, tables=tables, disclosure=disclosure, inputs=read_input_files(con, period),
                          warehouse_methodology_sha256=wh_sha, source_indicator_values=raw["indicator_values"],
-                         commune=commune, source_commune_assessment=source_assessment)
+                         commune=commune, source_commune_assessment=source_assessment, protection=protection)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,7 +400,7 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
     assessment = methodology.commune_assessment
     if not any(present.values()):
         return {"commune_assessment": _empty("commune_assessment"), "commune_ranking": _empty("commune_ranking"),
-                "source_commune_assessment": _empty("commune_assessment"),
+                "source_commune_assessment": _empty("commune_assessment"), "source_commune_ranking": None,
                 "source": "the warehouse has no commune marts: commune tables published empty"}
     for table, cols in _COMMUNE_MART_COLUMNS.items():
         _require_columns(con, table, cols)
@@ -377,6 +412,7 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
                 f"{assessment.path.name} (sha256 {assessment.sha256}): rebuild the warehouse")
     frames = {name: con.execute(sql, [period]).df() for name, sql in _COMMUNE_SQL.items()}
     crit, ranking = frames["commune_assessment"], frames["commune_ranking"]
+    source_ranking = ranking.assign(commune_code=ranking["commune_code"].astype(str))
 
     # which criteria are suppressed: a sensitive input of the criterion is suppressed for the commune
     suppressed_pairs = commune_suppression(con, period, methodology, rule)
@@ -439,7 +475,8 @@ def build_commune_tables(con, period: str, methodology, rule: DisclosureRule) ->
         "criteria_suppressed": int(crit["suppressed"].sum()),
         "communes_with_suppressed_criteria": len(with_hidden & set(ranking["commune_code"])),
     }
-    return {"commune_assessment": crit, "commune_ranking": ranking, "source_commune_assessment": source, **summary}
+    return {"commune_assessment": crit, "commune_ranking": ranking, "source_commune_assessment": source,
+            "source_commune_ranking": source_ranking, **summary}
 
 
 def _true(value) -> bool:
@@ -797,8 +834,15 @@ def write_release(
     provenance: Mapping[str, Any] | None = None,
     extra_writers: Iterable[ExtraWriter] = (),
     on_progress: Progress | None = None,
+    disclosure_audit: Callable[[Path, int], Any] | None = None,
 ) -> ReleaseResult:
     """Write ``tables`` as the next release ``publish/<period>/v<N>/`` (atomic; see the module text).
+
+    ``disclosure_audit(folder, version)`` attacks the files written in the temp
+    folder (with the earlier versions) before they become visible: when it
+    finds a suppressed count a reader can pin, nothing is published
+    (:class:`ReleaseError`); its summary goes into ``manifest.json`` under
+    ``disclosure.audit``.
 
     ``tables`` must match the contract exactly (else :class:`ContractError`
     naming the column, before anything is written). ``provenance`` goes into
@@ -850,10 +894,23 @@ def write_release(
                 progress("file", path.name)
             rows["dictionary.csv"] = len(dictionary_frame(methodology))
 
+            figures = None
+            if disclosure_audit is not None:  # the tables as written, before anything else is added
+                audited = disclosure_audit(tmp, version)
+                if not audited.ok:
+                    raise ReleaseError("disclosure audit: a reader of the published files can narrow suppressed "
+                                       "counts to fewer than the required values, nothing published: "
+                                       + "; ".join(audited.problems()[:5]))
+                provenance = {**dict(provenance or {}), "disclosure": {
+                    **dict((provenance or {}).get("disclosure") or {}), "audit": audited.summary()}}
+                figures = disclosure_figures(provenance["disclosure"])
+                progress("audit", "disclosure")
             own = {name: sha256_file(tmp / name) for name in _files_in(tmp)}
             release_info = {"release": f"v{version}", "created_at": created_at}
             for writer in extra_writers:
-                _call_writer(writer, tmp, {name: df.copy() for name, df in tables.items()}, release_info)
+                # the tables; their ``disclosure`` attribute says how the release was protected (means, cells)
+                _call_writer(writer, tmp, WrittenTables({name: df.copy() for name, df in tables.items()},
+                                                        disclosure=figures), release_info)
                 progress("extra", getattr(writer, "__name__", type(writer).__name__))
             for name, digest in own.items():
                 if not (tmp / name).is_file() or sha256_file(tmp / name) != digest:
@@ -957,12 +1014,21 @@ def publish_period(
     (Excel workbook, HTML report). ``units`` is ``rebase_note(con, period)`` when the caller has it already,
     ``built`` the period's ``build_release_tables`` when the caller has them already (from the same warehouse).
     """
+    from pipelines.publish.disclosure_audit import audit_release_folder, earlier_versions
     from pipelines.publish.previous import apply_previous_ranks, previous_ranks
 
-    built = built if built is not None else build_release_tables(con, period, methodology)
+    period_dir = Path(settings.publish_dir) / _check_period(period)
+    if built is None or built.protection is None:  # the gate's tables are built for their columns, unprotected
+        built = build_release_tables(con, period, methodology, earlier=earlier_versions(period_dir))
     # previous ranks as published (the previous period's latest release), not as the warehouse has them now
     previous = previous_ranks(settings.publish_dir, period)
     built.tables["province_ranking"] = apply_previous_ranks(built.tables["province_ranking"], previous)
+
+    def disclosure_audit(folder: Path, version: int):
+        # the earlier versions on disk now (the lock is held), the written files, the reader of the disclosure model
+        known = built.protection.primary_counts if built.protection.model.get("reader_knows_primary") else None
+        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version, primary_counts=known)
+
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
     checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
     provenance = {
@@ -972,13 +1038,13 @@ def publish_period(
         "checks": checks,
         "quality": {**quality_summary(checks, waivers), **dict(quality or {})},
         "waivers": waivers,
-        "disclosure": built.disclosure.summary(),
+        "disclosure": disclosure_summary(built.disclosure, built.protection),
         "commune_assessment": built.commune,
         # which units the period was computed on, and how values keyed by the units before 1 July 2025 were mapped
         "units": dict(units) if units is not None else rebase_note(con, period),
     }
     return write_release(settings.publish_dir, period, built.tables, methodology, provenance,
-                         extra_writers=extra_writers, on_progress=on_progress)
+                         extra_writers=extra_writers, on_progress=on_progress, disclosure_audit=disclosure_audit)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -66,13 +66,16 @@ def _context(period: str, methodology: Methodology, province_ranking: pd.DataFra
              uncertainty: pd.DataFrame | None = None, profiles: Mapping[str, Any] | None = None,
              commune_ranking: pd.DataFrame | None = None, previous_period: str | None = None,
              units_note: str | None = None, release: Mapping[str, Any] | None = None,
-             history_html: str | None = None) -> dict[str, Any]:
+             history_html: str | None = None, disclosure: pd.DataFrame | None = None) -> dict[str, Any]:
     data = prepare(period, methodology, province_ranking, domain_scores, indicator_values, quality, uncertainty,
                    profiles, commune_ranking, previous_period)
     data.units_note = units_note
     if release:
         data.release, data.released_at = release.get("release"), release.get("created_at")
-    return {**report_context(data), "history_html": Markup(history_html) if history_html else None}
+    protection = ([{"label": r.label_vi, "cells": int(r.cells)} for r in disclosure.itertuples()]
+                  if disclosure is not None and len(disclosure) else [])  # how the release was protected
+    return {**report_context(data), "history_html": Markup(history_html) if history_html else None,
+            "protection": protection}
 
 
 def render_report_html(period: str, methodology: Methodology, province_ranking: pd.DataFrame,
@@ -80,14 +83,17 @@ def render_report_html(period: str, methodology: Methodology, province_ranking: 
                        quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                        profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
                        previous_period: str | None = None, units_note: str | None = None,
-                       release: Mapping[str, Any] | None = None, history_html: str | None = None) -> str:
+                       release: Mapping[str, Any] | None = None, history_html: str | None = None,
+                       disclosure: pd.DataFrame | None = None) -> str:
     """The report as one HTML string (see ``write_report_html``).
 
     ``release``: ``{"release": "v3", "created_at": "<UTC ISO>"}`` when the report is part of a release.
-    ``history_html``: the series, targets and equity sections (``publish.history.render_sections``).
+    ``history_html``: the series, targets and equity sections (``publish.series.render_sections``).
+    ``disclosure``: how the release was protected (``means``, ``label_vi``, ``cells``), for the method note.
     """
     context = _context(period, methodology, province_ranking, domain_scores, indicator_values, quality,
-                       uncertainty, profiles, commune_ranking, previous_period, units_note, release, history_html)
+                       uncertainty, profiles, commune_ranking, previous_period, units_note, release, history_html,
+                       disclosure)
     return render(TEMPLATES, "report.html.j2", **context)
 
 
@@ -103,7 +109,8 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
                       quality: Mapping[str, Any] | None = None, uncertainty: pd.DataFrame | None = None,
                       profiles: Mapping[str, Any] | None = None, commune_ranking: pd.DataFrame | None = None,
                       previous_period: str | None = None, units_note: str | None = None,
-                      release: Mapping[str, Any] | None = None, history_html: str | None = None) -> Path:
+                      release: Mapping[str, Any] | None = None, history_html: str | None = None,
+                      disclosure: pd.DataFrame | None = None) -> Path:
     """Write the ranking report of ``period`` to ``path`` (one self-contained UTF-8 HTML file).
 
     Inputs are the release tables as DataFrames; ``quality``, ``uncertainty``,
@@ -113,7 +120,7 @@ def write_report_html(path: str | os.PathLike, period: str, methodology: Methodo
     """
     text = render_report_html(period, methodology, province_ranking, domain_scores, indicator_values, quality,
                               uncertainty, profiles, commune_ranking, previous_period, units_note, release,
-                              history_html)
+                              history_html, disclosure)
     return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 

@@ -176,6 +176,7 @@ def evaluate_period(
         folder, period, run_id, results, rates, rejected, waivers,
         sector_names={s.code: s.name_vi for s in m.sectors},
         min_share=float(m.quality.get("min_commune_reporting_share", 0.9)), methodology=m,
+        sensitive=_sensitive_codes(m),
     )
     by_sector = {(sector, code): int(n) for sector, code, n in con.execute(
         "select sector, check_code, count(*) from raw.rejected_rows where period = ? group by all", [period]
@@ -194,3 +195,10 @@ def gate_decision(con: duckdb.DuckDBPyConnection, run_id: str, period: str) -> t
         ]
     blocking = [plain_words(r) for r in results if r.blocks]
     return not blocking, blocking
+
+
+def _sensitive_codes(m: Methodology) -> set[str]:
+    """Sensitive data elements and the indicators whose numerator holds one (their commune figures are hidden)."""
+    from pipelines.publish.disclosure import sensitive_indicator_codes
+
+    return sensitive_indicator_codes(m) | {e.code for e in m.data_elements if e.sensitive}

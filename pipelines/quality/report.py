@@ -8,9 +8,12 @@ exactly which file, row and column to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import tempfile
+from collections.abc import Collection
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -99,14 +102,18 @@ def write_reports(
     sector_names: dict[str, str],
     min_share: float | None = None,
     methodology: Any = None,
+    sensitive: Collection[str] = (),
 ) -> dict:
     """Write the JSON and HTML reports and the rejected rows; return the summary.
 
     ``min_share``: the methodology's minimum share of communes reporting; the
     HTML colours the reporting rates below it. ``methodology`` (optional) names
     the agency of each sector and the sector of each data element, for the
-    summary of who must fix what.
+    summary of who must fix what. ``sensitive``: codes of the sensitive indicators and data elements; their commune examples show the
+    suppressed form (:func:`suppressed_examples`). ``rejected_rows.csv`` goes
+    back to the agency that sent the rows and keeps their values.
     """
+    results = [suppressed_examples(r, sensitive) for r in results]
     summary = summarise(results)
     doc = {
         "period": period,
@@ -136,6 +143,33 @@ def one_per_input_cell(rejected: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c in ("sector", "source_file", "row_number", "column_name", "value", "check_code", "reason")
             if c in rejected.columns]
     return rejected.drop_duplicates(subset=keys, keep="first") if keys and len(rejected) else rejected
+
+
+# what an example of a sensitive commune figure keeps: who and what, never how many
+_EXAMPLE_KEYS_KEPT = {"period", "province_code", "province_name", "unit_code", "unit_name", "unit_level",
+                      "indicator_code", "data_element", "element", "sector", "source_file", "denominator"}
+COMMUNE_CODE = re.compile(r"^\d{5}$")
+
+
+def suppressed_examples(r: CheckResult, sensitive: Collection[str]) -> CheckResult:
+    """``r`` with the figures of its commune examples of sensitive indicators or elements withheld.
+
+    The release hides small commune counts of sensitive data elements; the quality report, which leaves
+    the warehouse too, shows none of those figures either (it cannot know yet which cells the release hides,
+    so it withholds them all: the warehouse keeps them for the operator).
+    """
+    if not sensitive or not r.examples:
+        return r
+    sensitive = set(sensitive)
+    out = []
+    for ex in r.examples:
+        about = {ex.get("indicator_code"), ex.get("data_element"), ex.get("element")} & sensitive
+        commune = ex.get("unit_level") == "commune" or COMMUNE_CODE.match(str(ex.get("unit_code") or ""))
+        if about and commune:
+            ex = {k: (v if k in _EXAMPLE_KEYS_KEPT else None) for k, v in ex.items()}
+            ex["suppressed"] = True
+        out.append(ex)
+    return dataclasses.replace(r, examples=out)
 
 
 def _order(r: CheckResult) -> tuple:
