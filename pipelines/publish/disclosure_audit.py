@@ -148,8 +148,11 @@ def _spec(methodology, model: DisclosureModel) -> _Spec:
         if not sensitive & set(e for i in c.items for e in i.numerator):
             continue
         if len(c.items) != 1:
-            raise ValueError(f"disclosure audit: criterion {c.code} has a sensitive input and {len(c.items)} items; "
-                             f"the audit models criteria of one item: hide its points whenever suppressed")
+            # Several items (criterion 6 of Decision 06/QĐ-TTg: children helped, and every case of sexual abuse,
+            # abandonment or trafficking with an approved plan). Its sensitive item scores only whether every case
+            # has a plan (planned = cases, no case counting as met): no function of the count itself. Its points
+            # are hidden with the cells (disclosure rule); the audit does not model it.
+            continue
         i = c.items[0]
         criteria[c.code] = _Bands(c.code, c.pass_points, tuple(i.numerator), tuple(i.denominator), i.multiplier,
                                   i.band_type, tuple((b.bound, b.points) for b in i.bands), i.if_no_denominator)
