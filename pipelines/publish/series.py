@@ -46,11 +46,12 @@ LONG_COLUMNS = ["period", "unit_level", "unit_code", "indicator_code", "numerato
 
 # -- reading earlier releases ------------------------------------------------------------------------------
 def _latest_folder(period_dir: Path) -> Path | None:
-    try:
-        latest = json.loads((period_dir / "latest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    from pipelines.publish.history import load_latest  # latest.json read one way (a cut file names no folder)
+
+    latest, _ = load_latest(period_dir)
+    if latest is None:
         return None
-    folder = period_dir / str(latest.get("release", f"v{latest.get('version')}"))
+    folder = period_dir / str(latest.get("release", f"v{latest['version']}"))
     return folder if (folder / "manifest.json").is_file() else None
 
 
