@@ -39,7 +39,7 @@ from pipelines.publish.files import nfc_frame, sha256_file, write_csv, write_par
 from pipelines.publish.targets import NATIONAL_CODE, national_values, period_position, targets_table
 
 RELEASE_NOTES = "release_notes.md"
-DASHBOARD = "dashboard.html"  # the report sections of this module, until the report includes them
+DASHBOARD = "dashboard.html"  # the report sections of this module on a page of their own (report.html has them too)
 TREND_COLUMNS = ["period", "province_code", "province_name", "pcri", "rank", "tier"]
 LONG_COLUMNS = ["period", "unit_level", "unit_code", "indicator_code", "numerator", "denominator", "value"]
 
