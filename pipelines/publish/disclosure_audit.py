@@ -513,14 +513,10 @@ def read_release_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
 
 def earlier_versions(period_dir: Path | str, below: int | None = None) -> list[dict[str, pd.DataFrame]]:
     """The published versions of a period (``v<N>/`` folders, oldest first), below version ``below``."""
+    from pipelines.publish.release import _versions  # the v<N> folders, listed one way
+
     period_dir = Path(period_dir)
-    found = []
-    if period_dir.is_dir():
-        for p in period_dir.iterdir():
-            m = re.fullmatch(r"v([1-9]\d*)", p.name)
-            if m and p.is_dir() and (below is None or int(m.group(1)) < below):
-                found.append((int(m.group(1)), p))
-    return [read_release_folder(p) for _, p in sorted(found)]
+    return [read_release_folder(period_dir / f"v{v}") for v in _versions(period_dir) if below is None or v < below]
 
 
 def audit_release_folder(folder: Path | str, methodology, model: DisclosureModel | None = None,
