@@ -258,7 +258,7 @@ class CommuneAssessment:
     def evaluate(self, values: Mapping[str, Any], commune_types: Any) -> AssessmentResult:
         """Assess communes from their data element values (NaN = not reported) and types.
 
-        The same rules as the dbt models (dbt_project/models/commune/): used by
+        The same rules as the dbt models (dbt_project/models/intermediate/commune/): used by
         the demo data so that the reported recognition agrees with the
         assessment, and by tests as an independent reference.
         """

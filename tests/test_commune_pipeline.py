@@ -82,15 +82,15 @@ def test_the_graph_has_the_commune_assets():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"reference/commune_types", "reference/assessment_criteria", "marts/fct_commune_assessment",
-            "marts/fct_commune_ranking", "commune/int_commune_assessment"} <= keys
+            "marts/fct_commune_ranking", "intermediate/int_commune_assessment"} <= keys
     release = graph.get(dg.AssetKey(["publish", "release"]))
     assert dg.AssetKey(["marts", "fct_commune_ranking"]) in release.parent_keys
     # each ref.* table of the assessment is fed by its reference asset
-    bands = graph.get(dg.AssetKey(["commune", "stg_ref__assessment_bands"]))
+    bands = graph.get(dg.AssetKey(["staging", "stg_ref__assessment_bands"]))
     assert dg.AssetKey(["reference", "assessment_bands"]) in bands.parent_keys
-    types = graph.get(dg.AssetKey(["commune", "stg_ref__commune_types"]))
+    types = graph.get(dg.AssetKey(["staging", "stg_ref__commune_types"]))
     assert dg.AssetKey(["reference", "commune_types"]) in types.parent_keys
-    items = graph.get(dg.AssetKey(["commune", "int_commune_assessment_items"]))
+    items = graph.get(dg.AssetKey(["intermediate", "int_commune_assessment_items"]))
     assert dg.AssetKey(["intermediate", "int_commune_element_values"]) in items.parent_keys
     # the disagreement with the reported recognition is a dbt test on the mart: a non-blocking check
     checks = [k for k in graph.asset_check_keys if k.name == "fct_commune_ranking_assessment_agrees_with_reported"]

@@ -52,6 +52,22 @@ class _ObservedTestsFilter(logging.Filter):
 
 logging.getLogger("dagster.builtin").addFilter(_ObservedTestsFilter())
 
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def model_layer(node: Mapping[str, Any]) -> str:
+    """The layer of a dbt model: the first folder under ``models/`` (dbt_project/models/<layer>/...)."""
+    parts = Path(node["original_file_path"]).parts
+    if len(parts) < 3 or parts[1] not in LAYERS:
+        raise ValueError(f"dbt model {node['name']} ({node['original_file_path']}) is not in a layer folder: "
+                         f"models/{{{','.join(LAYERS)}}}/")
+    return parts[1]
+
+
+def model_asset_path(node: Mapping[str, Any]) -> list[str]:
+    """The asset key of a dbt model: ``<layer>/<model>``."""
+    return [model_layer(node), node["name"]]
+
 
 class CriDbtTranslator(DagsterDbtTranslator):
     """Asset keys ``<layer>/<model>``; raw data values come from the ingest assets."""
@@ -68,13 +84,12 @@ class CriDbtTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=dg.AssetKey(["reference", node["name"]]))
         if node.get("resource_type") != "model":
             return spec
-        layer = node["fqn"][1] if len(node.get("fqn", [])) > 2 else "models"
         deps = [d for d in spec.deps if d.asset_key.path[0] != "raw"]
         if len(deps) != len(spec.deps):  # the model reads raw.* tables
             deps += [dg.AssetDep(k) for k in self._ingest_keys]
         name_vi = (node.get("config", {}).get("meta") or {}).get("name_vi") or node.get("meta", {}).get("name_vi")
         return spec.replace_attributes(
-            key=dg.AssetKey([layer, node["name"]]),
+            key=dg.AssetKey(model_asset_path(node)),
             description=f"{name_vi}\n\n{spec.description or ''}".strip() if name_vi else spec.description,
             group_name=TRANSFORM_GROUP,
             deps=deps,
@@ -101,7 +116,7 @@ def dbt_test_outcomes(run_results: dict, manifest: dict) -> list:
             continue
         parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p.startswith("model.")]
         model = manifest["nodes"][parents[0]] if parents else {}
-        asset = "/".join(model.get("fqn", ["", "", ""])[1:2] + [model.get("name", "")]) if model else ""
+        asset = "/".join(model_asset_path(model)) if model else ""
         severity = str(node.get("config", {}).get("severity", "error")).lower()
         status = r.get("status")
         failures = int(r.get("failures") or 0) if status in ("fail", "warn") else (1 if status == "error" else 0)
@@ -140,7 +155,7 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
                 continue
             relation = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
             try:
-                extra = table_metadata(con, relation, period, preview=node["fqn"][1] == "marts")
+                extra = table_metadata(con, relation, period, preview=model_layer(node) == "marts")
             except duckdb.Error:  # a model that failed has no table: dbt's own error says why
                 extra = {}
             yield event.with_metadata({**event.metadata, **extra})
