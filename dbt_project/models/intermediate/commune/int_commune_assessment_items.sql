@@ -60,12 +60,7 @@ assessed_periods as (
 
 communes as (
 
-    select
-        unit_code,
-        province_code,
-
-    from admin_units
-    where unit_level = 'commune'
+    {{ communes('admin_units') }}
 
 ),
 

@@ -42,12 +42,7 @@ registry_elements as (
 
 communes as (
 
-    select
-        unit_code,
-        province_code,
-
-    from admin_units
-    where unit_level = 'commune'
+    {{ communes('admin_units') }}
 
 ),
 

@@ -110,7 +110,7 @@ commune_domains as (
     select
         domain_scores.*,
         methodology.geometric_floor,
-        {{ domain_shortfall() }} as domain_shortfall,
+        {{ domain_shortfall('domain_scores', 'methodology') }} as domain_shortfall,
 
     from domain_scores
     cross join methodology
@@ -123,7 +123,7 @@ aggregated as (
         period,
         unit_code,
         province_code,
-        {{ index_aggregates() }}
+        {{ index_aggregates('commune_domains') }}
 
     from commune_domains
     group by period, unit_code, province_code
@@ -136,8 +136,8 @@ assessed as (
         aggregated.*,
         methodology.rank_decimals,
         methodology.min_indicator_share,
-        {{ has_enough_indicators() }} as has_enough_indicators,
-        {{ aggregated_index() }} as commune_index,
+        {{ has_enough_indicators('aggregated', 'methodology') }} as has_enough_indicators,
+        {{ aggregated_index('aggregated', 'methodology') }} as commune_index,
 
     from aggregated
     cross join methodology
@@ -154,8 +154,8 @@ final as (
         round(commune_index, rank_decimals) as index_rounded,
         cast(indicators_used as integer) as indicators_used,
         cast(indicators_total as integer) as indicators_total,
-        {{ is_ranked('commune_index') }} as is_ranked,
-        {{ not_ranked_reason('commune_index') }} as not_ranked_reason,
+        {{ is_ranked('assessed', 'commune_index') }} as is_ranked,
+        {{ not_ranked_reason('assessed', 'commune_index') }} as not_ranked_reason,
 
     from assessed
 

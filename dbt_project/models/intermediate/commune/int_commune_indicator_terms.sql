@@ -38,12 +38,7 @@ commune_element_values as (
 
 communes as (
 
-    select
-        unit_code,
-        province_code,
-
-    from admin_units
-    where unit_level = 'commune'
+    {{ communes('admin_units') }}
 
 ),
 

@@ -24,12 +24,7 @@ admin_units as (
 
 communes as (
 
-    select
-        unit_code,
-        province_code,
-
-    from admin_units
-    where unit_level = 'commune'
+    {{ communes('admin_units') }}
 
 ),
 

@@ -50,21 +50,13 @@ province_element_values as (
 
 provinces as (
 
-    select unit_code as province_code
-    from admin_units
-    where unit_level = 'province'
+    {{ provinces('admin_units') }}
 
 ),
 
 commune_counts as (
 
-    select
-        province_code,
-        count(*) as communes_total,
-
-    from admin_units
-    where unit_level = 'commune'
-    group by province_code
+    {{ communes_per_province('admin_units') }}
 
 ),
 

@@ -30,7 +30,7 @@ province_domains as (
         domain_scores.indicators_total,
         methodology.min_indicators_per_domain,
         methodology.geometric_floor,
-        {{ domain_shortfall() }} as domain_shortfall,
+        {{ domain_shortfall('domain_scores', 'methodology') }} as domain_shortfall,
 
     from domain_scores
     cross join methodology
@@ -43,7 +43,7 @@ aggregated as (
     select
         period,
         province_code,
-        {{ index_aggregates() }}
+        {{ index_aggregates('province_domains') }}
 
     from province_domains
     group by period, province_code
@@ -57,8 +57,8 @@ assessed as (
         methodology.aggregation,
         methodology.rank_decimals,
         methodology.min_indicator_share,
-        {{ has_enough_indicators() }} as has_enough_indicators,
-        {{ aggregated_index() }} as pcri,
+        {{ has_enough_indicators('aggregated', 'methodology') }} as has_enough_indicators,
+        {{ aggregated_index('aggregated', 'methodology') }} as pcri,
 
     from aggregated
     cross join methodology
@@ -74,8 +74,8 @@ final as (
         round(pcri, rank_decimals) as pcri_rounded,
         cast(indicators_used as integer) as indicators_used,
         cast(indicators_total as integer) as indicators_total,
-        {{ is_ranked('pcri') }} as is_ranked,
-        {{ not_ranked_reason('pcri') }} as not_ranked_reason,
+        {{ is_ranked('assessed', 'pcri') }} as is_ranked,
+        {{ not_ranked_reason('assessed', 'pcri') }} as not_ranked_reason,
 
     from assessed
 

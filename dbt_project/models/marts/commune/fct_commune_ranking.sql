@@ -59,7 +59,7 @@ ranked as (
 
 tiered as (
 
-    {{ with_tiers('ranked', 'rank_in_province', 'communes_ranked', 'index_rounded') }}
+    {{ with_tiers('ranked', 'tiers', 'rank_in_province', 'communes_ranked', 'index_rounded') }}
 
 ),
 

@@ -54,7 +54,7 @@ ranked as (
 
 tiered as (
 
-    {{ with_tiers('ranked', 'rank', 'provinces_ranked', 'pcri_rounded') }}
+    {{ with_tiers('ranked', 'tiers', 'rank', 'provinces_ranked', 'pcri_rounded') }}
 
 ),
 
