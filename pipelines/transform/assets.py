@@ -155,7 +155,7 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
                 continue
             relation = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
             try:
-                extra = table_metadata(con, relation, period, preview=model_layer(node) == "marts")
+                extra = table_metadata(con, relation, period, preview=node["schema"] == "marts")
             except duckdb.Error:  # a model that failed has no table: dbt's own error says why
                 extra = {}
             yield event.with_metadata({**event.metadata, **extra})
