@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-# Tables the Python assets write. dbt reads them as sources (dbt_project/models/staging/<source>/_<source>__sources.yml).
+# Tables the Python assets write. dbt reads them as sources (dbt_project/models/staging/*/_*__sources.yml).
 RAW_DDL = """
 create schema if not exists raw;
 create schema if not exists ref;
