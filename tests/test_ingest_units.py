@@ -16,14 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.ingest.parse import (
-    CHECK_CODES,
-    MATCH_COUNT_COLUMNS,
-    REJECT_COLUMNS,
-    VALUE_COLUMNS,
-    ParsedFolder,
-    parse_folder,
-)
+from pipelines.ingest.codes import CHECK_CODES
+from pipelines.ingest.contract import MATCH_COUNT_COLUMNS, REJECT_COLUMNS, VALUE_COLUMNS, ParsedFolder
+from pipelines.ingest.parse import parse_folder
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
 from pipelines.units.crosswalk import commune_crosswalk, province_crosswalk

@@ -82,27 +82,6 @@ SCHEME_WORDS = {"2025": "2025", "moi": "2025", "34tinh": "2025", "sau172025": "2
                 "legacy": "legacy", "cu": "legacy", "63tinh": "legacy", "truoc172025": "legacy", "old": "legacy"}
 
 
-#: Every check this module applies: code -> (Vietnamese, English) meaning.
-CHECK_CODES: dict[str, tuple[str, str]] = {
-    "workbook.unreadable": ("Không đọc được tệp Excel (.xls cần lưu lại thành .xlsx)", "workbook cannot be read (whole file)"),
-    "workbook.no_header": ("Không tìm thấy dòng tiêu đề có cột đơn vị và cột chỉ tiêu",
-                           "no header row with unit and data element columns (whole file)"),
-    "workbook.unknown_header": ("Tiêu đề cột không có trong mẫu biểu; cột không được nạp",
-                                "column title not in the template mapping; column not loaded"),
-    "workbook.duplicate_column": ("Hai cột cùng một chỉ tiêu; cột sau không được nạp",
-                                  "two columns for one data element; the later one is not loaded"),
-    "workbook.total_mismatch": ("Dòng tổng khác tổng các dòng", "totals row differs from the sum of the rows"),
-    "workbook.bad_unit_scheme": ("Hệ thống đơn vị không phải 2025 hoặc legacy", "unit scheme is neither 2025 nor legacy"),
-    "workbook.period_mismatch": ("Kỳ báo cáo ghi trong biểu khác kỳ của tệp", "period stated in the sheet differs"),
-    "workbook.no_period": ("Không rõ kỳ báo cáo", "period unknown"),
-    "workbook.missing_unit": ("Dòng có số liệu nhưng không có mã hoặc tên đơn vị", "row with values but no unit"),
-    "workbook.merged_value": ("Ô số liệu gộp qua nhiều dòng", "value cell merged over several rows"),
-    "workbook.formula_no_value": ("Ô công thức chưa được tính (không có giá trị lưu sẵn)",
-                                  "formula cell without a computed value"),
-    "workbook.hidden_sheet": ("Số liệu trong trang bị ẩn: không nạp", "values in a hidden sheet: not loaded"),
-    "workbook.sheet_no_header": ("Trang có số liệu nhưng không tìm thấy dòng tiêu đề",
-                                 "sheet with numbers but no header row"),
-}
 HEADER_SCAN_ROWS = 200
 
 
