@@ -344,15 +344,15 @@ def test_csv_and_workbook_duplicates_are_found_across_files(tmp_path, methodolog
 
 
 def test_template_mapping_is_required_for_workbooks(tmp_path, methodology, units, monkeypatch):
-    from pipelines.ingest import workbook
+    from pipelines.ingest import mapping
 
     folder = tmp_path / "2025" / "health"
     folder.mkdir(parents=True)
     agency.health_workbook(folder / "yte.xlsx")
     empty = tmp_path / "no_templates"
     empty.mkdir()
-    monkeypatch.setattr(workbook, "TEMPLATES_DIR", empty)
-    with pytest.raises(workbook.MappingError, match="no template mapping"):
+    monkeypatch.setattr(mapping, "TEMPLATES_DIR", empty)
+    with pytest.raises(mapping.MappingError, match="no template mapping"):
         parse_folder(folder, "2025", "health", methodology, units)
     shutil.rmtree(empty)
 

@@ -78,7 +78,7 @@ class _Context:
     def workbook_mapping(self) -> Any:
         """The sector's template mapping (read once per parse)."""
         if "mapping" not in self.cache:
-            from pipelines.ingest.workbook import load_mapping
+            from pipelines.ingest.mapping import load_mapping
 
             self.cache["mapping"] = load_mapping(self.sector, self.methodology)
         return self.cache["mapping"]

@@ -12,7 +12,7 @@ from pipelines.ingest.context import _Context
 from pipelines.ingest.contract import LEGACY, REQUIRED_COLUMNS, SCHEME
 from pipelines.ingest.messages import KIND_VI, LEVEL_VI, reason, texts
 from pipelines.ingest.numbers import parse_numbers
-from pipelines.ingest.workbook import yes_no_as_number
+from pipelines.ingest.sheet import yes_no_as_number
 
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.workbook import SectorMapping, load_mapping
+from pipelines.ingest.mapping import SectorMapping, load_mapping
 from pipelines.publish.files import safe_text
 
 COMMUNE_SHEET = "Số liệu cấp xã"
