@@ -69,7 +69,7 @@ class _Context:
     def legacy_codes(self) -> frozenset[str]:
         """Codes of the provinces and communes before 1 July 2025 (read once per parse, when needed)."""
         if "legacy_codes" not in self.cache:
-            from pipelines.units.crosswalk import legacy_units
+            from pipelines.units.legacy import legacy_units
 
             lu = legacy_units()
             self.cache["legacy_codes"] = frozenset(lu.loc[lu["unit_level"] != "district", "unit_code"])

@@ -125,7 +125,7 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     rows_apportioned = int(files["rows_apportioned"].sum())
     before = _before_reform(period)
     try:
-        from pipelines.units.crosswalk import package_version
+        from pipelines.units.legacy import package_version
 
         source = package_version()
     except Exception:  # noqa: BLE001 - the note is still written without the package's version

@@ -49,137 +49,29 @@ flag goes to each of its successors), and the rows say so.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
 import math
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipelines.units.legacy import (
+    CrosswalkError,
+    _nfc,
+    _query,
+    legacy_units,
+    package_data_dir,
+    package_version,
+)
+from pipelines.units.names import match_unit, resolve_code
+
 RULES = ("area", "equal")
-LEGACY_UNIT_COLUMNS = [
-    "unit_code", "unit_level", "unit_name", "division_type", "province_code", "province_name",
-    "district_code", "district_name", "has_communes", "package_key",
-]
-
-
-class CrosswalkError(RuntimeError):
-    """The package data cannot be turned into a consistent crosswalk."""
-
-
-def package_data_dir() -> Path:
-    spec = importlib.util.find_spec("vietnamadminunits")
-    if spec is None or not spec.submodule_search_locations:
-        raise CrosswalkError("the vietnamadminunits package is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    if not (path / "dataset.db").exists() or not (path / "converter_2025.json").exists():
-        raise CrosswalkError(f"vietnamadminunits data files not found in {path}")
-    return path
-
-
-def package_version() -> str:
-    try:
-        return f"vietnamadminunits {importlib.metadata.version('vietnamadminunits')}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "vietnamadminunits (unknown version)"
-
-
-def _query(sql: str) -> list[dict]:
-    db = package_data_dir() / "dataset.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql).fetchall()]
-    finally:
-        con.close()
-
-
-def _nfc(text: Any) -> Any:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
-
-
-# -- legacy units ----------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _legacy_rows() -> list[dict]:
-    return _query("select * from admin_units_legacy")
-
-
-@lru_cache(maxsize=1)
-def legacy_units() -> pd.DataFrame:
-    """The units before 1 July 2025: 63 provinces, 696 districts, 10,035 communes.
-
-    Codes are zero-padded text (2, 3, 5 digits). ``has_communes`` is False for
-    the five island districts that had no communes; they stand in for a
-    commune in commune-level files.
-    """
-    rows = _legacy_rows()
-    provinces: dict[str, dict] = {}
-    districts: dict[str, dict] = {}
-    communes: list[dict] = []
-    for r in rows:
-        pcode, pname = r["provinceCode"], _nfc(r["province"])
-        if pcode not in provinces:
-            provinces[pcode] = {
-                "unit_code": pcode, "unit_level": "province", "unit_name": pname,
-                "division_type": "thành phố trung ương" if pname.startswith("Thành phố") else "tỉnh",
-                "province_code": pcode, "province_name": pname, "district_code": None, "district_name": None,
-                "has_communes": True, "package_key": r["provinceKey"],
-            }
-        dcode, dname = r["districtCode"], _nfc(r["district"])
-        d = districts.setdefault(dcode, {
-            "unit_code": dcode, "unit_level": "district", "unit_name": dname,
-            "division_type": _nfc(r["districtType"]).lower(), "province_code": pcode, "province_name": pname,
-            "district_code": dcode, "district_name": dname, "has_communes": False,
-            "package_key": f"{r['provinceKey']}_{r['districtKey']}",
-        })
-        if r["wardCode"]:
-            d["has_communes"] = True
-            communes.append({
-                "unit_code": r["wardCode"], "unit_level": "commune", "unit_name": _nfc(r["ward"]),
-                "division_type": _nfc(r["wardType"]).lower(), "province_code": pcode, "province_name": pname,
-                "district_code": dcode, "district_name": dname, "has_communes": True,
-                "package_key": f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}",
-            })
-    df = pd.DataFrame([*provinces.values(), *districts.values(), *communes], columns=LEGACY_UNIT_COLUMNS)
-    order = {"province": 0, "district": 1, "commune": 2}
-    df = df.sort_values(["unit_level", "unit_code"], key=lambda s: s.map(order) if s.name == "unit_level" else s)
-    return df.reset_index(drop=True)
-
-
-@lru_cache(maxsize=4)
-def legacy_aliases(level: str) -> dict[str, tuple[str, ...]]:
-    """Former names the package records for legacy units (key form, no type
-    prefix, no diacritics), by legacy code. E.g. Phường Trúc Bạch (00004) also
-    answers to 'nguyentrungtruc', a ward merged into it before the reform."""
-    col = {"province": ("provinceCode", "provinceAlias"), "district": ("districtCode", "districtAlias"),
-           "commune": ("wardCode", "wardAlias")}[level]
-    prefixes = {"province": ("thanhpho", "tinh", "tp"), "district": ("thanhpho", "thixa", "quan", "huyen", "tp", "tx"),
-                "commune": ("thitran", "phuong", "xa", "tt")}[level]
-    out: dict[str, set[str]] = defaultdict(set)
-    for r in _legacy_rows():
-        code, raw = r[col[0]], r[col[1]]
-        if not code or not raw:
-            continue
-        for key in json.loads(raw):
-            for p in prefixes:
-                if key.startswith(p) and len(key) > len(p):
-                    key = key[len(p):]
-                    break
-            out[code].add(key)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 # -- the crosswalk ---------------------------------------------------------------
@@ -197,7 +89,6 @@ def _new_code_map() -> tuple[dict[tuple[str, str], dict], dict[str, str]]:
     """(province key, ward key) in the package -> the reference commune; package
     province key -> reference province code."""
     from pipelines.reference.units import admin_units
-    from pipelines.units.names import match_unit
 
     ref = admin_units()
     ref_provinces = set(ref.loc[ref["unit_level"] == "province", "unit_code"])
@@ -349,6 +240,16 @@ def commune_crosswalk() -> pd.DataFrame:
     return load_crosswalk().communes
 
 
+def successor_codes(legacy_codes: Iterable[str], province_code: str | None = None) -> list[str]:
+    """The 2025 communes that the legacy communes (or island districts) became part of, within the province
+    given, in the crosswalk's order (``names.match_unit`` offers them for a legacy name written as a 2025 one)."""
+    cw = commune_crosswalk()
+    edges = cw[cw["legacy_code"].isin(list(legacy_codes))]
+    if province_code:
+        edges = edges[edges["province_code"] == province_code]
+    return list(dict.fromkeys(edges["unit_code"]))
+
+
 # -- apportioning ---------------------------------------------------------------
 
 
@@ -449,8 +350,6 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     with ``check_code`` and ``reason``). The sum of ``value`` per key over
     counts equals the sum of the accepted input values exactly.
     """
-    from pipelines.units.names import match_unit, resolve_code
-
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if level not in ("province", "district", "commune"):
