@@ -174,6 +174,55 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fragment.where.row": ("dòng {row}", "row {row}"),
     "fragment.where.file_row": ("dòng {row} tệp {name}", "row {row} of {name}"),
     "fragment.legacy_unit": ("đơn vị cũ", "legacy unit"),
+    # -- landing, CSV records, limits -----------------------------------------------------------------------------
+    "landing.symlink": (
+        "'{name}' là liên kết tượng trưng (symlink); không theo liên kết và không đọc; hãy đặt chính tệp vào thư mục "
+        "landing",
+        "'{name}' is a symbolic link; it was not followed and not read; expected a regular file: copy the file "
+        "itself into the landing folder"),
+    "landing.not_a_file": (
+        "'{name}' là {kind}, không phải tệp; không đọc; hãy đặt các tệp CSV/Excel trực tiếp trong thư mục ngành",
+        "'{name}' is {kind}, not a regular file; not read; expected the CSV or Excel files directly in the sector "
+        "folder"),
+    "fragment.sub_folder": ("thư mục con", "a sub-folder"),
+    "fragment.special_file": ("tệp đặc biệt", "a special file"),
+    "landing.outside_landing": (
+        "'{name}' trỏ tới {target}, ngoài thư mục landing; không đọc",
+        "'{name}' resolves to {target}, outside the landing folder; not read; expected files inside {root}"),
+    "landing.unknown_folder": (
+        "Thư mục '{name}' không phải ngành của phương pháp ({sectors}); các tệp trong đó không được đọc.{hint}",
+        "folder '{name}' is not a sector of the methodology ({sectors}); its files were not read.{hint}"),
+    "fragment.rename_folder": (" Có phải '{guess}'? Hãy đổi tên thư mục thành '{guess}'.",
+                               " Did you mean '{guess}'? Rename the folder to '{guess}'."),
+    "landing.unknown_file": (
+        "Tệp '{name}' nằm ngay trong thư mục kỳ, không thuộc ngành nào; không đọc; hãy đặt vào landing/{period}/<ngành>/",
+        "file '{name}' is in the period folder, outside any sector folder; not read; expected it in "
+        "landing/{period}/<sector>/"),
+    "ingest.unclosed_quote": (
+        "Dòng {line} mở dấu ngoặc kép mà không đóng (nuốt {swallowed} dòng sau); dòng {line} không được nạp, các dòng "
+        "sau được đọc riêng; cần mỗi ô có dấu ngoặc kép mở và đóng trên cùng dòng",
+        "line {line} opens a double quote that is never closed (it would swallow the {swallowed} line(s) after it); "
+        "line {line} was not loaded and the lines after it were read on their own; expected every quoted cell to be "
+        "closed"),
+    "ingest.unclosed_quote.unreadable": (
+        "Không đọc được dòng {line} ({error}); dòng không được nạp",
+        "line {line} cannot be read as CSV ({error}); the line was not loaded; expected text cells separated by the "
+        "delimiter"),
+    "ingest.limit_exceeded": (
+        "Tệp vượt giới hạn {what}: {found:,} > {limit:,} ({setting}); tệp không được đọc; {fix}",
+        "the file is over the limit of {what}: {found:,} > {limit:,} ({setting}); the file was not read; {fix}"),
+    "fragment.limit.columns": ("số cột ở {where}", "columns in {where}"),
+    "fragment.limit.columns.where": ("dòng tiêu đề", "the header"),
+    "fragment.limit.columns.fix": ("cần các cột của mẫu báo cáo", "expected the columns of the landing template"),
+    "fragment.limit.line": ("độ dài dòng {line}", "characters in line {line}"),
+    "fragment.limit.line.fix": ("cần mỗi dòng một bản ghi", "expected one short record a line"),
+    "fragment.limit.cells": ("số ô của bảng tính", "cells in the workbook"),
+    "fragment.limit.cells.fix": ("hãy xóa các trang, vùng gộp ô hoặc ô thừa",
+                                 "delete the extra sheets, merged ranges or cells"),
+    "fragment.limit.unpacked": ("dung lượng giải nén (byte)", "unpacked size (bytes)"),
+    "fragment.limit.unpacked.fix": ("hãy lưu lại tệp chỉ với trang số liệu",
+                                    "save the workbook again with its data sheet only"),
+    "fragment.sheet_named": ("trang '{sheet}'", "sheet '{sheet}'"),
     # -- workbooks -----------------------------------------------------------------------------------------------
     "workbook.unreadable": ("Không đọc được tệp Excel{hint}: {error}", "cannot read the workbook{hint}: {error}"),
     "fragment.hint.xls": (" (.xls: lưu lại dưới dạng .xlsx", "save it as .xlsx)"),  # one text in both languages
@@ -234,20 +283,20 @@ LEVEL_VI = {"commune": "xã", "province": "tỉnh"}
 
 
 @lru_cache(maxsize=None)
-def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
-    return tuple((literal, name) for literal, name, _spec, _conv in string.Formatter().parse(template))
+def _parts(template: str) -> tuple[tuple[str, str | None, str], ...]:
+    return tuple((literal, name, spec or "") for literal, name, spec, _conv in string.Formatter().parse(template))
 
 
 def _fill(template: str, values: dict[str, Any], lang: int) -> Any:
     out: Any = ""
-    for literal, name in _parts(template):
+    for literal, name, spec in _parts(template):
         if literal:
             out = out + literal
         if name is not None:
             value = values[name]
             if isinstance(value, tuple):
                 value = value[lang]
-            out = out + (value if isinstance(value, pd.Series) else str(value))
+            out = out + (value if isinstance(value, pd.Series) else format(value, spec) if spec else str(value))
     return out
 
 

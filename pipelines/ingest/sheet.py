@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipelines.ingest.limits import IngestLimits
 from pipelines.ingest.mapping import SectorMapping, Target, _plain_key, _words
+from pipelines.ingest.messages import texts
 
 YES_WORDS = {"co", "x", "yes", "dat", "codat"}
 NO_WORDS = {"khong", "no", "chua", "khongdat", "chuadat"}
@@ -163,7 +164,7 @@ class _Sheet:
             self.grid.pop()
         self.nrows = len(self.grid)
         self.ncols = max((len(r) for r in self.grid), default=0)
-        limits.check_columns(self.ncols, f"trang '{self.name}'", f"sheet '{self.name}'")
+        limits.check_columns(self.ncols, texts("fragment.sheet_named", sheet=self.name))
         self.ranges = _merged_ranges(ws)
         limits.check_cells(cells + sum(x.size["rows"] * x.size["columns"] for x in self.ranges))
         self.cells = cells
