@@ -69,7 +69,7 @@ class IngestLimits:
         """CSV records checked at a time: a few KB of working memory each, a fraction of the budget."""
         return max(10_000, min(500_000, self.memory_mb * 100))
 
-    def over(self, limit_key: str, found: int, limit: int, setting: str, **values: Any) -> LimitExceeded:
+    def over(self, limit_key: str, found: int, limit: int, setting: str, /, **values: Any) -> LimitExceeded:
         """The reject of a file over a limit: ``fragment.limit.<limit_key>`` names it and says what to do."""
         what = texts(f"fragment.limit.{limit_key}", **values)
         fix = texts(f"fragment.limit.{limit_key}.fix")

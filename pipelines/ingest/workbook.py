@@ -181,7 +181,7 @@ class _Book:
     def file(self) -> str:
         return self.path.name
 
-    def reject(self, sheet: str | None, row: int | None, column: str | None, value: Any, key: str,
+    def reject(self, sheet: str | None, row: int | None, column: str | None, value: Any, key: str, /,
                **values: Any) -> None:
         """A reject with the message ``key`` of the catalogue (its check code: the key's first two parts)."""
         check = ".".join(key.split(".")[:2])
