@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from pipelines.ingest.parse import parse_folder
-from pipelines.ingest.workbook import load_mapping
+from pipelines.ingest.mapping import load_mapping
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
 

@@ -14,16 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.ingest.parse import (
-    CHECK_CODES,
-    REJECT_COLUMNS,
-    VALUE_COLUMNS,
-    ParsedFile,
-    decode_bytes,
-    parse_file,
-    parse_folder,
-    parse_number,
-)
+from pipelines.ingest.codes import CHECK_CODES
+from pipelines.ingest.contract import REJECT_COLUMNS, VALUE_COLUMNS, ParsedFile
+from pipelines.ingest.decode import decode_bytes
+from pipelines.ingest.numbers import parse_number
+from pipelines.ingest.parse import parse_file, parse_folder
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
 

@@ -16,14 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.ingest.parse import (
-    CHECK_CODES,
-    MATCH_COUNT_COLUMNS,
-    REJECT_COLUMNS,
-    VALUE_COLUMNS,
-    ParsedFolder,
-    parse_folder,
-)
+from pipelines.ingest.codes import CHECK_CODES
+from pipelines.ingest.contract import MATCH_COUNT_COLUMNS, REJECT_COLUMNS, VALUE_COLUMNS, ParsedFolder
+from pipelines.ingest.parse import parse_folder
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
 from pipelines.units.crosswalk import commune_crosswalk, province_crosswalk
@@ -349,15 +344,15 @@ def test_csv_and_workbook_duplicates_are_found_across_files(tmp_path, methodolog
 
 
 def test_template_mapping_is_required_for_workbooks(tmp_path, methodology, units, monkeypatch):
-    from pipelines.ingest import workbook
+    from pipelines.ingest import mapping
 
     folder = tmp_path / "2025" / "health"
     folder.mkdir(parents=True)
     agency.health_workbook(folder / "yte.xlsx")
     empty = tmp_path / "no_templates"
     empty.mkdir()
-    monkeypatch.setattr(workbook, "TEMPLATES_DIR", empty)
-    with pytest.raises(workbook.MappingError, match="no template mapping"):
+    monkeypatch.setattr(mapping, "TEMPLATES_DIR", empty)
+    with pytest.raises(mapping.MappingError, match="no template mapping"):
         parse_folder(folder, "2025", "health", methodology, units)
     shutil.rmtree(empty)
 

@@ -71,7 +71,7 @@ def one(results: list[CheckResult], code: str) -> CheckResult:
 
 
 def test_ingest_checks_pass_on_clean_data_one_result_per_code(con, home):
-    from pipelines.ingest.parse import CHECK_CODES
+    from pipelines.ingest.codes import CHECK_CODES
 
     results = checks.ingest_checks(con, PERIOD, landing_dir=home / "landing")
     codes = [r.code for r in results]

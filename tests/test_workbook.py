@@ -12,14 +12,8 @@ import pytest
 import yaml
 
 from pipelines.ingest.template import COMMUNE_SHEET, INSTRUCTIONS_SHEET, PROVINCE_SHEET, write_template
-from pipelines.ingest.workbook import (
-    LANDING_COLUMNS,
-    TEMPLATES_DIR,
-    MappingError,
-    label_key,
-    load_mapping,
-    read_workbook,
-)
+from pipelines.ingest.mapping import TEMPLATES_DIR, MappingError, label_key, load_mapping
+from pipelines.ingest.workbook import LANDING_COLUMNS, read_workbook
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
 from pipelines.units.resolve import to_2025_units

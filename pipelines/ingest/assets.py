@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
-from pipelines.ingest.parse import (
+from pipelines.ingest.contract import (
     APPORTION_RULES,
     DEFAULT_APPORTION_RULE,
     FILE_COLUMNS,
@@ -40,9 +40,8 @@ from pipelines.ingest.parse import (
     REJECT_COLUMNS,
     VALUE_COLUMNS,
     ParsedFolder,
-    list_landing_files,
-    parse_folder,
 )
+from pipelines.ingest.parse import list_landing_files, parse_folder
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, run_metadata, single_run
 from pipelines.warehouse import connect, ensure_schema

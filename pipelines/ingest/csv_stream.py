@@ -22,6 +22,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from pipelines.ingest.limits import IngestLimits
+from pipelines.ingest.messages import reason
 
 MAX_RECORD_LINES = 50
 #: What a broken record is: code -> (Vietnamese, English) meaning.
@@ -100,13 +101,8 @@ def read_records(lines: list[str], delimiter: str, ncols: int | None, *, first_l
 
 
 def _reason_unclosed(line: int, spans: int) -> str:
-    return (f"Dòng {line} mở dấu ngoặc kép mà không đóng (nuốt {spans - 1} dòng sau); dòng {line} không được nạp, "
-            f"các dòng sau được đọc riêng; cần mỗi ô có dấu ngoặc kép mở và đóng trên cùng dòng / line {line} opens a "
-            f"double quote that is never closed (it would swallow the {spans - 1} line(s) after it); line {line} "
-            f"was not loaded and the lines after it were read on their own; expected every quoted cell to be "
-            f"closed")
+    return reason("ingest.unclosed_quote", line=line, swallowed=spans - 1)
 
 
 def _reason_bad_line(line: int, error: str) -> str:
-    return (f"Không đọc được dòng {line} ({error}); dòng không được nạp / line {line} cannot be read as CSV "
-            f"({error}); the line was not loaded; expected text cells separated by the delimiter")
+    return reason("ingest.unclosed_quote.unreadable", line=line, error=error)

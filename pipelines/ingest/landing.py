@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ingest.messages import reason, texts
+
 SETTLE_ENV = "CRI_LANDING_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 5.0
 
@@ -120,22 +122,14 @@ def sector_entries(folder: Path, landing: Path | None, rel_prefix: str, settle: 
 
 def _not_readable(entry: os.DirEntry, path: Path, rel: str, root: Path | None) -> Finding | None:
     if entry.is_symlink():
-        return Finding(rel, "landing.symlink", (
-            f"'{rel}' là liên kết tượng trưng (symlink); không theo liên kết và không đọc; hãy đặt chính tệp vào "
-            f"thư mục landing / '{rel}' is a symbolic link; it was not followed and not read; expected a regular "
-            f"file: copy the file itself into the landing folder"))
+        return Finding(rel, "landing.symlink", reason("landing.symlink", name=rel))
     mode = entry.stat(follow_symlinks=False).st_mode
     if not stat.S_ISREG(mode):
-        kind = ("thư mục con", "a sub-folder") if stat.S_ISDIR(mode) else ("tệp đặc biệt", "a special file")
-        return Finding(rel, "landing.not_a_file", (
-            f"'{rel}' là {kind[0]}, không phải tệp; không đọc; hãy đặt các tệp CSV/Excel trực tiếp trong thư mục "
-            f"ngành / '{rel}' is {kind[1]}, not a regular file; not read; expected the CSV or Excel files directly "
-            f"in the sector folder"))
+        kind = texts("fragment.sub_folder") if stat.S_ISDIR(mode) else texts("fragment.special_file")
+        return Finding(rel, "landing.not_a_file", reason("landing.not_a_file", name=rel, kind=kind))
     if root is not None and not path.resolve().is_relative_to(root):
-        return Finding(rel, "landing.outside_landing", (
-            f"'{rel}' trỏ tới {safe_name(str(path.resolve()))}, ngoài thư mục landing; không đọc / '{rel}' resolves "
-            f"to {safe_name(str(path.resolve()))}, outside the landing folder; not read; expected files inside "
-            f"{root}"))
+        return Finding(rel, "landing.outside_landing", reason(
+            "landing.outside_landing", name=rel, target=safe_name(str(path.resolve())), root=root))
     return None
 
 
@@ -175,15 +169,10 @@ def period_findings(period_dir: Path, period: str, sectors: list[str]) -> dict[s
                 _not_readable(entry, Path(entry.path), rel, None))
         elif entry.is_dir(follow_symlinks=False):
             guess = suggest_sector(entry.name, sectors)
-            hint_vi = f" Có phải '{guess}'? Hãy đổi tên thư mục thành '{guess}'." if guess else ""
-            hint_en = f" Did you mean '{guess}'? Rename the folder to '{guess}'." if guess else ""
-            out.setdefault(guess or sectors[0], []).append(Finding(rel, "landing.unknown_folder", (
-                f"Thư mục '{rel}' không phải ngành của phương pháp ({', '.join(sectors)}); các tệp trong đó không "
-                f"được đọc.{hint_vi} / folder '{rel}' is not a sector of the methodology ({', '.join(sectors)}); "
-                f"its files were not read.{hint_en}")))
+            hint = texts("fragment.rename_folder", guess=guess) if guess else ""
+            out.setdefault(guess or sectors[0], []).append(Finding(rel, "landing.unknown_folder", reason(
+                "landing.unknown_folder", name=rel, sectors=", ".join(sectors), hint=hint)))
         else:
-            out.setdefault(sectors[0], []).append(Finding(rel, "landing.unknown_file", (
-                f"Tệp '{rel}' nằm ngay trong thư mục kỳ, không thuộc ngành nào; không đọc; hãy đặt vào "
-                f"landing/{period}/<ngành>/ / file '{rel}' is in the period folder, outside any sector folder; not "
-                f"read; expected it in landing/{period}/<sector>/")))
+            out.setdefault(sectors[0], []).append(Finding(rel, "landing.unknown_file", reason(
+                "landing.unknown_file", name=rel, period=period)))
     return out

@@ -23,6 +23,9 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pipelines.ingest.messages import reason, texts
 
 CHECK_CODES: dict[str, tuple[str, str]] = {
     "ingest.limit_exceeded": ("Tệp vượt giới hạn an toàn (số cột, độ dài dòng, số ô, dung lượng giải nén)",
@@ -66,28 +69,26 @@ class IngestLimits:
         """CSV records checked at a time: a few KB of working memory each, a fraction of the budget."""
         return max(10_000, min(500_000, self.memory_mb * 100))
 
-    def over(self, what_vi: str, what_en: str, found: int, limit: int, setting: str, fix_vi: str,
-             fix_en: str) -> LimitExceeded:
-        return LimitExceeded(
-            f"Tệp vượt giới hạn {what_vi}: {found:,} > {limit:,} ({setting}); tệp không được đọc; {fix_vi} / the file "
-            f"is over the limit of {what_en}: {found:,} > {limit:,} ({setting}); the file was not read; {fix_en}")
+    def over(self, limit_key: str, found: int, limit: int, setting: str, /, **values: Any) -> LimitExceeded:
+        """The reject of a file over a limit: ``fragment.limit.<limit_key>`` names it and says what to do."""
+        what = texts(f"fragment.limit.{limit_key}", **values)
+        fix = texts(f"fragment.limit.{limit_key}.fix")
+        return LimitExceeded(reason("ingest.limit_exceeded", what=what, found=found, limit=limit, setting=setting,
+                                    fix=fix))
 
-    def check_columns(self, n: int, where_vi: str = "dòng tiêu đề", where_en: str = "the header") -> None:
+    def check_columns(self, n: int, where: tuple[str, str] | None = None) -> None:
+        """``where``: (vi, en) of the row or sheet counted; default the header."""
         if n > self.max_columns:
-            raise self.over(f"số cột ở {where_vi}", f"columns in {where_en}", n, self.max_columns,
-                            "CRI_INGEST_MAX_COLUMNS", "cần các cột của mẫu báo cáo",
-                            "expected the columns of the landing template")
+            raise self.over("columns", n, self.max_columns, "CRI_INGEST_MAX_COLUMNS",
+                            where=where or texts("fragment.limit.columns.where"))
 
     def check_line(self, line: str, line_no: int) -> None:
         if len(line) > self.max_line_chars:
-            raise self.over(f"độ dài dòng {line_no}", f"characters in line {line_no}", len(line), self.max_line_chars,
-                            "CRI_INGEST_MAX_LINE_CHARS", "cần mỗi dòng một bản ghi",
-                            "expected one short record a line")
+            raise self.over("line", len(line), self.max_line_chars, "CRI_INGEST_MAX_LINE_CHARS", line=line_no)
 
     def check_cells(self, n: int) -> None:
         if n > self.max_cells:
-            raise self.over("số ô của bảng tính", "cells in the workbook", n, self.max_cells, "CRI_INGEST_MAX_CELLS",
-                            "hãy xóa các trang, vùng gộp ô hoặc ô thừa", "delete the extra sheets, merged ranges or cells")
+            raise self.over("cells", n, self.max_cells, "CRI_INGEST_MAX_CELLS")
 
     def check_workbook(self, path: Path) -> None:
         """Refuse a workbook whose parts unzip to more than the limit, before anything is unpacked."""
@@ -98,6 +99,4 @@ class IngestLimits:
             return  # not a zip: the workbook reader says it cannot read it
         limit = self.max_unpacked_mb * 1024 * 1024
         if size > limit:
-            raise self.over("dung lượng giải nén (byte)", "unpacked size (bytes)", size, limit,
-                            "CRI_INGEST_MAX_UNPACKED_MB", "hãy lưu lại tệp chỉ với trang số liệu",
-                            "save the workbook again with its data sheet only")
+            raise self.over("unpacked", size, limit, "CRI_INGEST_MAX_UNPACKED_MB")

@@ -40,7 +40,33 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.ingest import parse as P
+from pipelines.ingest.assemble import (
+    _ASSEMBLY_REJECT_COLUMNS,
+    _duplicate_rule,
+    _finish_rejects,
+)
+from pipelines.ingest.contract import (
+    FileInfo,
+    ParsedFolder,
+    _REJECT_DTYPES,
+    _VALUE_DTYPES,
+    DUPLICATE_KEY,
+    LEGACY,
+    MATCH_METHODS,
+    REJECT_COLUMNS,
+    VALUE_COLUMNS,
+)
+from pipelines.ingest.decode import decode_bytes
+from pipelines.ingest.messages import reason
+from pipelines.ingest.stage import (
+    _Staged,
+    _check_body,
+    _header_columns,
+    _reason_empty,
+    _sniff_delimiter,
+    _split_body,
+    _stage_file,
+)
 from pipelines.ingest.csv_stream import read_records
 from pipelines.ingest.limits import LimitExceeded
 
@@ -82,7 +108,7 @@ class _Stage:
             self.con.unregister("_chunk")
 
 
-def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> P.ParsedFolder:
+def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> ParsedFolder:
     """``parse_folder`` for a folder holding a large CSV file (``paths`` in name order, ``names`` their
     source names). The result's values are in ``values_parquet``; ``cleanup`` removes the temporary folder."""
     stage = _Stage(ctx)
@@ -94,17 +120,17 @@ def parse_folder_streaming(paths: list[Path], names: list[str], ctx: Any) -> P.P
         raise
 
 
-def _parse_staged(paths: list[Path], names: list[str], ctx: Any, stage: _Stage) -> P.ParsedFolder:
-    staged: list[P._Staged] = []
+def _parse_staged(paths: list[Path], names: list[str], ctx: Any, stage: _Stage) -> ParsedFolder:
+    staged: list[_Staged] = []
     for i, (path, name) in enumerate(zip(paths, names, strict=True)):
         st = _stage_large(path, name, ctx, stage, i) if is_large(path, ctx.limits) else _stage_small(
             path, name, ctx, stage, i)
         staged.append(st)
     dup_rejects = _duplicates(stage, staged, ctx)
-    rejects = P._finish_rejects(staged, pd.DataFrame(columns=P._ASSEMBLY_REJECT_COLUMNS), ctx)
+    rejects = _finish_rejects(staged, pd.DataFrame(columns=_ASSEMBLY_REJECT_COLUMNS), ctx)
     rejects = pd.concat([rejects, *stage.done_rejects, dup_rejects], ignore_index=True)
     rejects = rejects.sort_values(["source_file", "row_number"], na_position="first", kind="stable")
-    rejects = rejects[P.REJECT_COLUMNS].reset_index(drop=True).astype(P._REJECT_DTYPES)
+    rejects = rejects[REJECT_COLUMNS].reset_index(drop=True).astype(_REJECT_DTYPES)
     for col in ("file_sha256", "column_name", "value", "raw_record"):
         rejects[col] = rejects[col].where(rejects[col].notna(), None)
     files = _files_table(staged)
@@ -118,15 +144,15 @@ def _parse_staged(paths: list[Path], names: list[str], ctx: Any, stage: _Stage) 
     counts = stage.con.execute("select _file, match_method, count(*) from cand anti join dropped using (_file, _rec) "
                                "group by all").fetchall()
     stage.con.close()
-    empty = pd.DataFrame({c: pd.Series(dtype=P._VALUE_DTYPES[c]) for c in P.VALUE_COLUMNS})
-    parsed = P.ParsedFolder(period=ctx.period, sector=ctx.sector, values=empty, rejects=rejects,
+    empty = pd.DataFrame({c: pd.Series(dtype=_VALUE_DTYPES[c]) for c in VALUE_COLUMNS})
+    parsed = ParsedFolder(period=ctx.period, sector=ctx.sector, values=empty, rejects=rejects,
                             files=_infos(staged, counts, ctx), apportion_rule=ctx.apportion_rule,
                             values_parquet=parquet, temp_dir=stage.tmp)
     weakref.finalize(parsed, shutil.rmtree, stage.tmp, True)  # gone with the result, even if never written
     return parsed
 
 
-def cleanup(parsed: P.ParsedFolder) -> None:
+def cleanup(parsed: ParsedFolder) -> None:
     if parsed.temp_dir is not None:
         shutil.rmtree(parsed.temp_dir, ignore_errors=True)
 
@@ -135,21 +161,15 @@ def cleanup(parsed: P.ParsedFolder) -> None:
 
 
 def _legacy_reason(name: str, ctx: Any) -> str:
-    mb = ctx.limits.stream_mb
-    return (f"Tệp '{name}' có dòng theo đơn vị trước 1/7/2025 (unit_scheme = legacy) trong một thư mục có tệp lớn hơn "
-            f"{mb} MB; số liệu theo đơn vị cũ chỉ được chuyển đổi khi mọi tệp của thư mục nhỏ hơn {mb} MB; hãy chia "
-            f"tệp lớn (CRI_INGEST_STREAM_MB) / file '{name}' has rows keyed by the units before 1 July 2025 "
-            f"(unit_scheme = legacy) in a folder holding a file over {mb} MB; legacy rows are mapped onto the 2025 "
-            f"units only when every file of the folder is below {mb} MB; expected the large file split into "
-            f"smaller ones (CRI_INGEST_STREAM_MB)")
+    return reason("ingest.limit_exceeded.legacy_in_large_folder", name=name, mb=ctx.limits.stream_mb)
 
 
-def _stage_small(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> P._Staged:
-    st = P._stage_file(path, name, ctx)
+def _stage_small(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> _Staged:
+    st = _stage_file(path, name, ctx)
     cand = st.candidates
     if cand is None or not len(cand):
         return st
-    if (cand["match_method"] == P.LEGACY).any():
+    if (cand["match_method"] == LEGACY).any():
         st.reject_file("ingest.limit_exceeded", _legacy_reason(path.name, ctx))
         return st
     recs = cand["_rec"].to_numpy()
@@ -157,12 +177,12 @@ def _stage_small(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> P._S
     return st
 
 
-def _stage_large(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> P._Staged:
-    st = P._Staged(source_file=name, sha256=_sha256(path), encoding="utf-8", received_at=_mtime(path))
+def _stage_large(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> _Staged:
+    st = _Staged(source_file=name, sha256=_sha256(path), encoding="utf-8", received_at=_mtime(path))
     with path.open("rb") as raw:
         head = raw.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            decoded = P.decode_bytes(head + raw.read(1 << 16))
+            decoded = decode_bytes(head + raw.read(1 << 16))
             st.encoding = decoded.encoding
             st.reject_file("ingest.file_encoding", decoded.problem or "not UTF-8", value=decoded.bad_bytes)
             return st
@@ -172,10 +192,8 @@ def _stage_large(path: Path, name: str, ctx: Any, stage: _Stage, i: int) -> P._S
     except LimitExceeded as exc:
         _abandon(st, stage, i, "ingest.limit_exceeded", exc.reason)
     except UnicodeDecodeError as exc:
-        _abandon(st, stage, i, "ingest.file_encoding", (
-            f"Tệp không phải UTF-8: byte không hợp lệ ở vị trí {exc.start:,} của một đoạn tệp; cần UTF-8: {P._SAVE_AS} "
-            f"/ the file is not UTF-8: invalid byte ({exc.reason}) in a part of the file; expected UTF-8: "
-            f"{P._SAVE_AS_EN}"))
+        _abandon(st, stage, i, "ingest.file_encoding",
+                 reason("ingest.file_encoding.chunk", position=f"{exc.start:,}", error=exc.reason))
     except _Legacy:
         _abandon(st, stage, i, "ingest.limit_exceeded", _legacy_reason(path.name, ctx))
     return st
@@ -185,25 +203,25 @@ class _Legacy(Exception):
     pass
 
 
-def _abandon(st: P._Staged, stage: _Stage, i: int, code: str, reason: str) -> None:
+def _abandon(st: _Staged, stage: _Stage, i: int, code: str, reason: str) -> None:
     stage.con.execute("delete from cand where _file = ?", [i]).fetchall()
     stage.done_rejects = [r for r in stage.done_rejects if not (r["source_file"] == st.source_file).all()]
     st.reject_file(code, reason)
 
 
-def _read_chunks(path: Path, st: P._Staged, ctx: Any, stage: _Stage, i: int) -> None:
+def _read_chunks(path: Path, st: _Staged, ctx: Any, stage: _Stage, i: int) -> None:
     limits = ctx.limits
     with io.TextIOWrapper(path.open("rb"), encoding=st.encoding, newline="") as text:
         lines = _nfc(list(itertools.islice(text, limits.chunk_rows)))
         if not lines or not "".join(lines[:5]).strip():
-            st.reject_file("ingest.file_empty", P._reason_empty(path.name, header_only=False))
+            st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=False))
             return
-        delimiter = P._sniff_delimiter(lines[0])
+        delimiter = _sniff_delimiter(lines[0])
         st.delimiter = delimiter
         first = read_records(lines[:1], delimiter, None, limits=limits)
         header_raw = first.cells[0]
         ncols = len(header_raw)
-        seen = P._header_columns(st, header_raw, lines[0].rstrip("\r\n"))
+        seen = _header_columns(st, header_raw, lines[0].rstrip("\r\n"))
         if seen is None:
             return
         lines, first_line, rec0, prev_end = lines[1:], 2, 1, 1
@@ -223,20 +241,20 @@ def _read_chunks(path: Path, st: P._Staged, ctx: Any, stage: _Stage, i: int) -> 
                 break
     st.schemes = frozenset(schemes)
     if st.rows_total == 0:
-        st.reject_file("ingest.file_empty", P._reason_empty(path.name, header_only=True))
+        st.reject_file("ingest.file_empty", _reason_empty(path.name, header_only=True))
 
 
 def _check_chunk(read: Any, lines: list[str], first_line: int, rec0: int, prev_end: int, ncols: int,
-                 seen: dict[str, int], st: P._Staged, ctx: Any, stage: _Stage, i: int, schemes: set[str]) -> None:
+                 seen: dict[str, int], st: _Staged, ctx: Any, stage: _Stage, i: int, schemes: set[str]) -> None:
     if not read.cells:
         return
     broken = {rec0 + k: why for k, why in read.broken.items()}
-    body = P._split_body(read.cells, ncols, broken, rec0)
+    body = _split_body(read.cells, ncols, broken, rec0)
     st.blank_rows += int(body.blank.sum())
     st.rows_total += int((~body.blank).sum())
-    rejects, cand, found = P._check_body(body, rec0, broken, ncols, seen, st.delimiter, ctx)
+    rejects, cand, found = _check_body(body, rec0, broken, ncols, seen, st.delimiter, ctx)
     schemes |= found
-    if (cand["match_method"] == P.LEGACY).any():
+    if (cand["match_method"] == LEGACY).any():
         raise _Legacy
     starts = np.asarray([prev_end, *read.ends[:-1]], dtype=np.int64) + 1  # first line of each record
 
@@ -278,7 +296,7 @@ def _mtime(path: Path) -> Any:
 # -- assembly --------------------------------------------------------------------------------------
 
 
-def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFrame:
+def _duplicates(stage: _Stage, staged: list[_Staged], ctx: Any) -> pd.DataFrame:
     """The duplicate rule on the rows whose key appears more than once, a batch of keys at a time."""
     con = stage.con
     con.execute("create table dropped (_file integer, _rec bigint)").fetchall()
@@ -287,7 +305,7 @@ def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFram
                    from cand group by all having count(*) > 1""").fetchall()
     n = con.execute("select coalesce(sum(n), 0) from dupkeys").fetchall()[0][0]
     if not n:
-        return pd.DataFrame(columns=P.REJECT_COLUMNS)
+        return pd.DataFrame(columns=REJECT_COLUMNS)
     batches = max(1, -(-int(n) // ctx.limits.chunk_rows))
     names = [SimpleNamespace(source_file=st.source_file) for st in staged]
     out = []
@@ -296,7 +314,7 @@ def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFram
                            using (unit_code, data_element, disaggregation) order by _file, _rec""",
                         [batches, b]).df()
         d = d.assign(period=ctx.period, _label=d["unit_code"])
-        drop, rej = P._duplicate_rule(d, P.DUPLICATE_KEY, names, len(staged) > 1)
+        drop, rej = _duplicate_rule(d, DUPLICATE_KEY, names, len(staged) > 1)
         con.register("_drop", d.loc[drop, ["_file", "_rec"]])
         con.execute("insert into dropped select * from _drop").fetchall()
         con.unregister("_drop")
@@ -307,22 +325,22 @@ def _duplicates(stage: _Stage, staged: list[P._Staged], ctx: Any) -> pd.DataFram
                 period=ctx.period, sector=ctx.sector, row_number=at["row_number"].to_numpy(),
                 raw_record=at["raw_record"].to_numpy(), source_file=[staged[f].source_file for f in rej["_file"]],
                 file_sha256=[staged[f].sha256 for f in rej["_file"]]).drop(columns=["_file"]))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=P.REJECT_COLUMNS)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=REJECT_COLUMNS)
 
 
-def _files_table(staged: list[P._Staged]) -> pd.DataFrame:
+def _files_table(staged: list[_Staged]) -> pd.DataFrame:
     return pd.DataFrame({"_file": np.arange(len(staged), dtype=np.int32),
                          "source_file": [st.source_file for st in staged],
                          "file_sha256": [st.sha256 for st in staged]})
 
 
-def _infos(staged: list[P._Staged], counts: list[tuple], ctx: Any) -> list[P.FileInfo]:
+def _infos(staged: list[_Staged], counts: list[tuple], ctx: Any) -> list[FileInfo]:
     by = {(int(f), m): int(n) for f, m, n in counts}
     infos = []
     for i, st in enumerate(staged):
-        by_method = {col: by.get((i, m), 0) for m, col in P.MATCH_METHODS.items()}
+        by_method = {col: by.get((i, m), 0) for m, col in MATCH_METHODS.items()}
         n_loaded = sum(by_method.values())
-        infos.append(P.FileInfo(
+        infos.append(FileInfo(
             source_file=st.source_file, file_sha256=st.sha256, encoding=st.encoding, rows_total=st.rows_total,
             rows_loaded=n_loaded, rows_rejected=st.rows_total - n_loaded, blank_rows=st.blank_rows,
             delimiter=st.delimiter, received_at=st.received_at, whole_file_rejected=st.whole_file,

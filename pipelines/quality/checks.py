@@ -101,7 +101,7 @@ UNKNOWN_UNIT = "?"  # a failing unit that cannot be named (a waiver naming one u
 
 def _ingest_titles() -> dict[str, tuple[str, str]]:
     """Every ingest check code -> (Vietnamese title, severity): INGEST_CHECKS, then the parser's own codes."""
-    from pipelines.ingest.parse import CHECK_CODES
+    from pipelines.ingest.codes import CHECK_CODES
 
     titles = dict(INGEST_CHECKS)
     for code, (vi, _en) in CHECK_CODES.items():
@@ -115,7 +115,7 @@ def _norm_header(name: str) -> str:
 
 def _unit_column_reader(path: Path, sha256: str | None):
     """For one landing file: a function raw record -> unit code as written (None when it cannot be read)."""
-    from pipelines.ingest.parse import decode_bytes
+    from pipelines.ingest.decode import decode_bytes
 
     try:
         data = path.read_bytes()

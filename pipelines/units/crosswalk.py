@@ -49,137 +49,29 @@ flag goes to each of its successors), and the rows say so.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
 import math
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipelines.units.legacy import (
+    CrosswalkError,
+    _nfc,
+    _query,
+    legacy_units,
+    package_data_dir,
+    package_version,
+)
+from pipelines.units.names import match_unit, resolve_code
+
 RULES = ("area", "equal")
-LEGACY_UNIT_COLUMNS = [
-    "unit_code", "unit_level", "unit_name", "division_type", "province_code", "province_name",
-    "district_code", "district_name", "has_communes", "package_key",
-]
-
-
-class CrosswalkError(RuntimeError):
-    """The package data cannot be turned into a consistent crosswalk."""
-
-
-def package_data_dir() -> Path:
-    spec = importlib.util.find_spec("vietnamadminunits")
-    if spec is None or not spec.submodule_search_locations:
-        raise CrosswalkError("the vietnamadminunits package is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    if not (path / "dataset.db").exists() or not (path / "converter_2025.json").exists():
-        raise CrosswalkError(f"vietnamadminunits data files not found in {path}")
-    return path
-
-
-def package_version() -> str:
-    try:
-        return f"vietnamadminunits {importlib.metadata.version('vietnamadminunits')}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "vietnamadminunits (unknown version)"
-
-
-def _query(sql: str) -> list[dict]:
-    db = package_data_dir() / "dataset.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql).fetchall()]
-    finally:
-        con.close()
-
-
-def _nfc(text: Any) -> Any:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
-
-
-# -- legacy units ----------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _legacy_rows() -> list[dict]:
-    return _query("select * from admin_units_legacy")
-
-
-@lru_cache(maxsize=1)
-def legacy_units() -> pd.DataFrame:
-    """The units before 1 July 2025: 63 provinces, 696 districts, 10,035 communes.
-
-    Codes are zero-padded text (2, 3, 5 digits). ``has_communes`` is False for
-    the five island districts that had no communes; they stand in for a
-    commune in commune-level files.
-    """
-    rows = _legacy_rows()
-    provinces: dict[str, dict] = {}
-    districts: dict[str, dict] = {}
-    communes: list[dict] = []
-    for r in rows:
-        pcode, pname = r["provinceCode"], _nfc(r["province"])
-        if pcode not in provinces:
-            provinces[pcode] = {
-                "unit_code": pcode, "unit_level": "province", "unit_name": pname,
-                "division_type": "thành phố trung ương" if pname.startswith("Thành phố") else "tỉnh",
-                "province_code": pcode, "province_name": pname, "district_code": None, "district_name": None,
-                "has_communes": True, "package_key": r["provinceKey"],
-            }
-        dcode, dname = r["districtCode"], _nfc(r["district"])
-        d = districts.setdefault(dcode, {
-            "unit_code": dcode, "unit_level": "district", "unit_name": dname,
-            "division_type": _nfc(r["districtType"]).lower(), "province_code": pcode, "province_name": pname,
-            "district_code": dcode, "district_name": dname, "has_communes": False,
-            "package_key": f"{r['provinceKey']}_{r['districtKey']}",
-        })
-        if r["wardCode"]:
-            d["has_communes"] = True
-            communes.append({
-                "unit_code": r["wardCode"], "unit_level": "commune", "unit_name": _nfc(r["ward"]),
-                "division_type": _nfc(r["wardType"]).lower(), "province_code": pcode, "province_name": pname,
-                "district_code": dcode, "district_name": dname, "has_communes": True,
-                "package_key": f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}",
-            })
-    df = pd.DataFrame([*provinces.values(), *districts.values(), *communes], columns=LEGACY_UNIT_COLUMNS)
-    order = {"province": 0, "district": 1, "commune": 2}
-    df = df.sort_values(["unit_level", "unit_code"], key=lambda s: s.map(order) if s.name == "unit_level" else s)
-    return df.reset_index(drop=True)
-
-
-@lru_cache(maxsize=4)
-def legacy_aliases(level: str) -> dict[str, tuple[str, ...]]:
-    """Former names the package records for legacy units (key form, no type
-    prefix, no diacritics), by legacy code. E.g. Phường Trúc Bạch (00004) also
-    answers to 'nguyentrungtruc', a ward merged into it before the reform."""
-    col = {"province": ("provinceCode", "provinceAlias"), "district": ("districtCode", "districtAlias"),
-           "commune": ("wardCode", "wardAlias")}[level]
-    prefixes = {"province": ("thanhpho", "tinh", "tp"), "district": ("thanhpho", "thixa", "quan", "huyen", "tp", "tx"),
-                "commune": ("thitran", "phuong", "xa", "tt")}[level]
-    out: dict[str, set[str]] = defaultdict(set)
-    for r in _legacy_rows():
-        code, raw = r[col[0]], r[col[1]]
-        if not code or not raw:
-            continue
-        for key in json.loads(raw):
-            for p in prefixes:
-                if key.startswith(p) and len(key) > len(p):
-                    key = key[len(p):]
-                    break
-            out[code].add(key)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 # -- the crosswalk ---------------------------------------------------------------
@@ -197,7 +89,6 @@ def _new_code_map() -> tuple[dict[tuple[str, str], dict], dict[str, str]]:
     """(province key, ward key) in the package -> the reference commune; package
     province key -> reference province code."""
     from pipelines.reference.units import admin_units
-    from pipelines.units.names import match_unit
 
     ref = admin_units()
     ref_provinces = set(ref.loc[ref["unit_level"] == "province", "unit_code"])
@@ -238,10 +129,30 @@ def load_crosswalk() -> Crosswalk:
     data = json.loads((package_data_dir() / "converter_2025.json").read_text(encoding="utf-8"))
     wards, new_province_of_key = _new_code_map()
     lu = legacy_units()
-    legacy_by_key = {r["package_key"]: r for r in lu.to_dict("records")}
-    legacy_province_by_key = {r["package_key"]: r for r in lu[lu["unit_level"] == "province"].to_dict("records")}
+    provinces = _province_rows(data, new_province_of_key, lu, ref_names)
+    new_of_old_province = dict(zip(provinces["legacy_code"], provinces["unit_code"]))
 
-    # provinces
+    # districts: a legacy district lies in one legacy province, hence in one new province
+    dist = lu[lu["unit_level"] == "district"]
+    districts = pd.DataFrame({
+        "legacy_code": dist["unit_code"].values, "legacy_name": dist["unit_name"].values,
+        "legacy_province_code": dist["province_code"].values,
+        "unit_code": dist["province_code"].map(new_of_old_province).values,
+        "has_communes": dist["has_communes"].values,
+    })
+    districts["unit_name"] = districts["unit_code"].map(ref_names)
+
+    communes = _commune_rows(data, wards, lu)
+    _check_communes(communes, lu, ref, new_of_old_province)
+    summary = _summary(provinces, communes, lu, wards)
+    summary["build_seconds"] = round(time.perf_counter() - started, 3)
+    return Crosswalk(provinces=provinces, districts=districts, communes=communes, summary=summary)
+
+
+def _province_rows(data: dict, new_province_of_key: dict[str, str], lu: pd.DataFrame,
+                   ref_names: dict[str, str]) -> pd.DataFrame:
+    """One row per legacy province: the new province it went into."""
+    legacy_province_by_key = {r["package_key"]: r for r in lu[lu["unit_level"] == "province"].to_dict("records")}
     prov_rows = []
     for new_key, old_keys in data["DICT_PROVINCE"].items():
         code = new_province_of_key[new_key]
@@ -255,19 +166,12 @@ def load_crosswalk() -> Crosswalk:
     provinces = pd.DataFrame(prov_rows).sort_values("legacy_code", ignore_index=True)
     if len(provinces) != 63 or provinces["legacy_code"].duplicated().any():
         raise CrosswalkError("DICT_PROVINCE does not cover the 63 legacy provinces exactly once")
-    new_of_old_province = dict(zip(provinces["legacy_code"], provinces["unit_code"]))
+    return provinces
 
-    # districts: a legacy district lies in one legacy province, hence in one new province
-    dist = lu[lu["unit_level"] == "district"]
-    districts = pd.DataFrame({
-        "legacy_code": dist["unit_code"].values, "legacy_name": dist["unit_name"].values,
-        "legacy_province_code": dist["province_code"].values,
-        "unit_code": dist["province_code"].map(new_of_old_province).values,
-        "has_communes": dist["has_communes"].values,
-    })
-    districts["unit_name"] = districts["unit_code"].map(ref_names)
 
-    # communes
+def _commune_rows(data: dict, wards: dict[tuple[str, str], dict], lu: pd.DataFrame) -> pd.DataFrame:
+    """One row per (legacy commune or island district, new commune) edge, with the area and equal shares."""
+    legacy_by_key = {r["package_key"]: r for r in lu.to_dict("records")}
     edges = []
     for new_pkey, mapping in data["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for new_wkey, old_keys in mapping.items():
@@ -301,8 +205,13 @@ def load_crosswalk() -> Crosswalk:
     communes["share_area"] = (communes["area_km2"] / area_sum).where(area_ok, communes["share_equal"])
     communes["area_basis"] = area_ok.map({True: "area", False: "equal (area missing)"})
     communes.loc[~communes["split"], "area_basis"] = "whole"
-    communes = communes.sort_values(["legacy_code", "unit_code"], ignore_index=True)
+    return communes.sort_values(["legacy_code", "unit_code"], ignore_index=True)
 
+
+def _check_communes(communes: pd.DataFrame, lu: pd.DataFrame, ref: pd.DataFrame,
+                    new_of_old_province: dict[str, str]) -> None:
+    """Every legacy commune (and island district) once, every new commune reached, no split across new
+    provinces, new province of each edge = that of its legacy province."""
     # checks: every legacy commune (and island district) once, every new commune reached,
     # no split across new provinces, new province of each edge = that of its legacy province
     expected = set(lu.loc[lu["unit_level"] == "commune", "unit_code"]) | set(
@@ -315,6 +224,10 @@ def load_crosswalk() -> Crosswalk:
     if len(wrong):
         raise CrosswalkError(f"{len(wrong)} crosswalk edges leave their province, e.g. {wrong.head(3).to_dict('records')}")
 
+
+def _summary(provinces: pd.DataFrame, communes: pd.DataFrame, lu: pd.DataFrame,
+             wards: dict[tuple[str, str], dict]) -> dict[str, Any]:
+    """Figures of the crosswalk."""
     split = communes[communes["split"]].drop_duplicates("legacy_code")
     package_codes = {w["unit_code"]: w["package_code"] for w in wards.values()}
     summary = {
@@ -333,8 +246,7 @@ def load_crosswalk() -> Crosswalk:
         "area_fallbacks": sorted(communes.loc[communes["area_basis"] == "equal (area missing)", "legacy_code"].unique().tolist()),
         "package_commune_codes_differing_from_reference": sum(1 for c, p in package_codes.items() if c != p),
     }
-    summary["build_seconds"] = round(time.perf_counter() - started, 3)
-    return Crosswalk(provinces=provinces, districts=districts, communes=communes, summary=summary)
+    return summary
 
 
 def province_crosswalk() -> pd.DataFrame:
@@ -347,6 +259,16 @@ def district_crosswalk() -> pd.DataFrame:
 
 def commune_crosswalk() -> pd.DataFrame:
     return load_crosswalk().communes
+
+
+def successor_codes(legacy_codes: Iterable[str], province_code: str | None = None) -> list[str]:
+    """The 2025 communes that the legacy communes (or island districts) became part of, within the province
+    given, in the crosswalk's order (``names.match_unit`` offers them for a legacy name written as a 2025 one)."""
+    cw = commune_crosswalk()
+    edges = cw[cw["legacy_code"].isin(list(legacy_codes))]
+    if province_code:
+        edges = edges[edges["province_code"] == province_code]
+    return list(dict.fromkeys(edges["unit_code"]))
 
 
 # -- apportioning ---------------------------------------------------------------
@@ -449,8 +371,36 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     with ``check_code`` and ``reason``). The sum of ``value`` per key over
     counts equals the sum of the accepted input values exactly.
     """
-    from pipelines.units.names import match_unit, resolve_code
+    target_level = _rebase_target(level, rule, target_level)
+    flags = set(flag_elements)
+    by = list(by) if by is not None else [c for c in ("period", "sector", "data_element", "disaggregation") if c in df.columns]
+    from pipelines.reference.units import admin_units
 
+    ref = admin_units()
+    ref_name = dict(zip(ref["unit_code"], ref["unit_name"]))
+    ref_province = dict(zip(ref["unit_code"], ref["province_code"]))
+    edges, expected = _edges(load_crosswalk(), level, target_level)
+    decisions: list[dict] = []
+    accepted_rows = _identify_rows(df.to_dict("records"), level, edges, decisions)
+    drop = _double_counted(accepted_rows, by)
+    kept = []
+    for n, item in enumerate(accepted_rows):
+        i, row, code, name, method = item
+        if n in drop:
+            decisions.append(_rejected(
+                i, row, level, code, "units.duplicate_unit",
+                f"Đơn vị {name} ({code}) có nhiều dòng cho cùng chỉ tiêu và kỳ: không cộng để tránh tính trùng / "
+                f"unit {name} ({code}) appears on several rows for the same data element and period: "
+                "not added, to avoid double counting", method))
+        else:
+            kept.append(item)
+    parts = _spread(kept, edges, flags, rule, by, level, ref_name, decisions)
+    decisions_df = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+    return _rebased(parts, by, target_level, rule, ref_name, ref_province, expected), decisions_df
+
+
+def _rebase_target(level: str, rule: str, target_level: str | None) -> str:
+    """The level the rows go to (checked against the rows' level and the rule)."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if level not in ("province", "district", "commune"):
@@ -458,16 +408,12 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     target_level = target_level or ("province" if level == "district" else level)
     if target_level not in ("province", "commune") or (level != "commune" and target_level == "commune"):
         raise ValueError(f"cannot rebase {level} rows onto {target_level} units")
-    flags = set(flag_elements)
-    by = list(by) if by is not None else [c for c in ("period", "sector", "data_element", "disaggregation") if c in df.columns]
-    cw = load_crosswalk()
-    from pipelines.reference.units import admin_units
+    return target_level
 
-    ref = admin_units()
-    ref_name = dict(zip(ref["unit_code"], ref["unit_name"]))
-    ref_province = dict(zip(ref["unit_code"], ref["province_code"]))
 
-    # edges: legacy code -> [(target, share_area, share_equal, basis)]
+def _edges(cw: Crosswalk, level: str, target_level: str
+           ) -> tuple[dict[str, list[tuple[str, float, float, str]]], dict[str, set[str]]]:
+    """Legacy code -> [(target, share_area, share_equal, basis)], and target -> the legacy codes it is made of."""
     edges: dict[str, list[tuple[str, float, float, str]]] = defaultdict(list)
     if level == "province":
         for r in cw.provinces.itertuples():
@@ -486,22 +432,26 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     for code, targets in edges.items():
         for t, *_ in targets:
             expected[t].add(code)
+    return edges, expected
 
-    records = df.to_dict("records")
+
+def _rejected(i: int, row: dict, level: str, code: str, check: str, reason: str, method: str = "") -> dict:
+    """The decision rejecting input row ``i``."""
+    return {
+        "input_row": i, "row_number": row.get("row_number"), "source_code": code or row.get("unit_code"),
+        "source_name": row.get("unit_name"), "source_level": level, "match_method": method,
+        "target_code": None, "target_name": None, "share": None, "share_basis": None,
+        "value_in": row.get("value"), "value_out": None, "status": "rejected", "check_code": check,
+        "reason": reason,
+    }
+
+
+def _identify_rows(records: list[dict], level: str, edges: dict[str, list], decisions: list[dict]
+                   ) -> list[tuple[int, dict, str, str, str]]:
+    """Each row's legacy unit (by code or name, within its province/district), a number, in the crosswalk:
+    (input row, row, legacy code, legacy name, match method); the others rejected into ``decisions``."""
     resolved: dict[tuple, Any] = {}
-    decisions: list[dict] = []
-    parts: list[dict] = []
     accepted_rows: list[tuple[int, dict, str, str, str]] = []
-
-    def reject(i: int, row: dict, code: str, check: str, reason: str, method: str = "") -> None:
-        decisions.append({
-            "input_row": i, "row_number": row.get("row_number"), "source_code": code or row.get("unit_code"),
-            "source_name": row.get("unit_name"), "source_level": level, "match_method": method,
-            "target_code": None, "target_name": None, "share": None, "share_basis": None,
-            "value_in": row.get("value"), "value_out": None, "status": "rejected", "check_code": check,
-            "reason": reason,
-        })
-
     for i, row in enumerate(records):
         code_in, name_in = row.get("unit_code"), row.get("unit_name")
         prov = _context(row, ("province_code", "province"))
@@ -520,26 +470,32 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
                 resolved[key] = m
         m = resolved[key]
         if m is None:
-            reject(i, row, "", "units.missing_unit", "Dòng không có mã hoặc tên đơn vị / the row has no unit code or name")
+            decisions.append(_rejected(i, row, level, "", "units.missing_unit",
+                                       "Dòng không có mã hoặc tên đơn vị / the row has no unit code or name"))
             continue
         if not m.accepted:
             check = "units.ambiguous_unit" if m.status == "ambiguous" else "units.unknown_legacy_unit"
-            reject(i, row, key[0] or "", check, m.reason, m.method)
+            decisions.append(_rejected(i, row, level, key[0] or "", check, m.reason, m.method))
             continue
         value = _number(row.get("value"))
         if value is None:
-            reject(i, row, m.unit_code, "units.bad_value",
-                   f"Giá trị '{row.get('value')}' không phải là số / value '{row.get('value')}' is not a number", m.method)
+            decisions.append(_rejected(
+                i, row, level, m.unit_code, "units.bad_value",
+                f"Giá trị '{row.get('value')}' không phải là số / value '{row.get('value')}' is not a number", m.method))
             continue
         if m.unit_code not in edges:
-            reject(i, row, m.unit_code, "units.not_in_crosswalk",
-                   f"Đơn vị {m.unit_code} không có trong bảng chuyển đổi / unit {m.unit_code} is not in the crosswalk",
-                   m.method)
+            decisions.append(_rejected(
+                i, row, level, m.unit_code, "units.not_in_crosswalk",
+                f"Đơn vị {m.unit_code} không có trong bảng chuyển đổi / unit {m.unit_code} is not in the crosswalk",
+                m.method))
             continue
         accepted_rows.append((i, row, m.unit_code, m.unit_name, m.method))
+    return accepted_rows
 
-    # duplicates: two rows for the same legacy unit and key double count, unless
-    # they name distinct former units merged into it before the reform (aliases)
+
+def _double_counted(accepted_rows: list[tuple[int, dict, str, str, str]], by: list[str]) -> set[int]:
+    """Two rows for the same legacy unit and key double count, unless they name distinct former units merged
+    into it before the reform (aliases): the positions of the rows to drop."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for n, (i, row, code, _, method) in enumerate(accepted_rows):
         groups[(code, *[str(row.get(c)) for c in by])].append(n)
@@ -552,17 +508,14 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
         if len(direct) <= 1 and len(set(queries)) == len(queries):
             continue
         drop.update(members)
-    kept = []
-    for n, item in enumerate(accepted_rows):
-        i, row, code, name, method = item
-        if n in drop:
-            reject(i, row, code, "units.duplicate_unit",
-                   f"Đơn vị {name} ({code}) có nhiều dòng cho cùng chỉ tiêu và kỳ: không cộng để tránh tính trùng / "
-                   f"unit {name} ({code}) appears on several rows for the same data element and period: "
-                   "not added, to avoid double counting", method)
-        else:
-            kept.append(item)
+    return drop
 
+
+def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list], flags: set[str], rule: str,
+            by: list[str], level: str, ref_name: dict[str, str], decisions: list[dict]) -> list[dict]:
+    """Each kept row onto its 2025 units (whole, apportioned, or a flag carried to each): the parts, and one
+    decision per row and target."""
+    parts: list[dict] = []
     for i, row, code, name, method in kept:
         value = _number(row["value"])
         targets = edges[code]
@@ -590,13 +543,17 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
                 "share": s, "share_basis": basis, "value_in": value, "value_out": v,
                 "status": "apportioned" if apportioned else "mapped", "check_code": None, "reason": None,
             })
+    return parts
 
+
+def _rebased(parts: list[dict], by: list[str], target_level: str, rule: str, ref_name: dict[str, str],
+             ref_province: dict[str, str], expected: dict[str, set[str]]) -> pd.DataFrame:
+    """The parts summed per key and 2025 unit (a flag: the largest), with their sources."""
     out_cols = [*by, "unit_code", "unit_level", "unit_name", "province_code", "value", "apportioned",
                 "source_units", "sources_reported", "sources_expected", "complete", "unit_scheme", "rebase_rule",
                 "row_number"]
-    decisions_df = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
     if not parts:
-        return pd.DataFrame(columns=out_cols), decisions_df
+        return pd.DataFrame(columns=out_cols)
     p = pd.DataFrame(parts)
     for c in by:
         p[c] = p[c].astype(object).where(p[c].notna(), "")
@@ -616,7 +573,7 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     out["complete"] = out["sources_reported"] >= out["sources_expected"]
     out["unit_scheme"] = "2025"
     out["rebase_rule"] = rule
-    return out[out_cols].reset_index(drop=True), decisions_df
+    return out[out_cols].reset_index(drop=True)
 
 
 def summary() -> dict[str, Any]:

@@ -41,7 +41,7 @@ the district) when one is given:
 
 The 2025 units come from ``pipelines.reference.units.admin_units()``
 (vietnam-provinces); the legacy units (63 provinces, 696 districts, 10,035
-communes) from ``pipelines.units.crosswalk.legacy_units()``
+communes) from ``pipelines.units.legacy.legacy_units()``
 (vietnamadminunits' data files, read offline).
 """
 
@@ -50,9 +50,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+from pipelines.units.legacy import legacy_aliases, legacy_units
 
 LEVELS = ("province", "district", "commune")
 SCHEMES = ("2025", "legacy")
@@ -403,8 +406,6 @@ def _index(scheme: str, level: str) -> _Index:
                     aliases.setdefault(by_key[target], []).append(alias)
         return _build_index(scheme, level, rows, aliases)
 
-    from pipelines.units.crosswalk import legacy_units, legacy_aliases
-
     lu = legacy_units()
     if level == "commune":
         # communes, plus the five island districts that had no communes
@@ -467,27 +468,25 @@ def _suggest(idx: _Index, key: str, province_code: str | None, district_code: st
     return tuple(idx.units[i] for _, _, i in scored[:n])
 
 
-def _successors(legacy: UnitMatch, level: str, province_code: str | None) -> list[UnitCandidate]:
+def _successors(legacy: UnitMatch, level: str, province_code: str | None,
+                successor_codes: Callable[..., list[str]] | None) -> list[UnitCandidate]:
     """The 2025 units a unit from before 1 July 2025 became part of (within the province given)."""
-    if level != "commune":
+    if level != "commune" or successor_codes is None:
         return []
-    from pipelines.units.crosswalk import commune_crosswalk
-
-    cw = commune_crosswalk()
-    edges = cw[cw["legacy_code"].isin([c.code for c in legacy.candidates])]
-    if province_code:
-        edges = edges[edges["province_code"] == province_code]
     idx = _index("2025", level)
-    return [idx.units[idx.by_code[c]] for c in dict.fromkeys(edges["unit_code"]) if c in idx.by_code]
+    codes = successor_codes([c.code for c in legacy.candidates], province_code)
+    return [idx.units[idx.by_code[c]] for c in codes if c in idx.by_code]
 
 
 def match_unit(name: Any, level: str, province_code: str | None = None, scheme: str = "2025",
-               district_code: str | None = None) -> UnitMatch:
+               district_code: str | None = None, successors: Callable[..., list[str]] | None = None) -> UnitMatch:
     """Match a unit name (or a code) to an official unit of ``level`` in ``scheme``.
 
     ``province_code`` (and, in the legacy scheme, ``district_code``) narrow the
     search; they are codes of the same scheme. See the module docstring for the
     rules. Never guesses: only ``status`` 'code' or 'exact' carry a unit_code.
+    ``successors`` (``pipelines.units.crosswalk.successor_codes``): when a 2025 commune name is not found but
+    is a commune from before 1 July 2025, the communes it became part of are suggested first.
     """
     scheme = str(scheme)
     idx = _index(scheme, level)
@@ -506,28 +505,59 @@ def match_unit(name: Any, level: str, province_code: str | None = None, scheme: 
 
     if not query:
         return result("unmatched", note="empty name", details={"note_vi": "tên trống"})
-
     code = _code_text(name, level)
     if code is not None:
-        # a code written with its own width first: '755' is the island district
-        # Côn Đảo in legacy commune-level files, not commune 00755
-        raw = query.split(".")[0]
-        if raw in idx.by_code and (isinstance(name, str) or code not in idx.by_code):
-            code = raw
-        i = idx.by_code.get(code)
-        if i is not None and _in_scope(idx, i, province_code, district_code):
-            u = idx.units[i]
-            return result("code", unit_code=u.code, unit_name=u.name, province_code=u.province_code,
-                          method="code", candidates=(u,))
-        if i is not None:
-            u = idx.units[i]
-            return result("unmatched", candidates=(u,),
-                          note=f"code {code} is {u.label}, outside the province/district given",
-                          details={"note_vi": f"mã {code} là {u.label}, không thuộc tỉnh/huyện đã ghi"})
-        return result("unmatched", note=f"no {scheme} {level} has code {code}",
-                      details={"note_vi": f"không có đơn vị nào mang mã {code} ({scheme})"})
-
+        return _match_code(idx, name, query, code, province_code, district_code, result)
     readings = _parse(query, level)
+    found, type_conflicts = _match_name(idx, readings, level, province_code, district_code, result)
+    if found is not None:
+        return found
+    key = _key_ascii(list(readings[0].tokens))
+    suggestions = [idx.units[i] for i in type_conflicts]
+    suggestions += [u for u in _suggest(idx, key, province_code, district_code) if u not in suggestions]
+    note, note_vi = "", ""
+    if type_conflicts:
+        note = "a unit of this name exists with another type"
+        note_vi = "có đơn vị cùng tên nhưng khác loại (xã/phường/thị trấn...)"
+    elif scheme == "2025" and level != "district":
+        legacy = match_unit(query, level, scheme="legacy")
+        if legacy.status in ("exact", "ambiguous"):
+            found_successors = _successors(legacy, level, province_code, successors)
+            note = ("this is a unit from before 1 July 2025: declare unit_scheme = legacy "
+                    "so that it is mapped through the crosswalk, or write the unit it is now part of")
+            note_vi = ("đây là đơn vị trước ngày 1/7/2025: ghi unit_scheme = legacy (Hệ thống đơn vị = legacy) "
+                       "để được chuyển đổi sang đơn vị mới, hoặc ghi tên đơn vị mới mà nó đã nhập vào")
+            suggestions = found_successors + [u for u in suggestions if u not in found_successors]
+    return result("unmatched", suggestions=tuple(suggestions[:5]), note=note, details={"note_vi": note_vi})
+
+
+def _match_code(idx: _Index, name: Any, query: str, code: str, province_code: str | None,
+                district_code: str | None, result: Callable[..., UnitMatch]) -> UnitMatch:
+    """An entry written as a code: the unit of that code, within the province/district given."""
+    # a code written with its own width first: '755' is the island district
+    # Côn Đảo in legacy commune-level files, not commune 00755
+    raw = query.split(".")[0]
+    if raw in idx.by_code and (isinstance(name, str) or code not in idx.by_code):
+        code = raw
+    i = idx.by_code.get(code)
+    if i is not None and _in_scope(idx, i, province_code, district_code):
+        u = idx.units[i]
+        return result("code", unit_code=u.code, unit_name=u.name, province_code=u.province_code,
+                      method="code", candidates=(u,))
+    if i is not None:
+        u = idx.units[i]
+        return result("unmatched", candidates=(u,),
+                      note=f"code {code} is {u.label}, outside the province/district given",
+                      details={"note_vi": f"mã {code} là {u.label}, không thuộc tỉnh/huyện đã ghi"})
+    return result("unmatched", note=f"no {idx.scheme} {idx.level} has code {code}",
+                  details={"note_vi": f"không có đơn vị nào mang mã {code} ({idx.scheme})"})
+
+
+def _match_name(idx: _Index, readings: list[_Parsed], level: str, province_code: str | None,
+                district_code: str | None, result: Callable[..., UnitMatch]
+                ) -> tuple[UnitMatch | None, dict[int, None]]:
+    """A name, tier by tier (with diacritics, without, former names): the unit when exactly one matches, the
+    candidates when several do; else None and the units of this name but another type."""
     tiers: list[tuple[str, dict[str, list[int]], Any]] = []
     if not readings[0].ascii_only:
         tiers.append(("name", idx.by_dia, lambda r: _key_diacritics(list(r.tokens))))
@@ -549,28 +579,11 @@ def match_unit(name: Any, level: str, province_code: str | None = None, scheme: 
         if len(found) == 1:
             u = idx.units[next(iter(found))]
             return result("exact", unit_code=u.code, unit_name=u.name, province_code=u.province_code,
-                          method=method, candidates=(u,))
+                          method=method, candidates=(u,)), type_conflicts
         if len(found) > 1:
             cands = tuple(sorted((idx.units[i] for i in found), key=lambda c: c.code))
-            return result("ambiguous", method=method, candidates=cands, suggestions=cands)
-
-    key = _key_ascii(list(readings[0].tokens))
-    suggestions = [idx.units[i] for i in type_conflicts]
-    suggestions += [u for u in _suggest(idx, key, province_code, district_code) if u not in suggestions]
-    note, note_vi = "", ""
-    if type_conflicts:
-        note = "a unit of this name exists with another type"
-        note_vi = "có đơn vị cùng tên nhưng khác loại (xã/phường/thị trấn...)"
-    elif scheme == "2025" and level != "district":
-        legacy = match_unit(query, level, scheme="legacy")
-        successors = _successors(legacy, level, province_code) if legacy.status in ("exact", "ambiguous") else []
-        if legacy.status in ("exact", "ambiguous"):
-            note = ("this is a unit from before 1 July 2025: declare unit_scheme = legacy "
-                    "so that it is mapped through the crosswalk, or write the unit it is now part of")
-            note_vi = ("đây là đơn vị trước ngày 1/7/2025: ghi unit_scheme = legacy (Hệ thống đơn vị = legacy) "
-                       "để được chuyển đổi sang đơn vị mới, hoặc ghi tên đơn vị mới mà nó đã nhập vào")
-            suggestions = successors + [u for u in suggestions if u not in successors]
-    return result("unmatched", suggestions=tuple(suggestions[:5]), note=note, details={"note_vi": note_vi})
+            return result("ambiguous", method=method, candidates=cands, suggestions=cands), type_conflicts
+    return None, type_conflicts
 
 
 def resolve_code(value: Any, level: str, scheme: str = "2025", province_code: str | None = None) -> str | None:

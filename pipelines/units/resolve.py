@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.units.crosswalk import rebase_values
+from pipelines.units.crosswalk import rebase_values, successor_codes
 from pipelines.units.names import match_unit, resolve_code
 
 REJECT_COLUMNS = ["input_row", "row_number", "unit_code", "unit_name", "data_element", "value", "check_code", "reason"]
@@ -61,7 +61,7 @@ def _text(v: Any) -> str:
 @lru_cache(maxsize=1)
 def island_districts() -> frozenset[str]:
     """The five legacy island districts that had no communes (they stand for a commune)."""
-    from pipelines.units.crosswalk import legacy_units
+    from pipelines.units.legacy import legacy_units
 
     lu = legacy_units()
     return frozenset(lu.loc[(lu["unit_level"] == "district") & ~lu["has_communes"], "unit_code"])
@@ -82,7 +82,7 @@ def legacy_level(code: Any, element_level: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def _legacy_codes() -> dict[str, frozenset[str]]:
-    from pipelines.units.crosswalk import legacy_units
+    from pipelines.units.legacy import legacy_units
 
     lu = legacy_units()
     return {lv: frozenset(lu.loc[lu["unit_level"] == lv, "unit_code"]) for lv in ("province", "district", "commune")}
@@ -162,7 +162,7 @@ def match_names(rows: pd.DataFrame, element_levels: Mapping[str, str]) -> pd.Dat
         level = r["element_level"]
         prov = r["province"] if level == "commune" else ""
         pcode = resolve_code(prov, "province") if prov else None
-        m = match_unit(r["name"], level, province_code=pcode)
+        m = match_unit(r["name"], level, province_code=pcode, successors=successor_codes)
         if m.accepted:
             results[g] = (m.unit_code, m.unit_name, "name", level, None, None)
         else:
@@ -275,7 +275,7 @@ def to_2025_units(rows: pd.DataFrame, element_levels: Mapping[str, str], flag_el
         key = (r["unit_name"], level, None if _blank(r["province"]) else str(r["province"]))
         if key not in cache:
             pcode = resolve_code(r["province"], "province") if level == "commune" and key[2] else None
-            cache[key] = match_unit(r["unit_name"], level, province_code=pcode)
+            cache[key] = match_unit(r["unit_name"], level, province_code=pcode, successors=successor_codes)
         m = cache[key]
         if m.accepted:
             codes.append(m.unit_code)
