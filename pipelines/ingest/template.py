@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.workbook import SectorMapping, load_mapping
-from pipelines.publish.files import safe_text
+from pipelines.files import safe_text
 
 COMMUNE_SHEET = "Số liệu cấp xã"
 PROVINCE_SHEET = "Số liệu cấp tỉnh"

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.provenance import rebase_note
+from pipelines.units.provenance import rebase_note
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run

@@ -25,7 +25,7 @@ import pandas as pd
 
 from pipelines.publish import contract
 from pipelines.publish.disclosure import DisclosureRule, sensitive_indicator_codes
-from pipelines.publish.files import write_csv, write_text
+from pipelines.files import write_csv, write_text
 
 CSV_NAME = "dictionary.csv"
 MD_NAME = "dictionary.md"
@@ -226,7 +226,7 @@ def dictionary_frame(methodology) -> pd.DataFrame:
 def _num(x) -> str:
     if x is None or (isinstance(x, float) and pd.isna(x)):
         return ""
-    from pipelines.publish.files import format_number
+    from pipelines.files import format_number
 
     return format_number(x)
 

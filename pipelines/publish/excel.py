@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.methodology import Methodology
-from pipelines.publish.files import safe_text
+from pipelines.files import safe_text
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
 __all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipelines.publish.files import fsync_dir, sha256_file
+from pipelines.files import fsync_dir, sha256_file
 
 HISTORY_NAME = "history.jsonl"
 LATEST_NAME = "latest.json"

@@ -75,7 +75,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.ingest.provenance import rebase_note
+from pipelines.units.provenance import rebase_note
 from pipelines.publish import contract
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
 from pipelines.publish.disclosure_protect import disclosure_figures, disclosure_summary
@@ -85,7 +85,7 @@ from pipelines.publish.disclosure import (
     apply_disclosure_control,
     sensitive_indicator_codes,
 )
-from pipelines.publish.files import fsync_dir, fsync_file, nfc_frame, sha256_file, write_csv, write_parquet, write_text
+from pipelines.files import fsync_dir, fsync_file, nfc_frame, sha256_file, write_csv, write_parquet, write_text
 from pipelines.publish.history import HISTORY_NAME, append_history, check_period, load_latest, repair_latest
 
 PACKAGE_NAME = "cri-pipeline"

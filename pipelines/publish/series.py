@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.publish.files import nfc_frame, sha256_file, write_csv, write_parquet, write_text
+from pipelines.files import nfc_frame, sha256_file, write_csv, write_parquet, write_text
 from pipelines.publish.targets import NATIONAL_CODE, national_values, period_position, targets_table
 
 RELEASE_NOTES = "release_notes.md"

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.publish.files import safe_frame
+from pipelines.files import safe_frame
 from pipelines.robustness.config import (
     UncertaintyConfigError,
     UncertaintySettings,

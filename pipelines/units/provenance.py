@@ -130,35 +130,9 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
         source = package_version()
     except Exception:  # noqa: BLE001 - the note is still written without the package's version
         source = "vietnamadminunits"
-    units_vi = units_text_vi(provinces, communes)
-    units_en = f"{provinces} provinces and {communes:,} communes"
-    if rebased:
-        how_vi = "; ".join(_RULE_VI.get(r, r) for r in rules) or _RULE_VI["area"]
-        how_en = "; ".join(_RULE_EN.get(r, r) for r in rules) or _RULE_EN["area"]
-        note_vi = (f"Kỳ {period} được tính lại trên {units_vi} áp dụng từ ngày 1/7/2025 để so sánh thứ hạng cùng một "
-                   f"hệ đơn vị: {rows_crosswalk + rows_apportioned} dòng số liệu theo đơn vị hành chính cũ (ngành "
-                   f"{', '.join(sectors)}) được cộng vào đơn vị mới qua bảng chuyển đổi ({source}); "
-                   f"{rows_apportioned} dòng của xã cũ được chia cho nhiều xã mới được phân bổ {how_vi}, số đếm "
-                   f"giữ nguyên là số nguyên và tổng không đổi")
-        note_en = (f"Period {period} is computed on the {units_en} in force since 1 July 2025, so that rank changes "
-                   f"compare like with like: {rows_crosswalk + rows_apportioned} rows keyed by the units before the "
-                   f"reform (sector(s) {', '.join(sectors)}) were summed into the new units through the crosswalk "
-                   f"({source}); {rows_apportioned} rows of old communes split between several new ones were "
-                   f"apportioned {how_en}, counts kept whole and totals unchanged")
-        if values["incomplete"]:
-            note_vi += (f"; {values['incomplete']} giá trị của đơn vị mới thiếu số liệu của một số đơn vị cũ "
-                        f"hợp thành")
-            note_en += f"; {values['incomplete']} re-based values lack some of the legacy units they are made of"
-        note_vi += "."
-        note_en += "."
-    elif before:
-        note_vi = (f"Kỳ {period} (trước ngày 1/7/2025) được tính trên {units_vi} mới; mọi số liệu đã được báo cáo "
-                   f"theo đơn vị mới, không cần chuyển đổi.")
-        note_en = (f"Period {period} (before 1 July 2025) is computed on the new {units_en}; every value was "
-                   f"reported for the new units, nothing was re-based.")
-    else:
-        note_vi = f"Kỳ {period} được báo cáo theo {units_vi} áp dụng từ ngày 1/7/2025; không chuyển đổi."
-        note_en = f"Period {period} was reported on the {units_en} in force since 1 July 2025; nothing was re-based."
+    note_vi, note_en = _note_texts(period, rebased, before, units_text_vi(provinces, communes),
+                                  f"{provinces} provinces and {communes:,} communes", sectors, rules, source,
+                                  rows_crosswalk, rows_apportioned, values["incomplete"])
     return {
         "period": period,
         "rebased": rebased,
@@ -181,3 +155,37 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
         "note_vi": note_vi,
         "note_en": note_en,
     }
+
+
+def _note_texts(period: str, rebased: bool, before: bool, units_vi: str, units_en: str, sectors: list[str],
+                rules: list[str], source: str, rows_crosswalk: int, rows_apportioned: int,
+                incomplete: int) -> tuple[str, str]:
+    """The sentence of :func:`rebase_note` in Vietnamese and in English."""
+    if rebased:
+        how_vi = "; ".join(_RULE_VI.get(r, r) for r in rules) or _RULE_VI["area"]
+        how_en = "; ".join(_RULE_EN.get(r, r) for r in rules) or _RULE_EN["area"]
+        note_vi = (f"Kỳ {period} được tính lại trên {units_vi} áp dụng từ ngày 1/7/2025 để so sánh thứ hạng cùng một "
+                   f"hệ đơn vị: {rows_crosswalk + rows_apportioned} dòng số liệu theo đơn vị hành chính cũ (ngành "
+                   f"{', '.join(sectors)}) được cộng vào đơn vị mới qua bảng chuyển đổi ({source}); "
+                   f"{rows_apportioned} dòng của xã cũ được chia cho nhiều xã mới được phân bổ {how_vi}, số đếm "
+                   f"giữ nguyên là số nguyên và tổng không đổi")
+        note_en = (f"Period {period} is computed on the {units_en} in force since 1 July 2025, so that rank changes "
+                   f"compare like with like: {rows_crosswalk + rows_apportioned} rows keyed by the units before the "
+                   f"reform (sector(s) {', '.join(sectors)}) were summed into the new units through the crosswalk "
+                   f"({source}); {rows_apportioned} rows of old communes split between several new ones were "
+                   f"apportioned {how_en}, counts kept whole and totals unchanged")
+        if incomplete:
+            note_vi += (f"; {incomplete} giá trị của đơn vị mới thiếu số liệu của một số đơn vị cũ "
+                        f"hợp thành")
+            note_en += f"; {incomplete} re-based values lack some of the legacy units they are made of"
+        note_vi += "."
+        note_en += "."
+    elif before:
+        note_vi = (f"Kỳ {period} (trước ngày 1/7/2025) được tính trên {units_vi} mới; mọi số liệu đã được báo cáo "
+                   f"theo đơn vị mới, không cần chuyển đổi.")
+        note_en = (f"Period {period} (before 1 July 2025) is computed on the new {units_en}; every value was "
+                   f"reported for the new units, nothing was re-based.")
+    else:
+        note_vi = f"Kỳ {period} được báo cáo theo {units_vi} áp dụng từ ngày 1/7/2025; không chuyển đổi."
+        note_en = f"Period {period} was reported on the {units_en} in force since 1 July 2025; nothing was re-based."
+    return note_vi, note_en
