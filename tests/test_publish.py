@@ -594,7 +594,7 @@ def test_contract_conform_names_the_column():
 
 
 def test_checks_for_the_quality_gate(env, methodology):
-    from pipelines.publish.release import check_release_files, check_release_tables
+    from pipelines.publish.release_tables import check_release_files, check_release_tables
 
     settings, wh = env
     with connect(wh, read_only=True) as con:

@@ -280,7 +280,7 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None, 
         _, other = earlier_releases(publish_dir, period, methodology.version)
         inputs = None
         if con is not None:
-            from pipelines.publish.release import read_input_files
+            from pipelines.publish.sources import read_input_files
 
             inputs = [i["sha256"] for i in read_input_files(con, period)]
         write_text(folder / RELEASE_NOTES, release_notes(period, folder, tables, previous, methodology, other, inputs))
