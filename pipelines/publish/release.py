@@ -72,7 +72,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.files import fsync_dir, fsync_file, nfc_frame, sha256_file, write_csv, write_parquet, write_text
-from pipelines.publish import contract
+from pipelines.publish import contract, published
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
 from pipelines.publish.disclosure import DisclosureRule
 from pipelines.publish.disclosure_protect import disclosure_figures, disclosure_summary
@@ -351,7 +351,7 @@ def _write_tables(tmp: Path, tables: Mapping[str, pd.DataFrame], period: str, ve
                        "cri.contract_version": contract.CONTRACT_VERSION})
         rows[f"{name}.parquet"] = len(df)
         progress("file", f"{name}.parquet")
-        write_csv(df, tmp / f"{name}.csv", contract.table(name).dtypes)
+        write_csv(df, tmp / f"{name}.csv", contract.table(name).dtypes, published.decimals(name))
         rows[f"{name}.csv"] = len(df)
         progress("file", f"{name}.csv")
     rule = DisclosureRule.from_methodology(methodology)
