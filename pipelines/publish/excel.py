@@ -220,12 +220,10 @@ def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:
     kinds = [described[c].type if c in described else "float64" for c in columns]
     for values in df.itertuples(index=False):
         ws.append([_sheet_value(v, kind, places.get(c)) for v, kind, c in zip(values, kinds, columns)])
-    for n, (c, kind) in enumerate(zip(columns, kinds), start=1):
-        fmt = "@" if kind == "string" else ("0." + "0" * places[c] if places.get(c) else "0") \
-            if kind in ("float64", "int64") else None
-        width = max(10.0, min(40.0, len(c) + 2.0))
-        ws.column_dimensions[get_column_letter(n)].width = width
-        if fmt is not None:
+    for n, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = max(10.0, min(40.0, len(c) + 2.0))
+        if places.get(c):  # text is text, whole numbers show as such: only decimals need a format
+            fmt = "0." + "0" * places[c]
             for (cell,) in ws.iter_rows(min_row=3, min_col=n, max_col=n):
                 cell.number_format = fmt
     ws.freeze_panes = "A3"
