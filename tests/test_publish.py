@@ -22,15 +22,9 @@ from pipelines.publish import contract
 from pipelines.publish.contract import ContractError
 from pipelines.publish.dictionary import column_dictionary, dictionary_frame, indicator_dictionary
 from pipelines.publish.disclosure import DisclosureRule, audit, sensitive_indicator_codes
-from pipelines.publish.release import (
-    ReleaseError,
-    build_release_tables,
-    code_version,
-    list_releases,
-    publish_period,
-    verify_release,
-    write_release,
-)
+from pipelines.publish.provenance import code_version
+from pipelines.publish.release import ReleaseError, build_release_tables, publish_period, write_release
+from pipelines.publish.verify import list_releases, verify_release
 from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 from pipelines.warehouse import connect, ensure_schema, replace_table
 
