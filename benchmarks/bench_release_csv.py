@@ -2,7 +2,7 @@
 
 Writes a national-size ``indicator_values`` table (3,355 units x 20
 indicators, about 67,000 rows; a few unit names start with ``=``) with
-``pipelines.publish.files.write_csv`` several times, with the guard and with
+``pipelines.files.write_csv`` several times, with the guard and with
 the guard replaced by a pass-through, and prints the median times and their
 ratio. Figures vary with the machine: the script prints them, nothing is
 asserted.
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.publish import files
+from pipelines import files
 
 TYPES = {"period": "string", "unit_level": "string", "unit_code": "string", "unit_name": "string",
          "province_code": "string", "indicator_code": "string", "numerator": "float64", "denominator": "float64",

@@ -246,7 +246,7 @@ def cmd_ui(args) -> int:
 
 
 def cmd_releases(args) -> int:
-    from pipelines.publish.release import list_releases, verify_release
+    from pipelines.publish.verify import list_releases, verify_release
 
     settings = get_settings()
     if args.action == "list":

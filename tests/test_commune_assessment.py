@@ -37,7 +37,8 @@ from pipelines.methodology import (
     parse_methodology,
 )
 from pipelines.publish import contract
-from pipelines.publish.release import build_release_tables, check_release_tables, publish_period
+from pipelines.publish.release import build_release_tables, publish_period
+from pipelines.publish.release_tables import check_release_tables
 from pipelines.reference import load_admin_units, load_methodology_tables
 from pipelines.reference.commune_types import read_commune_types
 from pipelines.reference.units import admin_units

@@ -97,7 +97,7 @@ HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+SUM(1,2)", "-2+3+cmd|' /C calc'!A
 
 
 def test_neutralise_formulas_guards_text_and_leaves_numbers():
-    from pipelines.publish.files import neutralise_formulas, safe_text
+    from pipelines.files import neutralise_formulas, safe_text
 
     assert neutralise_formulas([*HOSTILE, "Hà Nội", None, "", "-3", "+84", "2,5", "-"]) == [
         *("'" + h for h in HOSTILE), "Hà Nội", None, "", "-3", "+84", "2,5", "'-"]
@@ -108,7 +108,7 @@ def test_neutralise_formulas_guards_text_and_leaves_numbers():
 def test_release_csv_neutralises_text_cells_not_numbers(tmp_path):
     import pandas as pd
 
-    from pipelines.publish.files import write_csv
+    from pipelines.files import write_csv
 
     df = pd.DataFrame({"province_name": ["=1+1", "Cao Bằng", "-2+3"], "rank_change": [-3, 2, None],
                        "pcri": [-0.5, 61.25, 70.0]})

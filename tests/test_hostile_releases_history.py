@@ -104,7 +104,7 @@ def test_history_records_each_version_outside_the_release(release_env):
 
 
 def test_verify_catches_an_edited_manifest_of_a_non_latest_release(release_env):
-    from pipelines.publish.release import verify_release
+    from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env
     v1 = _publish(release_env)
@@ -120,7 +120,7 @@ def test_verify_catches_an_edited_manifest_of_a_non_latest_release(release_env):
 
 def test_verify_catches_a_deleted_latest_json_and_run_puts_it_back(release_env):
     from pipelines.publish.history import repair_latest
-    from pipelines.publish.release import verify_release
+    from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env
     _publish(release_env)
@@ -139,7 +139,8 @@ def test_verify_catches_a_deleted_latest_json_and_run_puts_it_back(release_env):
 
 
 def test_verify_with_a_version_catches_a_truncated_latest_json(release_env):
-    from pipelines.publish.release import ReleaseError, read_latest, verify_release
+    from pipelines.publish.release import ReleaseError, read_latest
+    from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env
     _publish(release_env)
@@ -246,7 +247,7 @@ def test_releases_verify_prints_the_problems_and_fails(release_env, monkeypatch,
 
 
 def test_releases_list_still_lists_with_a_truncated_latest_json(release_env):
-    from pipelines.publish.release import list_releases
+    from pipelines.publish.verify import list_releases
 
     settings, _, _ = release_env
     _publish(release_env)
@@ -258,7 +259,7 @@ def test_a_version_taken_back_is_withdrawn_in_the_history(release_env, monkeypat
     import json
 
     from pipelines.publish import release
-    from pipelines.publish.release import verify_release
+    from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env
     _publish(release_env)

@@ -17,19 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.methodology import load_methodology
+from pipelines.files import round_half_up
 from pipelines.publish import contract
 from pipelines.publish.contract import ContractError
 from pipelines.publish.dictionary import column_dictionary, dictionary_frame, indicator_dictionary
 from pipelines.publish.disclosure import DisclosureRule, audit, sensitive_indicator_codes
-from pipelines.publish.release import (
-    ReleaseError,
-    build_release_tables,
-    code_version,
-    list_releases,
-    publish_period,
-    verify_release,
-    write_release,
-)
+from pipelines.publish.provenance import code_version
+from pipelines.publish.release import ReleaseError, build_release_tables, publish_period, write_release
+from pipelines.publish.verify import list_releases, verify_release
 from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 from pipelines.warehouse import connect, ensure_schema, replace_table
 
@@ -246,7 +241,7 @@ def test_csv_bom_vietnamese_and_number_format(env, methodology):
 
     ranking = read_csv(result.path / "province_ranking.csv")
     assert ranking["province_name"].tolist() == ["Thành phố Hà Nội", "Cao Bằng", "Thành phố Hồ Chí Minh"]
-    assert ranking["pcri"].tolist()[0] == "72.123456789"
+    assert ranking["pcri"].tolist()[0] == "72.12"  # 72.123456789 at the 2 decimals the dictionary declares
     assert ranking["rank"].tolist() == ["1", "2", ""]
     assert ranking["not_ranked_reason"].iloc[2].startswith("Không xếp hạng")
 
@@ -259,9 +254,10 @@ def test_csv_bom_vietnamese_and_number_format(env, methodology):
     assert budget["numerator"] == "10000000000"  # no exponent, no thousands separator, no ".0"
     numbers = iv[["numerator", "denominator", "value", "score"]].to_numpy().ravel()
     assert all(re.fullmatch(r"-?\d+(\.\d+)?|", v) for v in numbers)
-    # the CSV and the Parquet hold the same numbers
+    # the CSV holds the Parquet's numbers at 2 decimals (the Parquet keeps the full precision)
     pf = pq.read_table(result.path / "indicator_values.parquet").to_pandas()
-    assert pd.to_numeric(iv["value"]).fillna(-1).tolist() == pf["value"].astype("float64").fillna(-1).tolist()
+    expected = [-1 if pd.isna(v) else round_half_up(v, 2) for v in pf["value"].astype("float64")]
+    assert pd.to_numeric(iv["value"]).fillna(-1).tolist() == expected
 
 
 def test_versions_are_immutable_and_latest_points_to_newest(env, methodology):
@@ -594,7 +590,7 @@ def test_contract_conform_names_the_column():
 
 
 def test_checks_for_the_quality_gate(env, methodology):
-    from pipelines.publish.release import check_release_files, check_release_tables
+    from pipelines.publish.release_tables import check_release_files, check_release_tables
 
     settings, wh = env
     with connect(wh, read_only=True) as con:

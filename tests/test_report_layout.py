@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines import formats
-from pipelines.ingest.provenance import units_text_vi
+from pipelines.units.provenance import units_text_vi
 from pipelines.methodology import load_methodology
 from pipelines.publish.report import render_report_html, render_report_pdf_html, write_report_html
 from pipelines.publish.report_data import TIER_COLOURS, UNRANKED_COLOUR

@@ -51,7 +51,7 @@ communes come from the operators.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import hashlib
 import re
@@ -63,14 +63,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.checks import deadline
 
 from pipelines.demo import legacy
 from pipelines.demo.groups import group_rows
+from pipelines.demo.rules import GENERIC_DEV, GENERIC_RULES, GENERIC_SCORE, POP_TOTAL, RULES, TOTAL, Rule
 from pipelines.methodology import DataElement, Methodology, load_methodology
 from pipelines.reference.commune_types import FILE_NAME as COMMUNE_TYPES_FILE
 from pipelines.reference.commune_types import REFERENCE_FOLDER
 from pipelines.reference.units import admin_units
+from pipelines.reporting_calendar import load_calendar
 from pipelines.units.names import strip_diacritics
 
 # Hà Nội (not merged, top of past rankings), Tuyên Quang (merged with Hà Giang in
@@ -85,8 +86,6 @@ BASE_YEAR = 2024  # position 0 of the development trend
 POPULATION_YEAR = 2025  # the year of the countries-dictionary population figures
 
 # -- population model --------------------------------------------------------
-TOTAL = "POP_0_15"
-POP_TOTAL = "POP_TOTAL"  # whole population of a commune: used by rules, never written
 COMMUNES = "COMMUNES"  # built-in unit count: 1 per commune
 POPULATION_PER_COMMUNE = 30_000  # used only if countries-dictionary names no province at all
 AREA_PER_COMMUNE = 100.0  # km2, likewise
@@ -125,99 +124,11 @@ COMMUNE_EFFECT_SD = 0.35
 NOISE_SD = {"commune": 0.2, "province": 0.1}  # per element and period, on the logit/log scale
 
 
-@dataclass(frozen=True)
-class Rule:
-    """How one data element is drawn.
-
-    model:
-      ``binomial``   a share of the trials (sum of ``base``), never above them;
-      ``bernoulli``  yes (1) or no (0);
-      ``poisson``    events, mean = rate x sum of ``base``;
-      ``scaled``     rate x sum of ``base``, rounded to ``round_to``;
-      ``total``      sum of ``base`` (at a province: over its communes), off by at
-                     most ``rate`` as a share (a figure that must match its parts).
-    ``rate`` is the national share or rate; ``dev`` moves it per sd of
-    development (logit scale for shares, log scale otherwise; negative for
-    "lower is better" things). ``flow``: events of the
-    period, halved for a half-year period. ``noise``: sd of the unit's noise in
-    each period (default NOISE_SD of the level). ``persistent``: the same random
-    draw every period (structural counts such as villages). ``minimum``:
-    smallest value written.
-    """
-
-    model: str
-    rate: float
-    base: tuple[str, ...] = ()
-    dev: float = 0.0
-    flow: bool = False
-    noise: float | None = None
-    persistent: bool = False
-    minimum: int = 0
-    round_to: int = 1
-
-
-# The specific rules, one per data element (population and age groups: see above).
-RULES: dict[str, Rule] = {
-    # Statistics
-    "VILLAGES": Rule("scaled", 1 / 900, (POP_TOTAL,), noise=0.3, persistent=True, minimum=1),
-    # Health
-    "LIVE_BIRTHS": Rule("poisson", 1.02, ("POP_AGE_0",), flow=True, noise=0.05),
-    "DEATHS_U5": Rule("binomial", 0.021, ("LIVE_BIRTHS",), dev=-0.25, noise=0.1),
-    "IMMUNISED_FULL_U1": Rule("binomial", 0.95, ("POP_AGE_0",), dev=0.45),
-    "MEASURED_U5": Rule("binomial", 0.85, ("POP_AGE_0", "POP_AGE_1_4"), dev=0.3),
-    "STUNTED_U5": Rule("binomial", 0.19, ("MEASURED_U5",), dev=-0.3),
-    "UNDERWEIGHT_U5": Rule("binomial", 0.11, ("MEASURED_U5",), dev=-0.35),
-    "CSC_TOTAL": Rule("poisson", 0.05, (TOTAL,), dev=-0.2, noise=0.1),
-    "CSC_HELPED": Rule("binomial", 0.90, ("CSC_TOTAL",), dev=0.5),
-    "ABUSE_CASES": Rule("poisson", 10e-5, (TOTAL,), dev=-0.25, flow=True),
-    "INJURY_DEATHS": Rule("poisson", 16e-5, (TOTAL,), dev=-0.3, flow=True),
-    "CP_WORKER": Rule("bernoulli", 0.93, dev=0.8),
-    "CHILD_FRIENDLY": Rule("bernoulli", 0.60, dev=0.6),
-    "VILLAGES_CP_VOLUNTEER": Rule("binomial", 0.70, ("VILLAGES",), dev=0.6),
-    "CHILDREN_CONSULTED": Rule("binomial", 0.25, ("POP_AGE_7_15",), dev=0.4),
-    "CHILDREN_FORUM": Rule("bernoulli", 0.55, dev=0.6),
-    # Social security
-    "INSURED_U6": Rule("binomial", 0.93, ("POP_AGE_0", "POP_AGE_1_4", "POP_AGE_5"), dev=0.5),
-    # Education
-    "ENROLLED_AGE5": Rule("binomial", 0.985, ("POP_AGE_5",), dev=0.5),
-    "LSEC_COHORT": Rule("binomial", 1 / 9, ("POP_AGE_7_15",), noise=0.05),
-    "LSEC_COMPLETERS": Rule("binomial", 0.90, ("LSEC_COHORT",), dev=0.5),
-    # Justice
-    "BIRTHS_REG_ONTIME": Rule("binomial", 0.975, ("LIVE_BIRTHS",), dev=0.4),
-    # Police
-    "ABUSE_OFFENCES": Rule("poisson", 8e-5, (TOTAL,), dev=-0.25, flow=True),
-    "CONFLICT_LAW": Rule("poisson", 20e-5, (TOTAL,), dev=-0.25, flow=True),
-    # Culture, sports and tourism
-    "PLAY_AREA": Rule("bernoulli", 0.45, dev=0.7),
-    "VILLAGES_CULTURE": Rule("binomial", 0.60, ("VILLAGES",), dev=0.6),
-    # Finance (province level): VND per child and year
-    "CHILD_BUDGET_VND": Rule("scaled", 90_000, (TOTAL,), dev=0.35, flow=True, round_to=1_000_000),
-    # Inputs of the child-friendly commune assessment (health, police)
-    "CP_GROUP_MEETS": Rule("bernoulli", 0.92, dev=0.8),
-    "CHILD_PLAN_FUNDED": Rule("bernoulli", 0.90, dev=0.8),
-    "HEALTH_CHECKED": Rule("binomial", 0.85, (TOTAL,), dev=0.5),
-    "SATISFACTION_SURVEYED": Rule("scaled", 1 / 200, (POP_TOTAL,), noise=0.2, minimum=30),
-    "SATISFIED": Rule("binomial", 0.84, ("SATISFACTION_SURVEYED",), dev=0.5),
-    "CHILDREN_DRUGS": Rule("poisson", 6e-5, (TOTAL,), dev=-0.25, flow=True),
-    # criterion 6, second item: cases of child sexual abuse, abandonment and trafficking (most communes have none),
-    # and those with an intervention plan approved in time
-    "SAT_CASES": Rule("poisson", 4e-5, (TOTAL,), dev=-0.25, flow=True),
-    "SAT_CASES_PLANNED": Rule("binomial", 0.93, ("SAT_CASES",), dev=0.8),
-}
-
 # Synthetic commune types (see the module text): rural communes of these northern midland and mountain
 # provinces are mountain communes; special zones (đặc khu) are islands; every ward (phường) has the urban
 # threshold.
 DEMO_MOUNTAIN_PROVINCES = ("04", "08", "11", "12", "14", "15", "19", "20", "25")
 
-# Generic rules by kind, for elements without a specific rule.
-GENERIC_RULES: dict[str, Rule] = {
-    "yes_no": Rule("bernoulli", 0.6, dev=0.5),
-    "amount_vnd": Rule("scaled", 50_000, (TOTAL,), dev=0.3, flow=True, round_to=1_000_000),
-    "count": Rule("poisson", 0.05, (TOTAL,)),
-}
-GENERIC_SCORE = 0.7  # a generic numerator aims at this share of the way to its indicator's better goalpost
-GENERIC_DEV = 0.4
 
 
 @dataclass(frozen=True)
@@ -537,6 +448,34 @@ def _sector_frame(gen: _Period, elements: list[DataElement], level: str, unit_co
     })
 
 
+def _sector_rows(gen: _Period, elements: list[DataElement], communes: pd.DataFrame, profiles: pd.DataFrame,
+                 selected: np.ndarray, province_mask: np.ndarray, groups: bool, seed: int) -> pd.DataFrame:
+    """The landing rows of one sector and period: communes, provinces and (``groups``) the rows by group."""
+    parts = [
+        _sector_frame(gen, elements, "commune", communes.unit_code, communes.unit_name, selected),
+        _sector_frame(gen, elements, "province", profiles.index, profiles.province_name, province_mask),
+    ]
+    if groups:
+        parts.append(group_rows(gen, elements, communes.unit_code, communes.unit_name, selected, seed))
+    parts = [p for p in parts if p is not None]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LANDING_COLUMNS)
+    if "disaggregation" in frame.columns:  # rows by group (pipelines/demo/groups.py); '' = the total
+        frame["disaggregation"] = frame["disaggregation"].fillna("")
+    return frame
+
+
+def _write_landing_file(landing_dir: Path, period: str, sector: str, frame: pd.DataFrame, late: bool) -> Path:
+    """Write one landing file, dated as the agency sent it: a few days before the deadline (``late``: after)."""
+    path = landing_dir / period / sector / f"{sector}_{period}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    sent = datetime.combine(load_calendar().deadline_of(period) - timedelta(days=5), datetime.min.time())
+    if late:
+        sent += timedelta(days=5 + legacy.LATE_DAYS)
+    os.utime(path, (sent.timestamp(), sent.timestamp()))
+    return path
+
+
 def write_demo_data(
     landing_dir: Path,
     periods: Iterable[str] = ("2024", "2025"),
@@ -589,27 +528,11 @@ def write_demo_data(
             elements = [e for e in written if e.sector == sector]
             if not elements or (history and sector in legacy.MISSING_SECTORS.get(period, ())):
                 continue
-            parts = [
-                _sector_frame(gen, elements, "commune", communes.unit_code, communes.unit_name, selected),
-                _sector_frame(gen, elements, "province", profiles.index, profiles.province_name, province_mask),
-            ]
-            if groups:
-                parts.append(group_rows(gen, elements, communes.unit_code, communes.unit_name, selected, seed))
-            parts = [p for p in parts if p is not None]
-            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LANDING_COLUMNS)
-            if "disaggregation" in frame.columns:  # rows by group (pipelines/demo/groups.py); '' = the total
-                frame["disaggregation"] = frame["disaggregation"].fillna("")
+            frame = _sector_rows(gen, elements, communes, profiles, selected, province_mask, groups, seed)
             if history and legacy.is_legacy_period(period):
                 frame = legacy.to_legacy(frame, sector, {e.code for e in elements if e.kind == "yes_no"})
-            path = landing_dir / period / sector / f"{sector}_{period}.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-            # the agencies sent these files on time: a few days before the reporting deadline
-            sent = datetime.combine(date.fromisoformat(deadline(period)) - timedelta(days=5), datetime.min.time())
-            if history and sector in legacy.LATE_FILES.get(period, ()):
-                sent += timedelta(days=5 + legacy.LATE_DAYS)
-            os.utime(path, (sent.timestamp(), sent.timestamp()))
-            files.append(path)
+            files.append(_write_landing_file(landing_dir, period, sector, frame, late=history and sector in
+                                             legacy.LATE_FILES.get(period, ())))
             rows[(period, sector)] = len(frame)
 
     return DemoSummary(

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pipelines.ingest.mapping import SectorMapping, load_mapping
-from pipelines.publish.files import safe_text
+from pipelines.files import safe_text
 
 COMMUNE_SHEET = "Số liệu cấp xã"
 PROVINCE_SHEET = "Số liệu cấp tỉnh"

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.provenance import rebase_note
+from pipelines.units.provenance import rebase_note
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
@@ -23,6 +23,7 @@ from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
 from pipelines.publish.history import HistoryError
+from pipelines.publish.published import PUBLISHED_TABLES
 from pipelines.publish.release import ReleaseError, ReleaseTables, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
@@ -90,10 +91,14 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
     def robustness(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         copy_analysis(source, folder)
 
-    def excel(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    def excel(folder: Path, tables: dict[str, pd.DataFrame], release: dict | None = None) -> None:
         from pipelines.publish.excel import write_ranking_xlsx  # openpyxl, imported when a release is written
 
-        write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m)
+        # every published table: the contract's as given, the others as the writers before this one wrote them
+        every = {**{name: pd.read_parquet(path) for name in PUBLISHED_TABLES
+                    if (path := folder / f"{name}.parquet").is_file()}, **tables}
+        write_ranking_xlsx(folder / "ranking.xlsx", tables["province_ranking"], tables["domain_scores"], m,
+                           tables=every, release=f"{period} {(release or {}).get('release', '')}".strip())
 
     def report(folder: Path, tables: dict[str, pd.DataFrame], release: dict | None = None) -> None:
         args = (period, m, tables["province_ranking"], tables["domain_scores"], tables["indicator_values"])

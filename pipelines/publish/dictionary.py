@@ -25,19 +25,23 @@ import pandas as pd
 
 from pipelines.publish import contract
 from pipelines.publish.disclosure import DisclosureRule, sensitive_indicator_codes
-from pipelines.publish.files import write_csv, write_text
+from pipelines.publish.published import SERIES_TABLES, decimals
+from pipelines.files import write_csv, write_text
 
 CSV_NAME = "dictionary.csv"
 MD_NAME = "dictionary.md"
 
 COLUMN_FIELDS = ["table", "column", "name_vi", "name_en", "type", "description"]
+# added at the end of dictionary.csv: the decimal places of a number column in the CSV files and the workbook
+DECIMALS_FIELD = "decimals"
 INDICATOR_FIELDS = [
     "indicator_code", "domain_code", "domain_name_vi", "domain_name_en", "level",
     "numerator", "numerator_vi", "numerator_en", "denominator", "denominator_vi", "denominator_en",
     "multiplier", "direction", "unit_vi", "unit_en", "source_sectors_vi", "source_sectors_en",
     "target_2025", "target_2030", "goal_low", "goal_high", "weight", "sensitive",
 ]
-CSV_COLUMNS = ["section"] + COLUMN_FIELDS[:2] + ["indicator_code"] + COLUMN_FIELDS[2:] + INDICATOR_FIELDS[1:]
+CSV_COLUMNS = (["section"] + COLUMN_FIELDS[:2] + ["indicator_code"] + COLUMN_FIELDS[2:] + INDICATOR_FIELDS[1:]
+               + [DECIMALS_FIELD])
 CSV_TYPES = {
     "multiplier": "float64", "target_2025": "float64", "target_2030": "float64",
     "goal_low": "float64", "goal_high": "float64", "weight": "float64", "sensitive": "boolean",
@@ -49,14 +53,15 @@ _REFERENCE_SECTOR = ("Danh mục đơn vị hành chính", "Reference administra
 
 
 def column_dictionary() -> pd.DataFrame:
-    """One row per published column of every release table, in contract order."""
+    """One row per published column of every release table, in contract order; ``decimals`` as text ("" when the
+    column is not a rounded number)."""
     rows = [
         {"table": t.name, "column": c.name, "name_vi": c.name_vi, "name_en": c.name_en, "type": c.type,
-         "description": c.description}
+         "description": c.description, DECIMALS_FIELD: str(decimals(t.name).get(c.name, ""))}
         for t in contract.TABLES.values()
         for c in t.columns
     ]
-    return pd.DataFrame(rows, columns=COLUMN_FIELDS)
+    return pd.DataFrame(rows, columns=COLUMN_FIELDS + [DECIMALS_FIELD])
 
 
 def _sector_names(methodology, element_codes) -> tuple[str, str]:
@@ -212,7 +217,7 @@ def dictionary_frame(methodology) -> pd.DataFrame:
     """The rows of ``dictionary.csv``: columns first, then indicators."""
     cols = column_dictionary().assign(section="column")
     ind = indicator_dictionary(methodology).assign(
-        section="indicator", table="indicator_values", column="indicator_code", type="",
+        section="indicator", table="indicator_values", column="indicator_code", type="", **{DECIMALS_FIELD: ""},
     )
     ind["description"] = [
         f"({r.numerator_vi}) / ({r.denominator_vi}) x {_num(r.multiplier)}; {_DIRECTION[r.direction][0]} / "
@@ -226,7 +231,7 @@ def dictionary_frame(methodology) -> pd.DataFrame:
 def _num(x) -> str:
     if x is None or (isinstance(x, float) and pd.isna(x)):
         return ""
-    from pipelines.publish.files import format_number
+    from pipelines.files import format_number
 
     return format_number(x)
 
@@ -246,13 +251,40 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
         f"{methodology.name_en}. Phương pháp / methodology version **{methodology.version}** "
         f"(sha256 `{methodology.sha256}`); hợp đồng cột / column contract version {contract.CONTRACT_VERSION}.",
         "",
+    ]
+    L += _formats_markdown()
+    L += _tables_markdown()
+    L += _indicators_markdown(methodology)
+    L += _assessment_markdown(methodology)
+    L += _elements_markdown(methodology)
+
+    desc = rule.describe()
+    L += ["## Bảo mật số liệu nhạy cảm / Disclosure control of sensitive data", "",
+          desc["text_vi"], "", desc["text_en"], "",
+          f"Chỉ số áp dụng / indicators concerned: "
+          f"{', '.join(f'`{c}`' for c in sorted(sensitive_indicator_codes(methodology))) or '-'}.", ""]
+    return "\n".join(L)
+
+
+def _formats_markdown() -> list[str]:
+    return [
         "## Định dạng tệp / File formats",
         "",
         "- Mỗi bảng có tệp `.parquet` và `.csv`. / Each table is published as `.parquet` and `.csv`.",
-        "- CSV: UTF-8 có BOM (Excel hiển thị đúng tiếng Việt), dấu phẩy ngăn cách cột, dấu chấm thập phân, "
-        "không có dấu phân cách hàng nghìn; ô trống là không có số liệu; đúng/sai ghi `true`/`false`. / "
-        "CSV: UTF-8 with BOM (Excel shows Vietnamese correctly), comma-separated, decimal point, no thousands "
-        "separator; an empty cell is no value; booleans are `true`/`false`.",
+        "- **Người dùng Excel: hãy mở tệp `ranking.xlsx`.** Tệp có mọi bảng công bố, mỗi bảng một trang tính "
+        "(mã tỉnh, xã là văn bản, giữ số 0 ở đầu; số là số, làm tròn như cột `decimals`), in sẵn trên giấy A4 "
+        "ngang, vừa chiều rộng trang, lặp dòng tiêu đề, chân trang ghi bản phát hành và số trang. Tệp CSV dành "
+        "cho máy và phần mềm thống kê. / **Excel users: open `ranking.xlsx`.** It holds every published table, "
+        "one sheet each (province and commune codes are text with their leading zeros; numbers are numbers, "
+        "rounded as the `decimals` column says), set up to print on A4 landscape, fit to the page width, header "
+        "rows repeated, the release and the page number in the footer. The CSV files are for machines and "
+        "statistical software.",
+        "- CSV: UTF-8 có BOM, dòng kết thúc bằng CRLF, dấu phẩy ngăn cách cột, dấu chấm thập phân, "
+        "không có dấu phân cách hàng nghìn, số làm tròn đến số chữ số thập phân ở cột `decimals` của từ điển "
+        "(tệp Parquet giữ đủ độ chính xác); ô trống là không có số liệu; đúng/sai ghi `true`/`false`. / "
+        "CSV: UTF-8 with BOM, CRLF line ends, comma-separated, decimal point, no thousands separator, numbers "
+        "rounded to the decimal places in the dictionary's `decimals` column (the Parquet files keep the full "
+        "precision); an empty cell is no value; booleans are `true`/`false`.",
         "- Mã tỉnh, xã là văn bản có số 0 ở đầu: khi mở CSV bằng Excel, nhập các cột mã dưới dạng Text "
         "(Data > From Text/CSV). / Province and commune codes are text with leading zeros: in Excel, import "
         "the code columns as Text (Data > From Text/CSV).",
@@ -268,6 +300,11 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
         "- Tên cột không bao giờ bị đổi; cột mới chỉ được thêm vào cuối bảng. / Column names are never renamed; "
         "new columns are only added at the end of a table.",
         "",
+    ]
+
+
+def _tables_markdown() -> list[str]:
+    L = [
         "## Bảng / Tables",
         "",
     ]
@@ -286,12 +323,29 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
             "|---|---|---|---|---|",
         ]
         for c in t.columns:
-            L.append(f"| `{c.name}` | {_md(c.name_vi)} | {_md(c.name_en)} | {c.type} ({_TYPE_VI[c.type]}) | "
+            L.append(f"| `{c.name}` | {_md(c.name_vi)} | {_md(c.name_en)} | {_type_text(t.name, c)} | "
                      f"{_md(c.description)} |")
         L.append("")
+    L += ["### Các bảng khác / Other tables", "",
+          "Chuỗi thời gian, mục tiêu, chênh lệch giữa các nhóm và khoảng thứ hạng (xem `dictionary_history.csv`). "
+          "/ The series, targets, gaps between groups and rank intervals (see `dictionary_history.csv`).", ""]
+    for t in SERIES_TABLES.values():
+        L += [f"- `{t.name}`: {t.name_vi} / {t.name_en}: "
+              + ", ".join(f"`{c.name}` ({_type_text(t.name, c)})" for c in t.columns)
+              + (" và một cột điểm cho mỗi lĩnh vực / and one score column per domain" if t.name == "trend" else "")]
+    L.append("")
+    return L
 
+
+def _type_text(table: str, c) -> str:
+    places = decimals(table).get(c.name)
+    rounded = f", {places} chữ số thập phân / decimals" if places is not None else ""
+    return f"{c.type} ({_TYPE_VI[c.type]}{rounded})"
+
+
+def _indicators_markdown(methodology) -> list[str]:
     ind = indicator_dictionary(methodology)
-    L += ["## Chỉ số / Indicators", "",
+    L = ["## Chỉ số / Indicators", "",
           "Giá trị = tổng tử số / tổng mẫu số x hệ số, tính từ số đếm ở mọi cấp (không lấy bình quân các tỷ lệ). "
           "Điểm 0-100 theo ngưỡng (goalposts). / Value = sum of numerator / sum of denominator x multiplier, from "
           "counts at every level (rates are never averaged). Score 0-100 by the goalposts.", ""]
@@ -311,13 +365,14 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
                 f"| {_md(r.source_sectors_vi)}<br>{_md(r.source_sectors_en)} | {'có / yes' if r.sensitive else 'không / no'} |"
             )
         L.append("")
+    return L
 
-    L += _assessment_markdown(methodology)
 
+def _elements_markdown(methodology) -> list[str]:
     used = {c for i in methodology.indicators for c in i.numerator + i.denominator}
     if getattr(methodology, "commune_assessment", None) is not None:
         used |= set(methodology.commune_assessment.elements)
-    L += ["## Số liệu đầu vào / Data elements", "",
+    L = ["## Số liệu đầu vào / Data elements", "",
           "| mã / code | tên (vi) | name (en) | ngành / sector | cấp / level | nhạy cảm / sensitive |",
           "|---|---|---|---|---|---|"]
     sectors = {s.code: s for s in methodology.sectors}
@@ -329,13 +384,7 @@ def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
         L.append(f"| `{e.code}` | {_md(e.name_vi)} | {_md(e.name_en)} | {_md(sector)} | {e.level} | "
                  f"{'có / yes' if e.sensitive else 'không / no'} |")
     L.append("")
-
-    desc = rule.describe()
-    L += ["## Bảo mật số liệu nhạy cảm / Disclosure control of sensitive data", "",
-          desc["text_vi"], "", desc["text_en"], "",
-          f"Chỉ số áp dụng / indicators concerned: "
-          f"{', '.join(f'`{c}`' for c in sorted(sensitive_indicator_codes(methodology))) or '-'}.", ""]
-    return "\n".join(L)
+    return L
 
 
 def write_dictionary(folder: Path, methodology, rule: DisclosureRule | None = None) -> list[Path]:

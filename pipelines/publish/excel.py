@@ -7,11 +7,16 @@ headers:
 - "Xếp hạng": one row per province, ranked first (by rank), then the provinces
   not ranked, with the reason;
 - "Điểm lĩnh vực": domain scores wide, one column per domain (Vietnamese names);
-- "Ghi chú": period, methodology version, where the figures come from, how to read.
+- "Ghi chú": period, methodology version, where the figures come from, how to read;
+- then one sheet per published table (:data:`pipelines.publish.published.PUBLISHED_TABLES`, named as the
+  table): the Vietnamese column names, then the column names of the CSV, then the rows, numbers rounded to
+  the decimals the data dictionary declares.
 
-Numbers stay numbers (PCRI and scores shown with 2 decimals), province codes
-stay text ("01"), the header row is bold and frozen, data sheets have an
-autofilter.
+Numbers stay numbers (PCRI and scores shown with 2 decimals), codes stay text
+("01"), the header rows are bold and frozen, data sheets have an autofilter.
+Every sheet prints on A4 landscape, fit to the page width, its header rows
+repeated on each page, the release and the page number in the footer.
+Text from the data never becomes a formula (:func:`pipelines.files.safe_text`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.methodology import Methodology
-from pipelines.publish.files import safe_text
+from pipelines.files import round_half_up, safe_text
+from pipelines.publish.published import PUBLISHED_TABLES, decimals
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
 __all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]
@@ -201,9 +207,59 @@ def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology)
     ws.freeze_panes = "A2"
 
 
+def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:
+    """One published table: Vietnamese names, then the CSV's column names, then the rows as in the CSV."""
+    described = {c.name: c for c in PUBLISHED_TABLES[name].columns}
+    columns = [str(c) for c in df.columns]
+    places = decimals(name, columns)
+    ws.append([safe_text(described[c].name_vi if c in described else c) for c in columns])
+    ws.append(columns)
+    for row in ws.iter_rows(min_row=1, max_row=2):
+        for cell in row:
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+    kinds = [described[c].type if c in described else "float64" for c in columns]
+    for values in df.itertuples(index=False):
+        ws.append([_sheet_value(v, kind, places.get(c)) for v, kind, c in zip(values, kinds, columns)])
+    for n, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = max(10.0, min(40.0, len(c) + 2.0))
+        if places.get(c):  # text is text, whole numbers show as such: only decimals need a format
+            fmt = "0." + "0" * places[c]
+            for (cell,) in ws.iter_rows(min_row=3, min_col=n, max_col=n):
+                cell.number_format = fmt
+    ws.freeze_panes = "A3"
+    ws.auto_filter.ref = f"A2:{get_column_letter(max(len(columns), 1))}{len(df) + 2}"
+
+
+def _sheet_value(value: Any, kind: str, places: int | None) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "string":
+        return safe_text(str(value))  # codes stay text ("01"); text never becomes a formula
+    if kind == "boolean" or isinstance(value, bool):
+        return bool(value)
+    if kind == "int64":
+        return int(value)
+    return round_half_up(value, places) if places is not None else float(value)
+
+
+def _print_setup(ws: Worksheet, header_rows: int, footer: str) -> None:
+    """A4 landscape, fit to the page width, the header rows on every page, the release and page in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{header_rows}"
+    ws.oddFooter.left.text = footer
+    ws.oddFooter.right.text = "Trang / page &P / &N"
+
+
 def write_ranking_xlsx(path: str | os.PathLike, province_ranking: pd.DataFrame, domain_scores: pd.DataFrame,
-                       methodology: Methodology) -> Path:
-    """Write the ranking workbook to ``path`` (sheets "Xếp hạng", "Điểm lĩnh vực", "Ghi chú"); returns the path."""
+                       methodology: Methodology, tables: dict[str, pd.DataFrame] | None = None,
+                       release: str | None = None) -> Path:
+    """Write the workbook to ``path``: sheets "Xếp hạng", "Điểm lĩnh vực", "Ghi chú", then one sheet per table of
+    ``tables`` (published table name -> frame, in the order of ``PUBLISHED_TABLES``); returns the path.
+    ``release``: the release's name for the footer (e.g. "2025 v1")."""
     ranking = _sorted_ranking(province_ranking, methodology)
     wb = Workbook()
     ws = wb.active
@@ -211,6 +267,13 @@ def write_ranking_xlsx(path: str | os.PathLike, province_ranking: pd.DataFrame, 
     _ranking_sheet(ws, ranking, methodology)
     _domain_sheet(wb.create_sheet(DOMAIN_SHEET), ranking, domain_scores, methodology)
     _notes_sheet(wb.create_sheet(NOTES_SHEET), ranking, methodology)
+    footer = safe_text(f"{methodology.name_vi} – {release or ''}".strip(" –"))
+    for sheet in wb.worksheets:
+        _print_setup(sheet, 1, footer)
+    for name in [n for n in PUBLISHED_TABLES if n in (tables or {})]:
+        sheet = wb.create_sheet(name)
+        _table_sheet(sheet, name, tables[name])
+        _print_setup(sheet, 2, footer)
     wb.properties.title = f"{methodology.name_vi} – xếp hạng"
     wb.properties.creator = "cri-pipeline"
     buffer = io.BytesIO()

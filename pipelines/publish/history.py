@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipelines.publish.files import fsync_dir, sha256_file
+from pipelines.files import fsync_dir, sha256_file
 
 HISTORY_NAME = "history.jsonl"
 LATEST_NAME = "latest.json"
@@ -163,7 +163,7 @@ def repair_latest(period_dir: Path) -> str | None:
 
 
 def _complete(period_dir: Path, version: int) -> bool:
-    from pipelines.publish.release import verify_release
+    from pipelines.publish.verify import verify_release
 
     result = verify_release(period_dir.parent, period_dir.name, version=version)
     return not (result.missing or result.changed or result.extra)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.partitions import previous_period
-from pipelines.publish.files import sha256_file
+from pipelines.files import sha256_file
 from pipelines.publish.history import MANIFEST_NAME, load_latest
 
 RANKING_FILE = "province_ranking.parquet"

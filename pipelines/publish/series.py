@@ -35,7 +35,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.publish.files import nfc_frame, sha256_file, write_csv, write_parquet, write_text
+from pipelines.files import nfc_frame, sha256_file, write_csv, write_parquet, write_text
+from pipelines.publish.published import column, decimals
 from pipelines.publish.targets import NATIONAL_CODE, national_values, period_position, targets_table
 
 RELEASE_NOTES = "release_notes.md"
@@ -194,46 +195,20 @@ def release_notes(period: str, folder: Path, tables: Mapping[str, pd.DataFrame],
 
 # -- data dictionary ----------------------------------------------------------------------------------------
 DICTIONARY_NAME = "dictionary_history.csv"
-COLUMNS_VI_EN = {
-    "period": ("Kỳ báo cáo", "Reporting period"),
-    "province_code": ("Mã tỉnh", "Province code"),
-    "province_name": ("Tên tỉnh", "Province name"),
-    "pcri": ("Chỉ số PCRI", "PCRI"),
-    "rank": ("Thứ hạng", "Rank"),
-    "tier": ("Nhóm", "Tier group"),
-    "methodology_version": ("Phiên bản phương pháp", "Methodology version"),
-    "unit_level": ("Cấp đơn vị (national, province, commune)", "Unit level"),
-    "unit_code": ("Mã đơn vị (VN: toàn quốc)", "Unit code (VN: national)"),
-    "indicator_code": ("Mã chỉ số", "Indicator code"),
-    "numerator": ("Tử số", "Numerator"),
-    "denominator": ("Mẫu số", "Denominator"),
-    "value": ("Giá trị", "Value"),
-    "target_year": ("Năm mục tiêu", "Target year"),
-    "target": ("Mục tiêu quốc gia", "National target"),
-    "lower_bound": ("Ngưỡng dưới", "Lower bound"),
-    "share_of_distance": ("Tỷ lệ quãng đường đã đi từ ngưỡng dưới đến mục tiêu", "Share of the distance covered"),
-    "status": ("Mức đạt mục tiêu", "Status"),
-    "needed_per_year": ("Mức cải thiện cần mỗi năm", "Improvement needed a year"),
-    "observed_per_year": ("Mức cải thiện thực tế mỗi năm", "Improvement observed a year"),
-    "trend": ("Xu hướng", "Trend"),
-    "trend_note": ("Ghi chú xu hướng", "Trend note"),
-    "group": ("Nhóm trẻ em", "Group"),
-    "reference_group": ("Nhóm so sánh (phần còn lại)", "Reference group (the complement)"),
-    "reference_value": ("Giá trị của nhóm so sánh", "Value of the reference group"),
-    "gap_difference": ("Chênh lệch (nhóm trừ nhóm so sánh)", "Gap, difference"),
-    "gap_ratio": ("Tỷ số (nhóm chia nhóm so sánh)", "Gap, ratio"),
-    "national_gap_difference": ("Chênh lệch toàn quốc", "National gap, difference"),
-    "national_gap_ratio": ("Tỷ số toàn quốc", "National gap, ratio"),
-    "suppressed": ("Ẩn để bảo mật số liệu", "Suppressed (disclosure control)"),
-}
 
 
 def dictionary_frame(built: Mapping[str, pd.DataFrame], methodology) -> pd.DataFrame:
-    """One row per table and column of this module's tables, in Vietnamese with English beside it."""
+    """One row per table and column of this module's tables, in Vietnamese with English beside it, and the
+    decimals of its numbers in the CSV files (:mod:`pipelines.publish.published`)."""
     domains = {d.code: (d.name_vi, d.name_en) for d in methodology.domains}
-    rows = [{"table": name, "column": c, "name_vi": COLUMNS_VI_EN.get(c, domains.get(c, (c, c)))[0],
-             "name_en": COLUMNS_VI_EN.get(c, domains.get(c, (c, c)))[1]}
-            for name, df in built.items() for c in df.columns]
+    rows = []
+    for name, df in built.items():
+        places = decimals(name, df.columns)
+        for c in df.columns:
+            described = column(name, c)
+            vi, en = (described.name_vi, described.name_en) if described else domains.get(c, (c, c))
+            rows.append({"table": name, "column": c, "name_vi": vi, "name_en": en,
+                         "decimals": str(places.get(c, ""))})
     return pd.DataFrame(rows)
 
 
@@ -244,7 +219,7 @@ def _write_table(folder: Path, name: str, df: pd.DataFrame) -> None:
     write_parquet(df, folder / f"{name}.parquet", schema, {"cri.table": name})
     types = {c: ("float64" if pd.api.types.is_float_dtype(df[c]) else
                  "int64" if pd.api.types.is_integer_dtype(df[c]) else None) for c in df.columns}
-    write_csv(df, folder / f"{name}.csv", {k: v for k, v in types.items() if v})
+    write_csv(df, folder / f"{name}.csv", {k: v for k, v in types.items() if v}, decimals(name, df.columns))
 
 
 def history_tables(period: str, tables: Mapping[str, pd.DataFrame], publish_dir: Path | str, methodology,
@@ -280,7 +255,7 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None, 
         _, other = earlier_releases(publish_dir, period, methodology.version)
         inputs = None
         if con is not None:
-            from pipelines.publish.release import read_input_files
+            from pipelines.publish.sources import read_input_files
 
             inputs = [i["sha256"] for i in read_input_files(con, period)]
         write_text(folder / RELEASE_NOTES, release_notes(period, folder, tables, previous, methodology, other, inputs))
@@ -348,10 +323,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def render_sections(context: Mapping[str, Any], template: str = "dashboard.html.j2") -> str:
     """The HTML of the report sections (``_trend``, ``_targets``, ``_equity``) in a page of their own."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from pipelines.templating import render
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template(template).render(**context)
+    return render(TEMPLATES, template, **context)
 
 
 def _num(v) -> float | None:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.publish.files import safe_frame
+from pipelines.files import write_csv
 from pipelines.robustness.config import (
     UncertaintyConfigError,
     UncertaintySettings,
@@ -61,6 +61,7 @@ LABELS_VI = {
 }
 RANK_UNCERTAINTY_COLUMNS = ["province_code", "nominal_rank", "median_rank", "p05_rank", "p95_rank",
                             "interval_width", "label", "label_vi"]
+RANK_UNCERTAINTY_DECIMALS = {"median_rank": 1}  # in the CSV (the Parquet file keeps the full precision)
 
 
 @dataclass
@@ -85,8 +86,8 @@ class RobustnessResult:
             "province_profiles.json": out / "province_profiles.json",
         }
         self.rank_uncertainty.to_parquet(paths["rank_uncertainty.parquet"], index=False)
-        # UTF-8 with BOM so that Excel shows the Vietnamese labels correctly
-        safe_frame(self.rank_uncertainty).to_csv(paths["rank_uncertainty.csv"], index=False, encoding="utf-8-sig")
+        # UTF-8 with BOM, CRLF, text guarded against formulas, like every CSV of a release
+        write_csv(self.rank_uncertainty, paths["rank_uncertainty.csv"], decimals=RANK_UNCERTAINTY_DECIMALS)
         _dump(self.sensitivity, paths["sensitivity.json"])
         _dump({"warnings": self.consistency,
                "tables": {k: v.to_dict(orient="records") for k, v in self.consistency_tables.items()}},

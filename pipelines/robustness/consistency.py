@@ -92,7 +92,6 @@ def consistency_checks(model: IndexModel, nominal: Evaluation, settings: Uncerta
     scores = nominal.indicator_scores[0][rows]     # (Pr, I)
     domains = nominal.domain_scores[0][rows]       # (Pr, D)
     pcri = nominal.pcri[0][rows]                   # (Pr,)
-    alpha_level = settings.significance
     warnings: list[dict[str, Any]] = []
     ind_rows, pair_rows, alpha_rows = [], [], []
 
@@ -103,123 +102,10 @@ def consistency_checks(model: IndexModel, nominal: Evaluation, settings: Uncerta
     for d, dom in enumerate(model.domains):
         members = np.nonzero(model.domain_of == d)[0]
         for i in members:
-            code = model.indicators[i]
-            x = scores[:, i]
-            others = [j for j in members if j != i]
-            rest = np.full(x.shape, np.nan)
-            if others:
-                sub = scores[:, others]
-                w = model.indicator_weight[others]
-                have = ~np.isnan(sub)
-                den = (have * w).sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    rest = np.where(den > 0, (np.where(have, sub, 0) * w).sum(axis=1) / den, np.nan)
-            to_dom, to_pcri, to_rest = _corr(x, domains[:, d]), _corr(x, pcri), _corr(x, rest)
-            n = to_dom["n"]
-            rc = critical_r(n, alpha_level)
-            row = {
-                "domain_code": dom, "indicator_code": code, "n": n, "critical_r": rc,
-                "pearson_domain": to_dom["pearson"], "pearson_domain_p": to_dom["pearson_p"],
-                "spearman_domain": to_dom["spearman"], "spearman_domain_p": to_dom["spearman_p"],
-                "pearson_domain_rest": to_rest["pearson"], "spearman_domain_rest": to_rest["spearman"],
-                "pearson_pcri": to_pcri["pearson"], "pearson_pcri_p": to_pcri["pearson_p"],
-                "spearman_pcri": to_pcri["spearman"], "spearman_pcri_p": to_pcri["spearman_p"],
-            }
-            row["domain_distinguishable_from_zero"] = bool(
-                np.nan_to_num(to_dom["pearson_p"], nan=1) < alpha_level
-                or np.nan_to_num(to_dom["spearman_p"], nan=1) < alpha_level)
-            row["domain_rest_distinguishable_from_zero"] = bool(
-                np.nan_to_num(to_rest["pearson_p"], nan=1) < alpha_level
-                or np.nan_to_num(to_rest["spearman_p"], nan=1) < alpha_level)
-            row["pcri_distinguishable_from_zero"] = bool(
-                np.nan_to_num(to_pcri["pearson_p"], nan=1) < alpha_level
-                or np.nan_to_num(to_pcri["spearman_p"], nan=1) < alpha_level)
-            ind_rows.append(row)
-
-            if n >= 3 and np.ptp(x[~np.isnan(x)]) == 0:
-                warn("robustness.no_variation",
-                     f"{code} ({dom}) has the same score in every ranked province: it does not separate "
-                     "provinces and no correlation is defined.",
-                     f"{code} ({dom}) có cùng điểm ở mọi tỉnh được xếp hạng: chỉ tiêu không phân biệt được các tỉnh.",
-                     domain_code=dom, indicator_code=code)
-                continue
-            for target, res, label_vi in (("domain", to_dom, f"điểm lĩnh vực {dom}"), ("pcri", to_pcri, "PCRI")):
-                target_en = f"its domain score ({dom})" if target == "domain" else "the PCRI"
-                neg = [res[k] for k in ("pearson", "spearman") if not np.isnan(res[k]) and res[k] < 0]
-                if neg:
-                    sig = min(res["pearson_p"], res["spearman_p"]) < alpha_level
-                    warn("robustness.negative_correlation",
-                         f"{code} correlates negatively with {target_en}: Pearson {_fmt(res['pearson'])}, "
-                         f"Spearman {_fmt(res['spearman'])} (n = {n}; "
-                         + ("distinguishable from zero" if sig else f"|r| < {rc:.2f} cannot be told from zero")
-                         + "). Check its direction and whether it belongs in the domain.",
-                         f"{code} tương quan âm với {label_vi}: Pearson {_fmt(res['pearson'])}, "
-                         f"Spearman {_fmt(res['spearman'])} (n = {n}). Kiểm tra chiều và sự phù hợp của chỉ tiêu.",
-                         domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
-                         spearman=res["spearman"], n=n, distinguishable_from_zero=bool(sig))
-                elif not row[f"{target}_distinguishable_from_zero"] and not np.isnan(res["pearson"]):
-                    warn("robustness.weak_correlation",
-                         f"{code} and {target_en}: Pearson {_fmt(res['pearson'])}, Spearman "
-                         f"{_fmt(res['spearman'])}; with n = {n} provinces a correlation below {rc:.2f} "
-                         f"cannot be told from zero (p >= {alpha_level:g}).",
-                         f"{code} và {label_vi}: tương quan quá yếu để phân biệt với 0 với n = {n} tỉnh "
-                         f"(|r| < {rc:.2f}).",
-                         domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
-                         spearman=res["spearman"], n=n, critical_r=rc)
-            # the domain score contains the indicator itself; against the rest of the domain the
-            # correlation is not inflated by that, and a weak one says the indicator stands apart
-            if (len(others) >= 2 and not np.isnan(to_rest["pearson"]) and to_dom["pearson"] >= 0
-                    and not row["domain_rest_distinguishable_from_zero"]):
-                warn("robustness.weak_correlation",
-                     f"{code} and the rest of its domain {dom} (its other indicators): Pearson "
-                     f"{_fmt(to_rest['pearson'])}, Spearman {_fmt(to_rest['spearman'])}; with n = {n} provinces a "
-                     f"correlation below {rc:.2f} cannot be told from zero. Its correlation with the domain score "
-                     f"({_fmt(to_dom['pearson'])}) is mostly the indicator correlating with itself.",
-                     f"{code} gần như không tương quan với các chỉ tiêu còn lại của lĩnh vực {dom} "
-                     f"(|r| < {rc:.2f} với n = {n} tỉnh).",
-                     domain_code=dom, indicator_code=code, target="domain_rest", pearson=to_rest["pearson"],
-                     spearman=to_rest["spearman"], n=n, critical_r=rc)
-
+            ind_rows.append(_indicator(model, scores, domains[:, d], pcri, dom, i, members, settings, warn))
         for i, j in combinations(members, 2):
-            a, b = model.indicators[i], model.indicators[j]
-            res = _corr(scores[:, i], scores[:, j])
-            rc = critical_r(res["n"], alpha_level)
-            sig = min(np.nan_to_num(res["pearson_p"], nan=1), np.nan_to_num(res["spearman_p"], nan=1)) < alpha_level
-            high = max(np.nan_to_num(res["pearson"], nan=-2), np.nan_to_num(res["spearman"], nan=-2))
-            low = min(np.nan_to_num(res["pearson"], nan=2), np.nan_to_num(res["spearman"], nan=2))
-            pair_rows.append({"domain_code": dom, "indicator_a": a, "indicator_b": b, "n": res["n"],
-                              "pearson": res["pearson"], "pearson_p": res["pearson_p"],
-                              "spearman": res["spearman"], "spearman_p": res["spearman_p"], "critical_r": rc,
-                              "distinguishable_from_zero": bool(sig),
-                              "collinear": bool(high > settings.collinear_above),
-                              "negative": bool(low < 0)})
-            if high > settings.collinear_above:
-                warn("robustness.collinear_pair",
-                     f"{a} and {b} ({dom}) correlate above {settings.collinear_above:g}: Pearson "
-                     f"{_fmt(res['pearson'])}, Spearman {_fmt(res['spearman'])} (n = {res['n']}). "
-                     "They may measure the same thing and double its weight.",
-                     f"{a} và {b} ({dom}) tương quan trên {settings.collinear_above:g}: có thể trùng lặp.",
-                     domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
-                     n=res["n"])
-            if low < 0 and sig:
-                warn("robustness.negative_pair",
-                     f"{a} and {b} ({dom}) correlate negatively: Pearson {_fmt(res['pearson'])}, Spearman "
-                     f"{_fmt(res['spearman'])} (n = {res['n']}, distinguishable from zero): a trade-off "
-                     "inside the domain, which the domain mean averages away.",
-                     f"{a} và {b} ({dom}) tương quan âm rõ rệt: hai chỉ tiêu bù trừ nhau trong lĩnh vực.",
-                     domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
-                     n=res["n"])
-
-        alpha, n_complete = cronbach_alpha(scores[:, members])
-        alpha_rows.append({"domain_code": dom, "indicators": len(members), "provinces_complete": n_complete,
-                           "cronbach_alpha": alpha})
-        if len(members) >= 2 and not np.isnan(alpha) and alpha < settings.alpha_min:
-            warn("robustness.low_alpha",
-                 f"Cronbach's alpha of {dom} is {alpha:.2f} (< {settings.alpha_min:g}) over {n_complete} provinces "
-                 f"with all {len(members)} indicators: the indicators do not move together as one dimension.",
-                 f"Hệ số Cronbach's alpha của {dom} là {alpha:.2f} (< {settings.alpha_min:g}): các chỉ tiêu "
-                 "chưa thống nhất với nhau.",
-                 domain_code=dom, cronbach_alpha=alpha, provinces_complete=n_complete)
+            pair_rows.append(_pair(model, scores, dom, i, j, settings, warn))
+        alpha_rows.append(_alpha(scores, members, dom, settings, warn))
 
     tables = {
         "indicator_correlations": pd.DataFrame(ind_rows),
@@ -229,3 +115,140 @@ def consistency_checks(model: IndexModel, nominal: Evaluation, settings: Uncerta
         "cronbach_alpha": pd.DataFrame(alpha_rows),
     }
     return warnings, tables
+
+
+def _indicator(model: IndexModel, scores, domain, pcri, dom: str, i: int, members, settings: UncertaintySettings,
+               warn) -> dict[str, Any]:
+    """The correlations of indicator ``i`` with its domain, the rest of the domain and the PCRI (and warnings)."""
+    alpha_level = settings.significance
+    code = model.indicators[i]
+    x = scores[:, i]
+    others = [j for j in members if j != i]
+    rest = np.full(x.shape, np.nan)
+    if others:
+        sub = scores[:, others]
+        w = model.indicator_weight[others]
+        have = ~np.isnan(sub)
+        den = (have * w).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rest = np.where(den > 0, (np.where(have, sub, 0) * w).sum(axis=1) / den, np.nan)
+    to_dom, to_pcri, to_rest = _corr(x, domain), _corr(x, pcri), _corr(x, rest)
+    n = to_dom["n"]
+    rc = critical_r(n, alpha_level)
+    row = {
+        "domain_code": dom, "indicator_code": code, "n": n, "critical_r": rc,
+        "pearson_domain": to_dom["pearson"], "pearson_domain_p": to_dom["pearson_p"],
+        "spearman_domain": to_dom["spearman"], "spearman_domain_p": to_dom["spearman_p"],
+        "pearson_domain_rest": to_rest["pearson"], "spearman_domain_rest": to_rest["spearman"],
+        "pearson_pcri": to_pcri["pearson"], "pearson_pcri_p": to_pcri["pearson_p"],
+        "spearman_pcri": to_pcri["spearman"], "spearman_pcri_p": to_pcri["spearman_p"],
+    }
+    row["domain_distinguishable_from_zero"] = bool(
+        np.nan_to_num(to_dom["pearson_p"], nan=1) < alpha_level
+        or np.nan_to_num(to_dom["spearman_p"], nan=1) < alpha_level)
+    row["domain_rest_distinguishable_from_zero"] = bool(
+        np.nan_to_num(to_rest["pearson_p"], nan=1) < alpha_level
+        or np.nan_to_num(to_rest["spearman_p"], nan=1) < alpha_level)
+    row["pcri_distinguishable_from_zero"] = bool(
+        np.nan_to_num(to_pcri["pearson_p"], nan=1) < alpha_level
+        or np.nan_to_num(to_pcri["spearman_p"], nan=1) < alpha_level)
+    _indicator_warnings(code, dom, x, row, to_dom, to_pcri, to_rest, len(others), alpha_level, warn)
+    return row
+
+
+def _indicator_warnings(code: str, dom: str, x, row: dict[str, Any], to_dom, to_pcri, to_rest, others: int,
+                        alpha_level: float, warn) -> None:
+    n, rc = row["n"], row["critical_r"]
+    if n >= 3 and np.ptp(x[~np.isnan(x)]) == 0:
+        warn("robustness.no_variation",
+             f"{code} ({dom}) has the same score in every ranked province: it does not separate "
+             "provinces and no correlation is defined.",
+             f"{code} ({dom}) có cùng điểm ở mọi tỉnh được xếp hạng: chỉ tiêu không phân biệt được các tỉnh.",
+             domain_code=dom, indicator_code=code)
+        return
+    for target, res, label_vi in (("domain", to_dom, f"điểm lĩnh vực {dom}"), ("pcri", to_pcri, "PCRI")):
+        target_en = f"its domain score ({dom})" if target == "domain" else "the PCRI"
+        neg = [res[k] for k in ("pearson", "spearman") if not np.isnan(res[k]) and res[k] < 0]
+        if neg:
+            sig = min(res["pearson_p"], res["spearman_p"]) < alpha_level
+            warn("robustness.negative_correlation",
+                 f"{code} correlates negatively with {target_en}: Pearson {_fmt(res['pearson'])}, "
+                 f"Spearman {_fmt(res['spearman'])} (n = {n}; "
+                 + ("distinguishable from zero" if sig else f"|r| < {rc:.2f} cannot be told from zero")
+                 + "). Check its direction and whether it belongs in the domain.",
+                 f"{code} tương quan âm với {label_vi}: Pearson {_fmt(res['pearson'])}, "
+                 f"Spearman {_fmt(res['spearman'])} (n = {n}). Kiểm tra chiều và sự phù hợp của chỉ tiêu.",
+                 domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
+                 spearman=res["spearman"], n=n, distinguishable_from_zero=bool(sig))
+        elif not row[f"{target}_distinguishable_from_zero"] and not np.isnan(res["pearson"]):
+            warn("robustness.weak_correlation",
+                 f"{code} and {target_en}: Pearson {_fmt(res['pearson'])}, Spearman "
+                 f"{_fmt(res['spearman'])}; with n = {n} provinces a correlation below {rc:.2f} "
+                 f"cannot be told from zero (p >= {alpha_level:g}).",
+                 f"{code} và {label_vi}: tương quan quá yếu để phân biệt với 0 với n = {n} tỉnh "
+                 f"(|r| < {rc:.2f}).",
+                 domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
+                 spearman=res["spearman"], n=n, critical_r=rc)
+    # the domain score contains the indicator itself; against the rest of the domain the
+    # correlation is not inflated by that, and a weak one says the indicator stands apart
+    if (others >= 2 and not np.isnan(to_rest["pearson"]) and to_dom["pearson"] >= 0
+            and not row["domain_rest_distinguishable_from_zero"]):
+        warn("robustness.weak_correlation",
+             f"{code} and the rest of its domain {dom} (its other indicators): Pearson "
+             f"{_fmt(to_rest['pearson'])}, Spearman {_fmt(to_rest['spearman'])}; with n = {n} provinces a "
+             f"correlation below {rc:.2f} cannot be told from zero. Its correlation with the domain score "
+             f"({_fmt(to_dom['pearson'])}) is mostly the indicator correlating with itself.",
+             f"{code} gần như không tương quan với các chỉ tiêu còn lại của lĩnh vực {dom} "
+             f"(|r| < {rc:.2f} với n = {n} tỉnh).",
+             domain_code=dom, indicator_code=code, target="domain_rest", pearson=to_rest["pearson"],
+             spearman=to_rest["spearman"], n=n, critical_r=rc)
+
+
+def _pair(model: IndexModel, scores, dom: str, i: int, j: int, settings: UncertaintySettings,
+          warn) -> dict[str, Any]:
+    """The correlation of two indicators of a domain (and warnings when collinear or a trade-off)."""
+    alpha_level = settings.significance
+    a, b = model.indicators[i], model.indicators[j]
+    res = _corr(scores[:, i], scores[:, j])
+    rc = critical_r(res["n"], alpha_level)
+    sig = min(np.nan_to_num(res["pearson_p"], nan=1), np.nan_to_num(res["spearman_p"], nan=1)) < alpha_level
+    high = max(np.nan_to_num(res["pearson"], nan=-2), np.nan_to_num(res["spearman"], nan=-2))
+    low = min(np.nan_to_num(res["pearson"], nan=2), np.nan_to_num(res["spearman"], nan=2))
+    row = {"domain_code": dom, "indicator_a": a, "indicator_b": b, "n": res["n"],
+           "pearson": res["pearson"], "pearson_p": res["pearson_p"],
+           "spearman": res["spearman"], "spearman_p": res["spearman_p"], "critical_r": rc,
+           "distinguishable_from_zero": bool(sig),
+           "collinear": bool(high > settings.collinear_above),
+           "negative": bool(low < 0)}
+    if high > settings.collinear_above:
+        warn("robustness.collinear_pair",
+             f"{a} and {b} ({dom}) correlate above {settings.collinear_above:g}: Pearson "
+             f"{_fmt(res['pearson'])}, Spearman {_fmt(res['spearman'])} (n = {res['n']}). "
+             "They may measure the same thing and double its weight.",
+             f"{a} và {b} ({dom}) tương quan trên {settings.collinear_above:g}: có thể trùng lặp.",
+             domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
+             n=res["n"])
+    if low < 0 and sig:
+        warn("robustness.negative_pair",
+             f"{a} and {b} ({dom}) correlate negatively: Pearson {_fmt(res['pearson'])}, Spearman "
+             f"{_fmt(res['spearman'])} (n = {res['n']}, distinguishable from zero): a trade-off "
+             "inside the domain, which the domain mean averages away.",
+             f"{a} và {b} ({dom}) tương quan âm rõ rệt: hai chỉ tiêu bù trừ nhau trong lĩnh vực.",
+             domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
+             n=res["n"])
+    return row
+
+
+def _alpha(scores, members, dom: str, settings: UncertaintySettings, warn) -> dict[str, Any]:
+    """Cronbach's alpha of a domain (and a warning when it is low)."""
+    alpha, n_complete = cronbach_alpha(scores[:, members])
+    row = {"domain_code": dom, "indicators": len(members), "provinces_complete": n_complete,
+           "cronbach_alpha": alpha}
+    if len(members) >= 2 and not np.isnan(alpha) and alpha < settings.alpha_min:
+        warn("robustness.low_alpha",
+             f"Cronbach's alpha of {dom} is {alpha:.2f} (< {settings.alpha_min:g}) over {n_complete} provinces "
+             f"with all {len(members)} indicators: the indicators do not move together as one dimension.",
+             f"Hệ số Cronbach's alpha của {dom} là {alpha:.2f} (< {settings.alpha_min:g}): các chỉ tiêu "
+             "chưa thống nhất với nhau.",
+             domain_code=dom, cronbach_alpha=alpha, provinces_complete=n_complete)
+    return row

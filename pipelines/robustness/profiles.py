@@ -163,37 +163,48 @@ def build_profiles(model: IndexModel, methodology: Any, nominal: Evaluation, ran
             "contribution_share": _num(contrib[d] / pcri[p]) if pcri[p] and not np.isnan(contrib[d]) else None,
         } for d, dom in enumerate(model.domains)]
 
-        have = np.nonzero(~np.isnan(pct[p]))[0]
-        order = sorted(have, key=lambda i: (-pct[p, i], -np.nan_to_num(iscores[p, i]), i))
-        strengths = order[:top_n]
-        weak_order = sorted(have, key=lambda i: (pct[p, i], np.nan_to_num(iscores[p, i]), i))
-        weaknesses = [i for i in weak_order if i not in strengths][:top_n]
-        prof["strengths"] = [indicator_entry(p, i) for i in strengths]
-        prof["weaknesses"] = [indicator_entry(p, i) for i in weaknesses]
-        with_target = [i for i in range(len(model.indicators))
-                       if getattr(indicators[model.indicators[i]], f"target_{year}") is not None]
-        entries = [indicator_entry(p, i) for i in with_target]
-        prof["targets"] = {
+        prof.update(_indicator_parts(p, pct, iscores, top_n, indicator_entry, model, indicators, year))
+        prof["sensitivity"] = (_sensitivity(code, ranked_pos, per_province_total, largest_shift) if ranked
+                               else None)
+        profiles[code] = prof
+    return profiles
+
+
+def _indicator_parts(p: int, pct, iscores, top_n: int, indicator_entry, model: IndexModel, indicators,
+                     year) -> dict[str, Any]:
+    """A province's strengths and weaknesses (by percentile rank) and its indicators against the targets."""
+    have = np.nonzero(~np.isnan(pct[p]))[0]
+    order = sorted(have, key=lambda i: (-pct[p, i], -np.nan_to_num(iscores[p, i]), i))
+    strengths = order[:top_n]
+    weak_order = sorted(have, key=lambda i: (pct[p, i], np.nan_to_num(iscores[p, i]), i))
+    weaknesses = [i for i in weak_order if i not in strengths][:top_n]
+    with_target = [i for i in range(len(model.indicators))
+                   if getattr(indicators[model.indicators[i]], f"target_{year}") is not None]
+    entries = [indicator_entry(p, i) for i in with_target]
+    return {
+        "strengths": [indicator_entry(p, i) for i in strengths],
+        "weaknesses": [indicator_entry(p, i) for i in weaknesses],
+        "targets": {
             "year": year,
             "indicators_with_target": len(with_target),
             "met": sum(1 for e in entries if e["meets_target"] is True),
             "not_met": sum(1 for e in entries if e["meets_target"] is False),
             "no_value": sum(1 for e in entries if e["meets_target"] is None),
             "indicators": entries,
-        }
+        },
+    }
 
-        if ranked:
-            j = ranked_pos[code]
-            totals = per_province_total.get(code, {})
-            shifts = {c: int(v[j]) for c, v in largest_shift.items() if c in totals or v[j] > 0}
-            moved = max(totals, key=totals.get) if totals and max(totals.values()) > 0 else None
-            prof["sensitivity"] = {
-                "moved_most_by": moved,
-                "total_index_of_rank": {c: float(v) for c, v in totals.items()},
-                "largest_rank_shift_one_at_a_time": shifts,
-                "note": None if moved else "the rank is the same under every sampled choice",
-            }
-        else:
-            prof["sensitivity"] = None
-        profiles[code] = prof
-    return profiles
+
+def _sensitivity(code: str, ranked_pos: dict[str, int], per_province_total: dict[str, dict[str, float]],
+                 largest_shift: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What moves a ranked province's rank most, from the sensitivity analysis."""
+    j = ranked_pos[code]
+    totals = per_province_total.get(code, {})
+    shifts = {c: int(v[j]) for c, v in largest_shift.items() if c in totals or v[j] > 0}
+    moved = max(totals, key=totals.get) if totals and max(totals.values()) > 0 else None
+    return {
+        "moved_most_by": moved,
+        "total_index_of_rank": {c: float(v) for c, v in totals.items()},
+        "largest_rank_shift_one_at_a_time": shifts,
+        "note": None if moved else "the rank is the same under every sampled choice",
+    }

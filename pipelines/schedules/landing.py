@@ -41,7 +41,7 @@ from pipelines.ingest.landing import is_settled
 from pipelines.ingest.landing import settle_seconds as ingest_settle_seconds
 from pipelines.ingest.parse import list_landing_files
 from pipelines.partitions import is_period, periods_of_run
-from pipelines.publish.files import sha256_file
+from pipelines.files import sha256_file
 from pipelines.schedules.jobs import DRAFT, DRAFT_JOB, KIND_TAG, OFFICIAL_JOB, TRIGGER_TAG, period_draft
 from pipelines.settings import get_settings
 

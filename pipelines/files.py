@@ -2,8 +2,10 @@
 
 CSV: UTF-8 with a byte-order mark (Excel then reads Vietnamese correctly),
 text in Unicode NFC, comma separator, CRLF line ends (RFC 4180), decimal
-point and no thousands separator, numbers never in exponent form, booleans
-``true``/``false``, null as an empty field.
+point and no thousands separator, numbers never in exponent form and, where
+the caller gives the column's decimals (the data dictionary declares them),
+rounded half away from zero to them, booleans ``true``/``false``, null as an
+empty field.
 
 Formula injection: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return would be run as a formula by a spreadsheet program;
@@ -17,6 +19,7 @@ formula and is left as it is; numbers themselves are never touched.
 from __future__ import annotations
 
 import csv
+import decimal
 import hashlib
 import math
 import os
@@ -97,6 +100,15 @@ def format_number(x) -> str:
     return np.format_float_positional(x, trim="-")
 
 
+def round_half_up(x, decimals: int) -> float:
+    """``x`` rounded to ``decimals`` places, halves away from zero, on its shortest decimal text (2.675 -> 2.68)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return x
+    step = decimal.Decimal(1).scaleb(-decimals)
+    return float(decimal.Decimal(repr(x)).quantize(step, rounding=decimal.ROUND_HALF_UP))
+
+
 def _cell(value, kind: str | None) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -111,19 +123,25 @@ def _cell(value, kind: str | None) -> str:
     return nfc(str(value))
 
 
-def _column(s: pd.Series, kind: str | None) -> list[str]:
-    cells = [_cell(v, kind) for v in s.tolist()]
+def _column(s: pd.Series, kind: str | None, decimals: int | None = None) -> list[str]:
+    values = s.tolist()
+    if decimals is not None:
+        values = [v if _cell(v, None) == "" or isinstance(v, (bool, np.bool_, str)) else round_half_up(v, decimals)
+                  for v in values]
+    cells = [_cell(v, kind) for v in values]
     numeric = kind in ("int64", "float64", "boolean") or (
         kind is None and (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)))
     return cells if numeric else neutralise_formulas(cells)
 
 
-def write_csv(df: pd.DataFrame, path: Path, types: Mapping[str, str] | None = None) -> None:
-    """Write ``df`` as an Excel-friendly CSV (see the module text). ``types``: column -> logical type."""
-    types = dict(types or {})
+def write_csv(df: pd.DataFrame, path: Path, types: Mapping[str, str] | None = None,
+              decimals: Mapping[str, int] | None = None) -> None:
+    """Write ``df`` as an Excel-friendly CSV (see the module text). ``types``: column -> logical type;
+    ``decimals``: column -> decimal places its numbers are rounded to."""
+    types, decimals = dict(types or {}), dict(decimals or {})
     cols = [str(c) for c in df.columns]
     # each column formatted once, as text; text columns protected against formula injection
-    columns = [_column(df[c], types.get(c)) for c in cols] if len(df) else []
+    columns = [_column(df[c], types.get(c), decimals.get(c)) for c in cols] if len(df) else []
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         w.writerow(cols)

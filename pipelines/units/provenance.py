@@ -125,13 +125,14 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     rows_apportioned = int(files["rows_apportioned"].sum())
     before = _before_reform(period)
     try:
-        from pipelines.units.legacy import package_version
+        from pipelines.units.crosswalk import package_version
 
         source = package_version()
     except Exception:  # noqa: BLE001 - the note is still written without the package's version
         source = "vietnamadminunits"
-    note_vi, note_en = _notes(period, rebased, before, provinces, communes, sectors, rows_crosswalk,
-                              rows_apportioned, rules, source, values["incomplete"])
+    note_vi, note_en = _note_texts(period, rebased, before, units_text_vi(provinces, communes),
+                                  f"{provinces} provinces and {communes:,} communes", sectors, rules, source,
+                                  rows_crosswalk, rows_apportioned, values["incomplete"])
     return {
         "period": period,
         "rebased": rebased,
@@ -156,12 +157,10 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     }
 
 
-def _notes(period: str, rebased: bool, before: bool, provinces: int, communes: int, sectors: list[str],
-           rows_crosswalk: int, rows_apportioned: int, rules: list[str], source: str,
-           incomplete: int) -> tuple[str, str]:
-    """The sentence of the release on how ``period``'s units came to be those since 1 July 2025 (vi, en)."""
-    units_vi = units_text_vi(provinces, communes)
-    units_en = f"{provinces} provinces and {communes:,} communes"
+def _note_texts(period: str, rebased: bool, before: bool, units_vi: str, units_en: str, sectors: list[str],
+                rules: list[str], source: str, rows_crosswalk: int, rows_apportioned: int,
+                incomplete: int) -> tuple[str, str]:
+    """The sentence of :func:`rebase_note` in Vietnamese and in English."""
     if rebased:
         how_vi = "; ".join(_RULE_VI.get(r, r) for r in rules) or _RULE_VI["area"]
         how_en = "; ".join(_RULE_EN.get(r, r) for r in rules) or _RULE_EN["area"]
