@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.quality.checks import deadline
+from pipelines.reporting_calendar import deadline
 
 from pipelines.demo import legacy
 from pipelines.demo.groups import group_rows
