@@ -425,7 +425,7 @@ def test_a_suite_file_without_its_metadata_is_refused(tmp_path, broken):
 
 def test_every_suite_passes_on_clean_data(con, gx_context):
     results = [r for s in expectations.load_suites() for r in expectations.run_suite(con, s, PERIOD, gx_context)]
-    assert len(results) == 14
+    assert len(results) == 13  # denominator >= 0 is the dbt test only
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]
 
 
