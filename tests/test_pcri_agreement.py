@@ -28,7 +28,7 @@ def built(tmp_path_factory):
         con.execute("update ref.methodology set min_indicator_share = ?", [MIN_INDICATOR_SHARE])
     rows, _ = hand_made_rows(warehouse)
     insert_values(warehouse, rows)
-    proc, _ = run_dbt(tmp, warehouse, "build", "--exclude", "test_type:unit", "--select", "+fct_province_ranking",
+    proc, _ = run_dbt(tmp, warehouse, "run", "--select", "+fct_province_ranking", "+fct_indicator_values",
                       "--vars", '{"min_commune_reporting_share": 0.0}')
     assert proc.returncode == 0, proc.stdout[-6000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
