@@ -439,8 +439,6 @@ GX_FAULTS = {
         "update marts.fct_indicator_values set score = 100.5 where unit_code = '00004' and indicator_code = 'H2_FULL_IMMUNISATION'",
     "gx.indicator_values.value_not_negative":
         "update marts.fct_indicator_values set value = -1 where unit_code = '00004' and indicator_code = 'H2_FULL_IMMUNISATION'",
-    "gx.indicator_values.denominator_not_negative":
-        "update marts.fct_indicator_values set denominator = -1 where unit_code = '00004' and indicator_code = 'H2_FULL_IMMUNISATION'",
     "gx.indicator_values.unit_level":
         "update marts.fct_indicator_values set unit_level = 'district' where unit_code = '00004' and indicator_code = 'H2_FULL_IMMUNISATION'",
     "gx.indicator_values.one_value_per_unit_indicator":
@@ -544,7 +542,9 @@ def test_gate_decision_when_the_checks_did_not_run(con):
 
 def test_a_waived_dbt_test_does_not_block_the_publish_step(con, home, baseline):
     """dbt tests are recorded by the transform step; the gate's waiver must be what the publish step reads."""
-    failing = checks.dbt_result("not_null_fct_x", "marts/fct_x", False, "error", 2, "dbt test failed")
+    from pipelines.checks.dbt import dbt_result
+
+    failing = dbt_result("not_null_fct_x", "marts/fct_x", False, "error", 2, "dbt test failed")
     record_results(con, "run-dbt", PERIOD, [failing])
     (home / "waivers.yaml").write_text(yaml.safe_dump({"waivers": [
         {"check": "dbt.not_null_fct_x", "reason": "đã kiểm tra", "approved_by": "A", "date": "2025-11-20"}]}),
