@@ -52,7 +52,8 @@ UNKNOWN_UNIT = "?"  # a failing unit that cannot be named (a waiver naming one u
 def _ingest_titles() -> dict[str, tuple[str, str]]:
     """Every check code of the quarantine (ingest.*, units.*, workbook.*, landing.*) -> (Vietnamese title,
     severity), from the check catalogue."""
-    return {e.code: (e.title_vi, e.severity) for e in load_catalogue().of_family("ingest") if e.code != "ingest.data_present"}
+    entries = load_catalogue().of_family("ingest")
+    return {e.code: (e.title_vi, e.severity) for e in entries if e.code != "ingest.data_present"}
 
 
 def _norm_header(name: str) -> str:
