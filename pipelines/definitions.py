@@ -8,6 +8,7 @@ from pipelines.ingest.assets import build_ingest_assets, ingest_asset_key
 from pipelines.ingest.registries import REGISTRY_ASSET_KEY, registry_ingest
 from pipelines.methodology import load_methodology
 from pipelines.publish.assets import build_publish_assets, release_contract_check
+from pipelines.publish.previous import previous_release_check
 from pipelines.quality.assets import build_quality_gate
 from pipelines.registries.checks import registry_checks
 from pipelines.reference.assets import reference_assets
@@ -34,7 +35,8 @@ def build_definitions() -> dg.Definitions:
             *build_publish_assets(),
         ],
         asset_checks=[build_quality_gate(
-            methodology, ingest_keys, extra_checks=(release_contract_check, internal_consistency_check, registry_checks),
+            methodology, ingest_keys,
+            extra_checks=(previous_release_check, release_contract_check, internal_consistency_check, registry_checks),
         )],
         resources={"dbt": dbt_resource()},
         # Operating the pipeline: period_draft / period_official jobs, schedules, landing and run status sensors.

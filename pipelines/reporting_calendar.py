@@ -228,3 +228,8 @@ def calendar_lines_vi(calendar: ReportingCalendar | None = None) -> list[str]:
         dates = ", ".join(f"{kinds.get(d.kind, d.kind)}: {d.due[1]}/{d.due[0]}" for d in lv.deadlines)
         lines.append(f"{lv.name_vi or lv.code}: {dates}" + (f" ({lv.source_vi})" if lv.source_vi else ""))
     return lines
+
+
+def deadline(period: str) -> str:
+    """Reporting deadline of a period, from the reporting calendar (methodology/reporting-calendar.yaml)."""
+    return load_calendar().deadline_of(period).isoformat()

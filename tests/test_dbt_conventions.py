@@ -160,7 +160,7 @@ def _manifest(*models: tuple[str, dict], tested: tuple[str, ...] = ()) -> dict:
 
 
 def _path_key(uid, node) -> str:
-    from pipelines.transform.assets import model_asset_path
+    from pipelines.dbt_layout import model_asset_path
 
     return "/".join(model_asset_path(node))
 
@@ -234,7 +234,7 @@ def test_the_key_shape_of_the_second_fqn_part_fails():
 
 
 def test_the_asset_key_of_a_model_outside_the_layers_is_an_error():
-    from pipelines.transform.assets import model_asset_path
+    from pipelines.dbt_layout import model_asset_path
 
     assert model_asset_path(_model("models/marts/commune/fct_commune_ranking.sql")[1]) == [
         "marts", "fct_commune_ranking"]

@@ -67,7 +67,7 @@ def test_previous_ranks_come_from_the_previous_release_not_the_warehouse(release
 
 
 def test_without_a_previous_release_previous_ranks_are_empty_and_said(release_env):
-    from pipelines.quality.guards import previous_release
+    from pipelines.publish.previous import previous_release
 
     settings, _, _ = release_env
     result = _publish(release_env)

@@ -26,9 +26,9 @@ from pipelines.publish.history import HistoryError
 from pipelines.publish.published import PUBLISHED_TABLES
 from pipelines.publish.release import ReleaseError, ReleaseTables, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
-from pipelines.quality.checks import MARTS_RANKING
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
-from pipelines.quality.core import BLOCKING, CheckResult, load_results
+from pipelines.checks.core import BLOCKING, CheckResult, load_results
+from pipelines.checks.keys import MARTS_RANKING
 from pipelines.quality.gate import gate_decision
 from pipelines.settings import get_settings
 from pipelines.warehouse import connect

@@ -49,6 +49,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.sensitive import sensitive_indicator_codes  # noqa: F401 - callers import it from here
+
 GROUP = ("period", "province_code", "indicator_code")
 
 
@@ -125,12 +127,6 @@ class DisclosureResult:
             "complementary": self.complementary,
             "residual_groups": self.residual,
         }
-
-
-def sensitive_indicator_codes(methodology) -> set[str]:
-    """Indicators whose numerator includes a data element marked ``sensitive: true``."""
-    elements = methodology.elements_by_code
-    return {i.code for i in methodology.indicators if any(elements[c].sensitive for c in i.numerator)}
 
 
 def apply_disclosure_control(

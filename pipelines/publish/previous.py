@@ -18,6 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.checks.catalogue import severity_of, title_of
+from pipelines.checks.core import CheckResult
+from pipelines.checks.keys import MARTS_RANKING
 from pipelines.partitions import previous_period
 from pipelines.files import sha256_file
 from pipelines.publish.history import MANIFEST_NAME, load_latest
@@ -80,4 +83,22 @@ def apply_previous_ranks(ranking: pd.DataFrame, previous: PreviousRanks) -> pd.D
     return out
 
 
-__all__ = ["PreviousRanks", "previous_ranks", "apply_previous_ranks"]
+def previous_release(publish_dir: Path, period: str) -> CheckResult:
+    """The previous period's latest release, from which previous ranks are taken (a warning when missing)."""
+    found = previous_ranks(publish_dir, period)
+    return CheckResult(
+        code="output.previous_release", severity=severity_of("output.previous_release"),
+        passed=found.ranks is not None, failures=0 if found.ranks is not None else 1, message=found.note,
+        asset=MARTS_RANKING, title_vi=title_of("output.previous_release"),
+        examples=[] if found.ranks is not None else [{"period": found.period, "problem": found.note}],
+    )
+
+
+def previous_release_check(con, period: str, m=None) -> list[CheckResult]:
+    """``previous_release`` as an extra check of the gate (the signature the gate calls)."""
+    from pipelines.settings import get_settings
+
+    return [previous_release(get_settings().publish_dir, period)]
+
+
+__all__ = ["PreviousRanks", "previous_ranks", "apply_previous_ranks", "previous_release", "previous_release_check"]

@@ -17,27 +17,15 @@ import pandas as pd
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import periods_of_run
-from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
-from pipelines.quality.core import CheckResult, plain_words
-from pipelines.quality.expectations import load_suites
+from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.core import CheckResult, plain_words
+from pipelines.checks.keys import MARTS_RANKING
 from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
 from pipelines.settings import get_settings
 from pipelines.warehouse import connect
 
 GATE_ASSET = dg.AssetKey(MARTS_RANKING.split("/"))
 GATE_CHECK = "publication_gate"
-
-# (asset, family) -> description: one Dagster check per family of checks on the asset it guards.
-FAMILIES: dict[tuple[str, str], str] = {
-    (MARTS_DATA_VALUES, "consistency"): "Tổng theo nhóm tuổi và tổng các xã khớp với tỉnh / sums that must hold",
-    (MARTS_INDICATORS, "consistency"): "Tử số ≤ mẫu số, giá trị trong khoảng hợp lý / numerator ≤ denominator, ranges",
-    (MARTS_INDICATORS, "plausibility"): "Biến động theo năm, giá trị bất thường (cảnh báo) / year-on-year, outliers",
-    (MARTS_RANKING, "output"): "Đủ 34 tỉnh, thứ hạng hợp lệ, đúng cấu trúc công bố / all provinces, proper ranks",
-    # pipelines/registries/checks.py
-    ("ingest/registries", "registry"): "Bản ghi sổ đăng ký hợp lệ, không trùng nguồn với tệp tổng hợp / "
-                                       "registry records valid, no element also sent as a total",
-}
-
 
 def periods_of(context) -> list[str]:
     """The run's periods: one, or several in a backfill run."""
@@ -78,11 +66,8 @@ def _key(asset: str) -> dg.AssetKey:
 
 
 def _family_specs() -> list[tuple[str, str, str]]:
-    specs = [(asset, family, desc) for (asset, family), desc in FAMILIES.items()]
-    for suite in load_suites():
-        desc = suite.document["meta"]["cri"].get("description_vi", suite.name)
-        specs.append((suite.asset, f"gx_{suite.name}", f"Great Expectations: {desc}"))
-    return specs
+    """(asset, family, description) of every family check, from the check catalogue."""
+    return load_catalogue().dagster_families()
 
 
 def _family_of(r: CheckResult) -> str:

@@ -33,61 +33,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.methodology import Methodology
-from pipelines.quality.core import BLOCKING, WARNING, CheckResult, examples_from, result_from_failures
+from pipelines.reporting_calendar import deadline
+from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.core import BLOCKING, WARNING, CheckResult, examples_from, result_from_failures
+from pipelines.checks.keys import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
 from pipelines.registries.checks import registry_counts
-
-MARTS_INDICATORS = "marts/fct_indicator_values"
-MARTS_DATA_VALUES = "marts/fct_data_values"
-MARTS_RANKING = "marts/fct_province_ranking"
-
-# Ingest rejections: what each code means to an operator, and whether it blocks.
-INGEST_CHECKS: dict[str, tuple[str, str]] = {
-    "ingest.file_encoding": ("Tệp không đúng mã UTF-8", BLOCKING),
-    "ingest.file_empty": ("Tệp rỗng", BLOCKING),
-    "ingest.missing_column": ("Thiếu cột bắt buộc", BLOCKING),
-    "ingest.unparseable_value": ("Giá trị không đọc được thành số", BLOCKING),
-    "ingest.not_whole_number": ("Số đếm không phải số nguyên", BLOCKING),
-    "ingest.invalid_yes_no": ("Giá trị có/không phải là 0 hoặc 1", BLOCKING),
-    "ingest.negative_value": ("Số âm", BLOCKING),
-    "ingest.unknown_data_element": ("Mã chỉ tiêu không có trong danh mục", BLOCKING),
-    "ingest.wrong_sector": ("Chỉ tiêu thuộc ngành khác", BLOCKING),
-    "ingest.unknown_unit": ("Mã đơn vị hành chính không hợp lệ", BLOCKING),
-    "ingest.period_mismatch": ("Kỳ báo cáo không khớp với thư mục", BLOCKING),
-    "ingest.unsupported_scheme": ("Hệ thống đơn vị hành chính không hỗ trợ", BLOCKING),
-    "ingest.conflicting_duplicate": ("Trùng dòng với giá trị khác nhau", BLOCKING),
-    "ingest.duplicate_row": ("Trùng dòng giống hệt (đã giữ một dòng)", WARNING),
-    "ingest.missing_value": ("Ô bắt buộc bị trống", BLOCKING),
-    "ingest.malformed_row": ("Dòng có số ô khác dòng tiêu đề", BLOCKING),
-    # the value of a built-in element is computed from the unit list: the row changes no published figure
-    "ingest.not_reportable": ("Chỉ tiêu do hệ thống tự tính, không cần báo cáo (dòng bị bỏ qua)", WARNING),
-    "ingest.unsupported_file": ("Tệp không phải CSV hoặc Excel .xlsx", BLOCKING),
-    "ingest.file_malformed": ("Không đọc được cấu trúc tệp CSV", BLOCKING),
-    "ingest.duplicate_column": ("Một cột xuất hiện hai lần trong dòng tiêu đề", BLOCKING),
-    # unit names and units before 1 July 2025 (pipelines.units)
-    "units.unknown_name": ("Tên đơn vị không khớp đơn vị nào", BLOCKING),
-    "units.ambiguous_name": ("Tên đơn vị khớp nhiều đơn vị, cần ghi mã", BLOCKING),
-    "units.bad_unit_scheme": ("Hệ thống đơn vị không phải 2025 hoặc legacy", BLOCKING),
-    "units.missing_unit": ("Dòng không có mã hoặc tên đơn vị", BLOCKING),
-    "units.unknown_legacy_unit": ("Đơn vị cũ không có trong danh mục trước 1/7/2025", BLOCKING),
-    "units.ambiguous_unit": ("Tên đơn vị cũ khớp nhiều đơn vị, cần ghi mã", BLOCKING),
-    "units.bad_value": ("Giá trị không phải số, không chuyển đổi được", BLOCKING),
-    "units.not_in_crosswalk": ("Đơn vị cũ không có trong bảng chuyển đổi", BLOCKING),
-    "units.duplicate_unit": ("Một đơn vị cũ có nhiều dòng cho cùng chỉ tiêu", BLOCKING),
-    "units.wrong_level": ("Đơn vị cũ cấp tỉnh/huyện cho chỉ tiêu cấp xã", BLOCKING),
-    "units.scheme_overlap": ("Số liệu vừa theo đơn vị mới vừa chuyển đổi từ đơn vị cũ", BLOCKING),
-    # agency workbooks (pipelines.ingest.workbook)
-    "workbook.unreadable": ("Không đọc được tệp Excel", BLOCKING),
-    "workbook.no_header": ("Biểu không có dòng tiêu đề nhận ra được", BLOCKING),
-    "workbook.unknown_header": ("Cột không có trong mẫu biểu, không được nạp", BLOCKING),
-    "workbook.duplicate_column": ("Hai cột cùng một chỉ tiêu, cột sau không được nạp", BLOCKING),
-    "workbook.total_mismatch": ("Dòng tổng khác tổng các dòng", BLOCKING),
-    "workbook.bad_unit_scheme": ("Hệ thống đơn vị ghi trong biểu không hợp lệ", BLOCKING),
-    "workbook.period_mismatch": ("Kỳ báo cáo ghi trong biểu khác kỳ của tệp", BLOCKING),
-    "workbook.no_period": ("Không rõ kỳ báo cáo của biểu", BLOCKING),
-    "workbook.missing_unit": ("Dòng có số liệu nhưng không có mã hoặc tên đơn vị", BLOCKING),
-    "workbook.merged_value": ("Ô số liệu gộp qua nhiều dòng, không được nạp", BLOCKING),
-}
-
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
@@ -100,13 +50,10 @@ UNKNOWN_UNIT = "?"  # a failing unit that cannot be named (a waiver naming one u
 
 
 def _ingest_titles() -> dict[str, tuple[str, str]]:
-    """Every ingest check code -> (Vietnamese title, severity): INGEST_CHECKS, then the parser's own codes."""
-    from pipelines.ingest.codes import CHECK_CODES
-
-    titles = dict(INGEST_CHECKS)
-    for code, (vi, _en) in CHECK_CODES.items():
-        titles.setdefault(code, (vi, BLOCKING))
-    return titles
+    """Every check code of the quarantine (ingest.*, units.*, workbook.*, landing.*) -> (Vietnamese title,
+    severity), from the check catalogue."""
+    entries = load_catalogue().of_family("ingest")
+    return {e.code: (e.title_vi, e.severity) for e in entries if e.code != "ingest.data_present"}
 
 
 def _norm_header(name: str) -> str:
@@ -209,7 +156,7 @@ def ingest_checks(
 ) -> list[CheckResult]:
     """One result per quarantine code: the rows (or whole files) rejected for this period.
 
-    Every code of ``INGEST_CHECKS`` (ingest.*, and the units.* and workbook.*
+    Every quarantine code of the check catalogue (ingest.*, and the units.* and workbook.*
     codes that reject rows into the same ``raw.rejected_rows``) and of the
     parser gets a result, passed or not; a code found in the quarantine but
     declared nowhere blocks.
@@ -305,10 +252,8 @@ def proportion_indicators(m: Methodology) -> list[str]:
     Rates per 1,000 or 100,000 (under-5 deaths per live birth, cases per
     100,000 children) and amounts per child are not bounded by their
     denominator; their plausible ranges (``consistency.plausible_range``)
-    bound them instead. The dbt test
-    ``fct_indicator_values_percentage_numerator_le_denominator`` selects the
-    same indicators (``unit_en = '%'``) as a warning in the dbt run; this
-    check is the blocking one, and names every unit.
+    bound them instead. This is the only implementation of the rule (see the
+    check catalogue); it names every unit.
     """
     return [
         i.code for i in m.indicators
@@ -368,13 +313,6 @@ def plausible_ranges(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
                      "{n} values outside the plausible range declared in the methodology",
         asset=MARTS_INDICATORS, title_vi="Giá trị trong khoảng hợp lý",
     )
-
-
-def deadline(period: str) -> str:
-    """Reporting deadline of a period, from the reporting calendar (methodology/reporting-calendar.yaml)."""
-    from pipelines.reporting_calendar import load_calendar
-
-    return load_calendar().deadline_of(period).isoformat()
 
 
 def reporting_rates(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> pd.DataFrame:
@@ -603,13 +541,6 @@ def data_present(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
     )
 
 
-def dbt_result(code: str, asset: str, passed: bool, severity: str, failures: int, message: str) -> CheckResult:
-    return CheckResult(
-        code=f"dbt.{code}", severity=BLOCKING if severity == "error" else WARNING, passed=passed,
-        failures=failures, message=message, asset=asset, title_vi="Kiểm thử dbt",
-    )
-
-
 _SAFE = re.compile(r"[^a-z0-9_]+")
 
 
@@ -619,8 +550,8 @@ def check_name(code: str) -> str:
 
 
 __all__ = [
-    "INGEST_CHECKS", "ingest_checks", "locate_rejects", "consistency_rules", "proportion_indicators",
+    "ingest_checks", "locate_rejects", "consistency_rules", "proportion_indicators",
     "numerator_le_denominator", "plausible_ranges",
     "completeness", "reporting_rates", "year_on_year", "commune_outliers", "ranking_output", "data_present",
-    "dbt_result", "check_name", "deadline", "examples_from",
+    "check_name", "deadline", "examples_from",
 ]

@@ -1,9 +1,10 @@
 """Run the Great Expectations suites kept in ``expectations/*.json``.
 
 A suite file is a GX 1.x expectation suite plus, in ``meta.cri``, the asset it
-guards and the SQL query (one ``?`` for the period) that gives its batch. Each
-expectation carries ``meta.id``, ``meta.severity`` and ``meta.title_vi``; its
-result becomes the check ``gx.<suite>.<id>``.
+guards (a name of ``pipelines.checks.keys.ASSETS``) and the SQL query (one ``?``
+for the period) that gives its batch. Each expectation carries ``meta.id``; its
+result becomes the check ``gx.<suite>.<id>``, whose severity and title are in
+the check catalogue (``pipelines/checks/catalogue.yaml``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.quality.core import BLOCKING, CheckResult, examples_from
+from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.core import BLOCKING, CheckResult, examples_from
+from pipelines.checks.keys import ASSETS
 from pipelines.settings import EXPECTATIONS_DIR
 
 ID_COLUMNS = ["sector", "source_file", "row_number", "unit_level", "province_code", "unit_code", "unit_name",
@@ -46,7 +49,8 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
         for n, e in enumerate(doc["expectations"]):
             if "id" not in e.get("meta", {}):
                 raise ValueError(f"{path}: expectations[{n}] needs meta.id")
-        suites.append(Suite(name=doc["name"], asset=cri["asset"], query=cri["query"], document=doc))
+        suites.append(Suite(name=doc["name"], asset=ASSETS.get(cri["asset"], cri["asset"]), query=cri["query"],
+                            document=doc))
     return suites
 
 
@@ -79,8 +83,10 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
     gx_suite = gx.ExpectationSuite(name=suite.name, expectations=[dict(e) for e in suite.document["expectations"]])
     validation = batch.validate(gx_suite, result_format={"result_format": "COMPLETE"})
     results = []
+    catalogue = load_catalogue()
     for res in validation.results:
         meta = res.expectation_config.meta or {}
+        entry = catalogue.find(check_code(suite.name, meta["id"]))
         info = res.result or {}
         index = info.get("unexpected_index_list") or []
         rows = df.loc[[i for i in index if isinstance(i, int | float) and i in df.index]] if index else df.head(0)
@@ -91,13 +97,13 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
             [] if res.success else [{"observed_value": info.get("observed_value"), **kwargs}])
         results.append(CheckResult(
             code=check_code(suite.name, meta["id"]),
-            severity=meta.get("severity", BLOCKING),
+            severity=entry.severity if entry is not None else BLOCKING,
             passed=bool(res.success),
             failures=0 if res.success else failures,
             message=_message(res.expectation_config.type, kwargs, bool(res.success), failures,
                              info.get("observed_value"), suite.name),
             asset=suite.asset,
-            title_vi=meta.get("title_vi", ""),
+            title_vi=entry.title_vi if entry is not None else "",
             examples=examples,
             failing_units=sorted({str(u) for u in rows.get("unit_code", pd.Series(dtype=str)).dropna()}),
         ))

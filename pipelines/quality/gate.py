@@ -18,8 +18,10 @@ import pandas as pd
 
 from pipelines.methodology import Methodology
 from pipelines.partitions import previous_period
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.quality import checks, guards
-from pipelines.quality.core import BLOCKING, CheckResult, load_results, plain_words, record_results
+from pipelines.checks.catalogue import stamp
+from pipelines.checks.core import BLOCKING, CheckResult, load_results, plain_words, record_results
 from pipelines.quality.expectations import run_all as run_expectations
 from pipelines.quality.report import write_reports
 from pipelines.quality.waivers import Waiver, apply_waivers, load_waivers
@@ -65,7 +67,7 @@ def _guard(code: str, asset: str, fn: Callable[[], list[CheckResult] | CheckResu
 
 def run_checks(
     con: duckdb.DuckDBPyConnection, period: str, run_id: str, m: Methodology,
-    extra_checks: tuple[ExtraCheck, ...] = (), landing_dir: Path | None = None, publish_dir: Path | None = None,
+    extra_checks: tuple[ExtraCheck, ...] = (), landing_dir: Path | None = None,
 ) -> tuple[list[CheckResult], pd.DataFrame]:
     results: list[CheckResult] = []
     results += _guard("ingest.data_present", "ingest", lambda: checks.data_present(con, period))
@@ -89,9 +91,6 @@ def run_checks(
                       lambda: checks.commune_outliers(con, period, m))
     results += _guard("output.ranking", checks.MARTS_RANKING, lambda: checks.ranking_output(con, period, m))
     results += _guard("output.enough_ranked", checks.MARTS_RANKING, lambda: guards.enough_ranked(con, period))
-    if publish_dir is not None:
-        results += _guard("output.previous_release", checks.MARTS_RANKING,
-                          lambda: guards.previous_release(publish_dir, period))
     results += _guard("gx", "expectations", lambda: run_expectations(con, period))
     for extra in extra_checks:
         results += _guard(f"extra.{getattr(extra, '__name__', 'check')}", "publish", lambda e=extra: e(con, period, m))
@@ -99,6 +98,7 @@ def run_checks(
     for r in load_results(con, run_id, period, prefix="dbt."):
         r.waived, r.waiver = False, None
         results.append(r)
+    stamp(results)  # severities (and titles a check left out) come from the check catalogue
     name_units(con, results)
     return results, rates
 
@@ -160,8 +160,7 @@ def evaluate_period(
     settings: Settings,
     extra_checks: tuple[ExtraCheck, ...] = (),
 ) -> GateOutcome:
-    results, rates = run_checks(con, period, run_id, m, extra_checks, landing_dir=settings.landing_dir,
-                                publish_dir=settings.publish_dir)
+    results, rates = run_checks(con, period, run_id, m, extra_checks, landing_dir=settings.landing_dir)
     waivers = load_waivers(settings.home / "waivers.yaml")
     apply_waivers(results, waivers, period)
     # every result, the dbt tests' too: a waiver applied to a dbt test must be what the publish step reads
@@ -199,6 +198,4 @@ def gate_decision(con: duckdb.DuckDBPyConnection, run_id: str, period: str) -> t
 
 def _sensitive_codes(m: Methodology) -> set[str]:
     """Sensitive data elements and the indicators whose numerator holds one (their commune figures are hidden)."""
-    from pipelines.publish.disclosure import sensitive_indicator_codes
-
     return sensitive_indicator_codes(m) | {e.code for e in m.data_elements if e.sensitive}

@@ -9,8 +9,8 @@
 * ``output.enough_ranked`` (blocking): at least two provinces can be ranked
   (a ranking of one, or of none, is no ranking; the rank robustness step
   needs two);
-* ``output.previous_release`` (warning): the previous period has a release,
-  from which the release takes ``previous_rank`` and ``rank_change``.
+(``output.previous_release``, whether the previous period has a release, is
+publication's own check: ``pipelines.publish.previous``.)
 
 Like every check of the gate, a failure is waivable in ``waivers.yaml``.
 """
@@ -23,8 +23,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.methodology import Methodology
-from pipelines.quality.checks import MARTS_DATA_VALUES, MARTS_RANKING
-from pipelines.quality.core import BLOCKING, WARNING, CheckResult, result_from_failures
+from pipelines.checks.core import BLOCKING, CheckResult, result_from_failures
+from pipelines.checks.keys import MARTS_DATA_VALUES, MARTS_RANKING
 from pipelines.warehouse import table_exists
 
 MIN_RANKED = 2
@@ -139,17 +139,4 @@ def enough_ranked(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
     )
 
 
-def previous_release(publish_dir: Path, period: str) -> CheckResult:
-    """The previous period's latest release, from which previous ranks are taken (a warning when missing)."""
-    from pipelines.publish.previous import previous_ranks
-
-    found = previous_ranks(publish_dir, period)
-    return CheckResult(
-        code="output.previous_release", severity=WARNING, passed=found.ranks is not None,
-        failures=0 if found.ranks is not None else 1, message=found.note, asset=MARTS_RANKING,
-        title_vi="Có bản công bố kỳ trước để so sánh thứ hạng",
-        examples=[] if found.ranks is not None else [{"period": found.period, "problem": found.note}],
-    )
-
-
-__all__ = ["sector_files", "value_bounds", "bounds_table", "enough_ranked", "previous_release", "MIN_RANKED"]
+__all__ = ["sector_files", "value_bounds", "bounds_table", "enough_ranked", "MIN_RANKED"]

@@ -11,7 +11,8 @@
         date: 2025-11-20                                # required: when it was approved
         expires: 2026-01-31                             # optional: after this day it does nothing
 
-A waiver turns a blocking failure into a warning only when it matches: same
+The check must be a code of the check catalogue (``docs/checks.md``); any other
+code makes the waiver invalid. A waiver turns a blocking failure into a warning only when it matches: same
 check, same period (when given), and, when it names a unit, the failure
 concerns that unit and no other. An expired, incomplete or unmatched waiver
 does nothing; every waiver appears in the quality report and the manifest
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.quality.core import CheckResult
+from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.core import CheckResult
 
 REQUIRED = ("check", "reason", "approved_by", "date")
 QUOTE_UNIT = 'write the unit code in quotes (unit: "00004") so that its leading zeros are kept'
@@ -81,6 +83,9 @@ def load_waivers(path: Path) -> list[Waiver]:
         elif bad_dates:
             w.status, w.note = "invalid", (f"{path.name} waivers[{n}]: {', '.join(bad_dates)} is not a date "
                                            f"(expected YYYY-MM-DD)")
+        elif not load_catalogue().waivable(w.check):
+            w.status, w.note = "invalid", (f"{path.name} waivers[{n}]: {w.check} is not a check code "
+                                           "(the codes are listed in docs/checks.md)")
         elif isinstance(entry.get("unit"), int):
             w.note = f"unit {entry['unit']} was read as a number: {QUOTE_UNIT}"
         out.append(w)

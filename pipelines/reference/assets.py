@@ -56,6 +56,8 @@ METHODOLOGY_TABLES = (
     # the child-friendly commune assessment (methodology/commune-assessment-*.yaml); empty without one
     "assessment", "assessment_criteria", "assessment_items", "assessment_terms", "assessment_bands",
     "assessment_thresholds",
+    # every reporting period and its previous period (pipelines.partitions.previous_period)
+    "periods",
 )
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines.quality.core import BLOCKING, WARNING, CheckResult, result_from_failures
+from pipelines.checks.catalogue import severity_of
+from pipelines.checks.core import CheckResult, result_from_failures
+from pipelines.checks.keys import REGISTRIES
 from pipelines.registries.load import CHECKS
 
-ASSET = "ingest/registries"
-WARNING_CHECKS = ("registry.duplicate_key",)
+ASSET = REGISTRIES
 CONFLICT = "registry.aggregate_conflict"
 
 
@@ -40,7 +41,7 @@ def rejected_checks(con: duckdb.DuckDBPyConnection, period: str) -> list[CheckRe
         failures = rejects[rejects.check_code == code]
         counts = failures.groupby("registry").size().to_dict()
         out.append(result_from_failures(
-            code, WARNING if code in WARNING_CHECKS else BLOCKING, failures,
+            code, severity_of(code), failures,
             ok_message=f"No record refused: {en}",
             fail_message=(f"{{n}} bản ghi bị từ chối: {vi} / {{n}} records refused: {en} ("
                           + ", ".join(f"{r} {n}" for r, n in counts.items()) + "); see raw.rejected_records"),
@@ -68,7 +69,7 @@ def conflict_check(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
     failures = aggregate_conflicts(con, period)
     named = "; ".join(f"{r.data_element} ({r.registry} / {r.source_file})" for r in failures.head(5).itertuples())
     return result_from_failures(
-        CONFLICT, BLOCKING, failures,
+        CONFLICT, severity_of(CONFLICT), failures,
         ok_message="No data element comes both from a registry extract and from an aggregate file",
         fail_message=("{n} chỉ tiêu vừa có từ sổ đăng ký vừa có trong tệp tổng hợp / {n} data elements come both "
                       f"from a registry extract and an aggregate file: {named}. Remove the element from the "

@@ -22,7 +22,7 @@ import pandas as pd
 from pipelines.methodology import Methodology, load_methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, run_metadata, single_run
-from pipelines.quality.core import WARNING, CheckResult
+from pipelines.checks.core import WARNING, CheckResult
 from pipelines.robustness import RobustnessInputError, analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
 from pipelines.robustness.engine import IndexModel, nominal_evaluation

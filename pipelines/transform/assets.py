@@ -29,8 +29,9 @@ from dagster_dbt import (
 from pipelines.ops.progress import say
 from pipelines.ops.warmup import import_in_background
 from pipelines.partitions import period_partitions, periods_of_run, single_run
-from pipelines.quality.checks import dbt_result
-from pipelines.quality.core import record_results
+from pipelines.checks.core import record_results
+from pipelines.checks.dbt import dbt_test_outcomes
+from pipelines.dbt_layout import model_asset_path
 from pipelines.settings import DBT_PROJECT_DIR, get_settings
 from pipelines.transform.project import DBT_EXECUTABLE, dbt_vars, run_target_dir, seed_run_target
 from pipelines.warehouse import connect
@@ -51,23 +52,6 @@ class _ObservedTestsFilter(logging.Filter):
 
 
 logging.getLogger("dagster.builtin").addFilter(_ObservedTestsFilter())
-
-LAYERS = ("staging", "intermediate", "marts")
-
-
-def model_layer(node: Mapping[str, Any]) -> str:
-    """The layer of a dbt model: the first folder under ``models/`` (dbt_project/models/<layer>/...)."""
-    parts = Path(node["original_file_path"]).parts
-    if len(parts) < 3 or parts[1] not in LAYERS:
-        raise ValueError(f"dbt model {node['name']} ({node['original_file_path']}) is not in a layer folder: "
-                         f"models/{{{','.join(LAYERS)}}}/")
-    return parts[1]
-
-
-def model_asset_path(node: Mapping[str, Any]) -> list[str]:
-    """The asset key of a dbt model: ``<layer>/<model>``."""
-    return [model_layer(node), node["name"]]
-
 
 class CriDbtTranslator(DagsterDbtTranslator):
     """Asset keys ``<layer>/<model>``; raw data values come from the ingest assets."""
@@ -105,27 +89,6 @@ class CriDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         # One gate decides publication (with waivers); dbt tests must not stop the run before it.
         return spec._replace(blocking=False) if spec is not None else None
-
-
-def dbt_test_outcomes(run_results: dict, manifest: dict) -> list:
-    """One gate result per dbt data test, from dbt's run_results.json."""
-    outcomes = []
-    for r in run_results.get("results", []):
-        node = manifest["nodes"].get(r["unique_id"], {})
-        if node.get("resource_type") != "test":
-            continue
-        parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p.startswith("model.")]
-        model = manifest["nodes"][parents[0]] if parents else {}
-        asset = "/".join(model_asset_path(model)) if model else ""
-        severity = str(node.get("config", {}).get("severity", "error")).lower()
-        status = r.get("status")
-        failures = int(r.get("failures") or 0) if status in ("fail", "warn") else (1 if status == "error" else 0)
-        message = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
-        outcomes.append(dbt_result(
-            node["name"], asset, status in ("pass", "success"), severity, failures,
-            f"dbt test {node['name']} on {asset}: " + ("passed" if status == "pass" else f"{status} {message}"),
-        ))
-    return outcomes
 
 
 def table_metadata(con, relation: str, period: str | None, preview: bool) -> dict[str, Any]:

@@ -22,6 +22,12 @@ tiers as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('stg_ref__periods') }}
+
+),
+
 provinces as (
 
     select
@@ -65,9 +71,11 @@ with_previous as (
         previous.rank as previous_rank,
 
     from tiered
+    left join periods
+        on tiered.period = periods.period
     left join tiered as previous
         on tiered.province_code = previous.province_code
-        and previous.period = {{ previous_period('tiered.period') }}
+        and previous.period = periods.previous_period
 
 ),
 
