@@ -76,7 +76,7 @@ def test_every_dbt_test_is_in_the_catalogue_with_dbts_own_severity():
 
 
 def test_every_expectation_and_quarantine_code_is_in_the_catalogue():
-    from pipelines.ingest.parse import CHECK_CODES
+    from pipelines.ingest.codes import CHECK_CODES
     from pipelines.quality.expectations import check_code, load_suites
     from pipelines.registries.load import CHECKS
 
@@ -115,7 +115,8 @@ def test_results_take_the_catalogues_severity_and_title():
 
 def test_dbt_outcomes_take_the_catalogues_entry_of_their_kind():
     manifest = {"nodes": {
-        "model.cri.m": {"resource_type": "model", "name": "fct_x", "fqn": ["cri", "marts", "fct_x"]},
+        "model.cri.m": {"resource_type": "model", "name": "fct_x", "fqn": ["cri", "marts", "fct_x"],
+                        "original_file_path": "models/marts/fct_x.sql"},
         "test.cri.t": {"resource_type": "test", "name": "not_null_fct_x_a", "config": {"severity": "ERROR"},
                        "depends_on": {"nodes": ["model.cri.m"]}, "test_metadata": {"name": "not_null"}},
     }}
