@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 from pipelines.transform import project
 
 
@@ -35,7 +36,12 @@ def test_the_runs_target_folder_is_in_the_home(cri_home: Path):
 
 
 def test_dbt_vars_come_from_the_methodology(cri_home: Path, small_methodology: Path):
-    assert project.dbt_vars() == {"min_commune_reporting_share": 0.0}
+    # and the warehouse, which profiles.yml reads from the variables (nothing is put in the environment)
+    assert project.dbt_vars() == {"min_commune_reporting_share": 0.0,
+                                  "warehouse_path": str(cri_home.resolve() / "warehouse.duckdb")}
+    settings = Settings(home=cri_home / "other", methodology_path=DEFAULT_METHODOLOGY)
+    assert project.dbt_vars(settings) == {"min_commune_reporting_share": 0.9,
+                                          "warehouse_path": str(cri_home / "other" / "warehouse.duckdb")}
 
 
 def test_the_dbt_resource_starts_no_extra_process(monkeypatch: pytest.MonkeyPatch):

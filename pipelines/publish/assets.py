@@ -16,9 +16,9 @@ import duckdb
 import pandas as pd
 
 from pipelines.ingest.provenance import rebase_note
-from pipelines.methodology import Methodology, load_methodology
+from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
+from pipelines.partitions import period_partitions, previous_period, run_metadata, run_periods, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
@@ -29,8 +29,8 @@ from pipelines.quality.checks import MARTS_RANKING
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
 from pipelines.quality.core import BLOCKING, CheckResult, load_results
 from pipelines.quality.gate import gate_decision
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 from pipelines.settings import get_settings
-from pipelines.warehouse import connect
 
 PUBLISH_GROUP = "publish"
 RELEASE_KEY = dg.AssetKey(["publish", "release"])
@@ -83,9 +83,9 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
 
 
 def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None,
-                   shared: dict | None = None):
+                   shared: dict | None = None, settings=None):
     """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML and PDF report."""
-    source, uncertainty, profiles = read_analysis(period, run_id)
+    source, uncertainty, profiles = read_analysis(period, run_id, settings)
 
     def robustness(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         copy_analysis(source, folder)
@@ -121,13 +121,14 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         "manifest), written only when the data passed the quality gate; never overwritten."
     ),
 )
-def release(context) -> dg.MaterializeResult:
-    settings = get_settings()
-    periods = context.partition_keys  # one period, or several in a backfill run
-    m = load_methodology(settings.methodology_path)
+def release(context, settings: SettingsResource, methodology: MethodologyResource,
+            warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = settings.get()
+    periods = run_periods(context)  # one period, or several in a backfill run
+    m = methodology.load()
     # every period of the run passed the gate, or nothing is written
     blocked = []
-    with connect(read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         for period in periods:
             say("publish", f"checking the gate for {period}")
             ok, reasons = gate_decision(con, context.run_id, period)
@@ -137,12 +138,12 @@ def release(context) -> dg.MaterializeResult:
             description="Không công bố / publication blocked:\n" + "\n".join(f"- {r}" for r in blocked),
             metadata={"blocking_failures": dg.MetadataValue.json(blocked)},
         )
-    per_period = {period: _release_period(context, period, m, settings) for period in periods}
+    per_period = {period: _release_period(context, period, m, settings, warehouse) for period in periods}
     return dg.MaterializeResult(metadata=run_metadata(per_period, versions="version", paths="path"))
 
 
-def _release_period(context, period: str, m: Methodology, settings) -> dict:
-    with connect(read_only=True) as con:
+def _release_period(context, period: str, m: Methodology, settings, warehouse: WarehouseResource) -> dict:
+    with warehouse.connect(read_only=True) as con:
         results = load_results(con, context.run_id, period)
         report_json = settings.reports_period_dir(period) / "quality_report.json"
         quality = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
@@ -156,7 +157,8 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
                 built=_BUILT.pop(_built_key(period, m), None),  # as the gate's contract check built them
                 # the series, targets, equity and notes first: the report shows their sections
                 extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
-                               *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],
+                               *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared,
+                                               settings)],
                 quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                          if k in quality},
             )
