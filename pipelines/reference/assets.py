@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.partitions import period_partitions, single_run
 from pipelines.reference import load_admin_units, load_methodology_tables
 from pipelines.reference.commune_types import (
     DEFAULT_TYPE,
@@ -19,17 +18,14 @@ from pipelines.resources import MethodologyResource, SettingsResource, Warehouse
 from pipelines.warehouse import ensure_schema
 
 REFERENCE_GROUP = "reference"
-# Every asset of the graph is partitioned by period, reference tables included (they are reloaded by each run,
-# whatever its period): then a run, or a backfill of several periods, always carries its period, and the quality
-# gate and the release know which period they judge. A graph mixing partitioned and unpartitioned assets would
-# run the unpartitioned ones (and the gate on the marts) in a run of their own, without a period.
+# The reference tables do not depend on a period: they are not partitioned. A period's run (a job run for one
+# partition, or one run over a range of partitions) still reloads them first, in the same run; an asset backfill
+# started from the asset graph loads them in a run of their own before the periods' run.
 
 
 @dg.asset(
     key=["reference", "admin_units"],
     group_name=REFERENCE_GROUP,
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     description=(
         "Danh mục 34 tỉnh, thành phố và 3.321 xã, phường, đặc khu (từ 1/7/2025), lấy từ gói vietnam-provinces.\n\n"
@@ -71,8 +67,6 @@ METHODOLOGY_TABLES = (
         )
         for table in METHODOLOGY_TABLES
     ],
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     name="methodology_tables",
 )
 def methodology_tables(context, methodology: MethodologyResource, warehouse: WarehouseResource):
@@ -96,8 +90,6 @@ def methodology_tables(context, methodology: MethodologyResource, warehouse: War
 @dg.asset(
     key=["reference", "commune_types"],
     group_name=REFERENCE_GROUP,
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey(["reference", "admin_units"])],
     description=(

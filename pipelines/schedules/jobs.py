@@ -8,9 +8,11 @@
   refuses unless the blocking checks ran and passed in the same run.
 
 Both are partitioned by period (``YYYY``, ``YYYYH1``, ``YYYYH2``), like every
-asset: the reference tables and the dbt models (which cover every period) are
-rebuilt in each run, and a backfill of several periods is one run (a range of
-partitions; see ``pipelines.partitions``). Both carry the run tag
+asset that depends on a period; the reference tables (not partitioned) and the
+dbt models (partitioned, though they cover every period) are rebuilt in each
+run, and a backfill of several periods is one run (a range of partitions; see
+``pipelines.partitions``). Every step learns its periods one way,
+``pipelines.partitions.run_periods(context)`` (``context.partition_keys``). Both carry the run tag
 ``cri/warehouse: write``, which the production ``dagster.yaml`` limits to one run at a time, and execute every
 step in one process (the in-process executor), the warehouse resource holding the warehouse lock for the whole
 run (``pipelines.resources``, ``lock.py``).
