@@ -52,10 +52,8 @@ def run_periods(context) -> list[str]:
 
     The one way a step learns its period (``context.partition_keys``); a run without a period is refused with a
     sentence."""
-    try:
-        keys = list(context.partition_keys)
-    except dg.DagsterInvariantViolationError:  # an unpartitioned run
-        keys = []
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    keys = list(context.partition_keys) if partitioned else []
     if not keys:
         raise dg.Failure(
             description="Chọn kỳ báo cáo (partition) trước khi chạy / choose a period (partition) for this run")

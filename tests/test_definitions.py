@@ -92,3 +92,30 @@ def test_every_step_but_the_dbt_cli_receives_the_pipeline_resources():
         node = graph.get(key)
         if node.is_materializable:
             assert "warehouse" in node.assets_def.required_resource_keys, key.to_user_string()
+
+
+def _swallowed(text: str | None) -> list[str]:
+    """What Markdown would take for an HTML tag and not show: ``<period>`` outside a code span."""
+    import re
+
+    plain = re.sub(r"```.*?```", "", text or "", flags=re.S)
+    plain = re.sub(r"(`+)(.+?)\1", "", plain, flags=re.S)
+    return re.findall(r"<[A-Za-zÀ-ỹ_][^<>\n]{0,40}>", plain)
+
+
+def test_placeholders_outside_code_are_found():
+    assert _swallowed("files in landing/<period>/<sector>/ and `reports/<period>/`") == ["<period>", "<sector>"]
+    assert _swallowed("in `landing/<kỳ>/health/`; ```\npublish/<period>/v<N>/\n```; 1 < 2 > 0") == []
+
+
+def test_descriptions_render_in_the_ui():
+    # the UI renders descriptions as Markdown: a placeholder like <period> must sit in a code span
+    graph = defs.resolve_asset_graph()
+    texts = {k.to_user_string(): graph.get(k).description for k in graph.get_all_asset_keys()}
+    texts |= {str(k): graph.get_check_spec(k).description for k in graph.asset_check_keys}
+    texts |= {f"op {a.node_def.name}": a.node_def.description for a in defs.assets if hasattr(a, "node_def")}
+    texts |= {f"job {j.name}": j.description for j in defs.jobs}
+    texts |= {f"schedule {s.name}": s.description for s in defs.schedules}
+    texts |= {f"sensor {s.name}": s.description for s in defs.sensors}
+    assert len(texts) > 100
+    assert {name: _swallowed(text) for name, text in texts.items() if _swallowed(text)} == {}
