@@ -23,6 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 
@@ -56,6 +57,12 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse: connections, and the one-writer lock held for the whole run."""
 
     settings: SettingsResource
+    # what one step of a run hands to a later one (the release tables the gate built for publish): one resource
+    # object per run (set up once by the in-process executor), so nothing outlives the run
+    _run_cache: dict = PrivateAttr(default_factory=dict)
+
+    def run_cache(self) -> dict:
+        return self._run_cache
 
     @property
     def path(self) -> Path:

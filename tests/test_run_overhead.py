@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from pipelines.resources import SettingsResource, WarehouseResource, pipeline_resources
 from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 from pipelines.transform import project
 
@@ -105,27 +106,30 @@ def test_the_gate_builds_the_release_tables_once_for_publish(tmp_path: Path, mon
 
     with connect(wh, read_only=True) as con:  # outside a Dagster step: checked, not kept
         assert publish_assets.release_contract_check(con, "2025", m)[0].passed
-    assert publish_assets._BUILT == {} and builds == ["2025"]
+    assert builds == ["2025"]
 
     kept = {}
 
     @dg.asset
-    def gate():
-        with connect(wh, read_only=True) as con:
+    def gate(warehouse: WarehouseResource, settings: SettingsResource):
+        with warehouse.connect(read_only=True) as con:
             assert publish_assets.release_contract_check(con, "2025", m)[0].passed
-        kept.update(publish_assets._BUILT)
+        kept.update(warehouse.run_cache())
 
     @dg.asset(deps=[gate])
-    def publish():
-        with connect(wh, read_only=True) as con:
-            tables = publish_assets._BUILT.pop(publish_assets._built_key("2025", m), None)
+    def publish(warehouse: WarehouseResource):
+        with warehouse.connect(read_only=True) as con:
+            tables = warehouse.run_cache().pop(publish_assets._built_key("2025", m), None)
             assert tables is not None
             release.publish_period(con, "2025", get_settings(), m, CHECKS, WAIVERS, built=tables)
+        assert warehouse.run_cache() == {}
 
-    result = dg.materialize([gate, publish], instance=dg.DagsterInstance.ephemeral())
+    resources = pipeline_resources(SettingsResource(home=str(tmp_path)))
+    result = dg.materialize([gate, publish], instance=dg.DagsterInstance.ephemeral(), resources=resources)
     assert result.success
     assert builds == ["2025", "2025"]  # once by the gate's check, not again by publish
-    assert [k[0] for k in kept] == [result.run_id] and publish_assets._BUILT == {}
+    assert list(kept) == [publish_assets._built_key("2025", m)]
+    assert resources["warehouse"].run_cache() == {}  # the run's own resource object held them, not the definitions'
     # the same tables as a release that publish builds itself
     with connect(wh, read_only=True) as con:
         again = release.publish_period(con, "2025", get_settings(), m, CHECKS, WAIVERS)

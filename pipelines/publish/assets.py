@@ -23,14 +23,14 @@ from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
 from pipelines.publish.history import HistoryError
-from pipelines.publish.release import ReleaseError, ReleaseTables, build_release_tables, publish_period
+from pipelines.publish.release import ReleaseError, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.quality.checks import MARTS_RANKING
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
 from pipelines.quality.core import BLOCKING, CheckResult, load_results
 from pipelines.quality.gate import gate_decision
 from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
-from pipelines.settings import get_settings
+from pipelines.settings import Settings, get_settings
 
 PUBLISH_GROUP = "publish"
 RELEASE_KEY = dg.AssetKey(["publish", "release"])
@@ -43,36 +43,38 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_commune_ranking"]),
 ]
 
-# The release tables the gate's contract check built, kept for the publish step of the same run:
-# (run id, period, warehouse, methodology sha256) -> tables. The tables of a run are built once.
-_BUILT: dict[tuple, ReleaseTables] = {}
-
-
-def _built_key(period: str, m: Methodology) -> tuple | None:
+def _step_resources() -> tuple[dict | None, Settings]:
+    """Inside a step: the run's cache (on the warehouse resource) and the run's settings; outside: none, and the
+    settings of the environment."""
     try:
-        run_id = dg.OpExecutionContext.get().run_id
+        resources = dg.OpExecutionContext.get().resources
     except dg.DagsterInvariantViolationError:  # outside a Dagster step: nothing to share
-        return None
-    return run_id, period, str(get_settings().warehouse_path), m.sha256
+        return None, get_settings()
+    warehouse, settings = getattr(resources, "warehouse", None), getattr(resources, "settings", None)
+    return (warehouse.run_cache() if warehouse is not None else None,
+            settings.get() if settings is not None else get_settings())
+
+
+def _built_key(period: str, m: Methodology) -> tuple:
+    """The release tables of a period as the gate's contract check built them, in the run's cache."""
+    return "release_tables", period, m.sha256
 
 
 def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
     """The release tables of the period match the published contract (names, order, types), protected."""
-    key = _built_key(period, m)
-    for old in [k for k in _BUILT if key is None or k[0] != key[0]]:  # tables of an earlier run
-        del _BUILT[old]
+    cache, settings = _step_resources()
     try:
         # protected as they will be published (disclosure audit over every earlier version of the period): a
         # release that cannot be protected blocks here; the audit of the written files runs again at publication
         from pipelines.publish.disclosure_audit import earlier_versions
 
         built = build_release_tables(con, period, m,
-                                     earlier=earlier_versions(get_settings().publish_dir / period))
+                                     earlier=earlier_versions(settings.publish_dir / period))
         problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
     except (ReleaseError, contract.ContractError) as exc:
         problems = [str(exc)]
-    if key is not None and not problems:
-        _BUILT[key] = built
+    if cache is not None and not problems:  # kept for the publish step of the same run: built once a run
+        cache[_built_key(period, m)] = built
     return [CheckResult(
         code="output.contract", severity=BLOCKING, passed=not problems, failures=len(problems),
         message="Các bảng công bố đúng cấu trúc đã cam kết / release tables match the published contract"
@@ -154,7 +156,8 @@ def _release_period(context, period: str, m: Methodology, settings, warehouse: W
         try:
             result = publish_period(
                 con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
-                built=_BUILT.pop(_built_key(period, m), None),  # as the gate's contract check built them
+                # as the gate's contract check built them in this run
+                built=warehouse.run_cache().pop(_built_key(period, m), None),
                 # the series, targets, equity and notes first: the report shows their sections
                 extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
                                *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared,
