@@ -74,10 +74,12 @@ def test_staging_test_observations_are_not_events(cri_home: Path):
     observation = dg.AssetObservation(asset_key=["staging", "stg"], metadata={"unique_id": "test.cri.not_null_stg"})
     materialization = dg.AssetMaterialization(asset_key=["marts", "m"], metadata={"unique_id": "model.cri.m"})
     check = dg.AssetCheckResult(asset_key=["marts", "m"], check_name="not_null", passed=True)
-    events = list(with_table_metadata([observation, materialization, check], manifest, "2025"))
+    warehouse = WarehouseResource(settings=SettingsResource(home=str(cri_home)))
+    events = list(with_table_metadata([observation, materialization, check], manifest, ["2025"], warehouse))
     assert len(events) == 2 and events[1] is check
     meta = events[0].metadata
-    assert (meta["dagster/row_count"].value, meta["rows_in_period"].value) == (2, 1)
+    # the row count of the run's period (the partition's), every period's beside it
+    assert (meta["dagster/row_count"].value, meta["rows_all_periods"].value) == (1, 2)
     assert "2025" in meta["preview"].value and "2024" not in meta["preview"].value
 
 
