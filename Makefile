@@ -29,11 +29,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# dbt's manifest must exist before the Dagster definitions load. Parsed with the runs' variables and warehouse,
-# so that the first run on $(CRI_HOME) reuses this parse (dbt's partial parsing).
+# dbt's manifest must exist before the Dagster definitions load: prepared the way dagster-dbt intends, at build time
+# (`dagster-dbt project prepare-and-package` runs the DbtProject's `dbt parse`). Parsed with the runs' variables and
+# warehouse, so that the first run on $(CRI_HOME) reuses this parse (dbt's partial parsing).
 manifest: install
 	@echo "==> Parsing the dbt project"
-	@$(BIN)/python -m pipelines.transform.project
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file pipelines/transform/assets.py
 
 demo: manifest
 	$(BIN)/cri demo

@@ -14,15 +14,15 @@ from pipelines.registries.checks import registry_checks
 from pipelines.reference.assets import reference_assets
 from pipelines.robustness.assets import internal_consistency_check, rank_robustness
 from pipelines.schedules import JOBS, SCHEDULES, SENSORS
-from pipelines.schedules.lock import warehouse_executor
+from pipelines.resources import pipeline_resources
 from pipelines.settings import get_settings
 from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
 
 def build_definitions() -> dg.Definitions:
-    settings = get_settings()
-    settings.export_env()
-    methodology = load_methodology(settings.methodology_path)
+    # the graph's shape (one ingest asset per sector, the checks' specs) follows the methodology file named now;
+    # what a run reads (home, methodology, warehouse) comes from the resources, resolved when the run starts
+    methodology = load_methodology(get_settings().methodology_path)
     ingest_assets = build_ingest_assets(methodology)
     ingest_keys = {s: ingest_asset_key(s) for s in methodology.sector_codes}
     return dg.Definitions(
@@ -38,14 +38,14 @@ def build_definitions() -> dg.Definitions:
             methodology, ingest_keys,
             extra_checks=(previous_release_check, release_contract_check, internal_consistency_check, registry_checks),
         )],
-        resources={"dbt": dbt_resource()},
+        resources={**pipeline_resources(), "dbt": dbt_resource()},
         # Operating the pipeline: period_draft / period_official jobs, schedules, landing and run status sensors.
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,
-        # One writer at a time: every step of a run executes in one process, one after another,
-        # holding the warehouse lock ($CRI_HOME/.warehouse.lock) for the whole run.
-        executor=warehouse_executor,
+        # One writer at a time: every step of a run executes in one process, one after another; the warehouse
+        # resource, set up once per run, holds the lock ($CRI_HOME/.warehouse.lock) for the whole run.
+        executor=dg.in_process_executor,
     )
 
 

@@ -47,8 +47,22 @@ single_run = dg.BackfillPolicy.single_run()
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
+def run_periods(context) -> list[str]:
+    """The periods a step works on: one partition, or several in a backfill run (a range of partitions).
+
+    The one way a step learns its period (``context.partition_keys``); a run without a period is refused with a
+    sentence."""
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    keys = list(context.partition_keys) if partitioned else []
+    if not keys:
+        raise dg.Failure(
+            description="Chọn kỳ báo cáo (partition) trước khi chạy / choose a period (partition) for this run")
+    return keys
+
+
 def periods_of_run(tags: dict[str, str]) -> list[str]:
-    """The periods a run works on, from its tags: one partition, or a range of them (a backfill)."""
+    """The periods of a run seen from outside its steps (sensors, notifications, the lock's name), from its tags:
+    one partition, or a range of them (a backfill). A step uses ``run_periods(context)``."""
     if tags.get("dagster/partition"):
         return [tags["dagster/partition"]]
     if tags.get(RANGE_START) and tags.get(RANGE_END):

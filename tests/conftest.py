@@ -22,7 +22,7 @@ def cri_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CRI_HOME", str(home))
     monkeypatch.setenv("CRI_WAREHOUSE_PATH", str(home / "warehouse.duckdb"))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
+    monkeypatch.setenv("CRI_METHODOLOGY", str(DEFAULT_METHODOLOGY))  # the runs' settings resource reads both
     return home
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from pipelines.demo.generate import write_commune_types
 from pipelines.reference.assets import commune_types
 from pipelines.reference.commune_types import commune_types_path
+from pipelines.resources import pipeline_resources
 
 
 def _ref_commune_types(home) -> pd.DataFrame:
@@ -24,7 +25,7 @@ def _ref_commune_types(home) -> pd.DataFrame:
 
 def test_the_commune_types_asset_reads_the_operators_file_and_never_fails_without_it(cri_home):
     # no file yet: every commune gets the default type of its division type, and the metadata says why
-    result = dg.materialize([commune_types], partition_key="2025")
+    result = dg.materialize([commune_types], resources=pipeline_resources())
     assert result.success
     meta = result.asset_materializations_for_node("reference__commune_types")[0].metadata
     assert meta["file_found"].value is False and meta["warning_count"].value == 1
@@ -34,7 +35,7 @@ def test_the_commune_types_asset_reads_the_operators_file_and_never_fails_withou
 
     # the demo's synthetic file, where operators keep theirs
     write_commune_types(commune_types_path(cri_home))
-    result = dg.materialize([commune_types], partition_key="2025")
+    result = dg.materialize([commune_types], resources=pipeline_resources())
     meta = result.asset_materializations_for_node("reference__commune_types")[0].metadata
     assert meta["file_found"].value is True and meta["warning_count"].value == 0
     assert meta["communes_from_file"].value == 3321

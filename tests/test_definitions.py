@@ -62,14 +62,60 @@ def test_every_model_is_described_in_vietnamese_then_english():
         assert vi != vi.encode("ascii", "ignore").decode(), f"{key.to_user_string()}: the first line is not Vietnamese"
 
 
-def test_every_asset_is_partitioned_by_period():
-    # a run, or a backfill of several periods, then always carries its period: the gate and the release need it
+def test_what_depends_on_a_period_is_partitioned_and_the_reference_tables_are_not():
+    # a run, or a backfill of several periods, carries its period to every step that depends on one
     from pipelines.partitions import period_partitions
 
     graph = defs.resolve_asset_graph()
     materializable = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
     assert len(materializable) > 40
     for key in materializable:
-        assert graph.get(key).partitions_def == period_partitions, key.to_user_string()
+        node = graph.get(key)
+        if key.path[0] == "reference":
+            assert node.partitions_def is None, key.to_user_string()
+            continue
+        assert node.partitions_def == period_partitions, key.to_user_string()
         # a backfill of several periods runs as one run
-        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key.to_user_string()
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key.to_user_string()
+    assert {k.path[0] for k in materializable if graph.get(k).partitions_def is None} == {"reference"}
+
+
+def test_every_step_but_the_dbt_cli_receives_the_pipeline_resources():
+    from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
+
+    resources = defs.resources
+    assert isinstance(resources["settings"], SettingsResource)
+    assert isinstance(resources["methodology"], MethodologyResource)
+    assert isinstance(resources["warehouse"], WarehouseResource)
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert "warehouse" in node.assets_def.required_resource_keys, key.to_user_string()
+
+
+def _swallowed(text: str | None) -> list[str]:
+    """What Markdown would take for an HTML tag and not show: ``<period>`` outside a code span."""
+    import re
+
+    plain = re.sub(r"```.*?```", "", text or "", flags=re.S)
+    plain = re.sub(r"(`+)(.+?)\1", "", plain, flags=re.S)
+    return re.findall(r"<[A-Za-zÀ-ỹ_][^<>\n]{0,40}>", plain)
+
+
+def test_placeholders_outside_code_are_found():
+    assert _swallowed("files in landing/<period>/<sector>/ and `reports/<period>/`") == ["<period>", "<sector>"]
+    assert _swallowed("in `landing/<kỳ>/health/`; ```\npublish/<period>/v<N>/\n```; 1 < 2 > 0") == []
+
+
+def test_descriptions_render_in_the_ui():
+    # the UI renders descriptions as Markdown: a placeholder like <period> must sit in a code span
+    graph = defs.resolve_asset_graph()
+    texts = {k.to_user_string(): graph.get(k).description for k in graph.get_all_asset_keys()}
+    texts |= {str(k): graph.get_check_spec(k).description for k in graph.asset_check_keys}
+    texts |= {f"op {a.node_def.name}": a.node_def.description for a in defs.assets if hasattr(a, "node_def")}
+    texts |= {f"job {j.name}": j.description for j in defs.jobs}
+    texts |= {f"schedule {s.name}": s.description for s in defs.schedules}
+    texts |= {f"sensor {s.name}": s.description for s in defs.sensors}
+    assert len(texts) > 100
+    assert {name: _swallowed(text) for name, text in texts.items() if _swallowed(text)} == {}

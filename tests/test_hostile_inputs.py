@@ -22,6 +22,7 @@ from pipelines.ingest.parse import parse_file, parse_folder
 from pipelines.ingest.workbook import read_workbook
 from pipelines.methodology import load_methodology
 from pipelines.reference.units import admin_units
+from pipelines.resources import SettingsResource, pipeline_resources
 from pipelines.warehouse import connect
 
 HEADER = "period,unit_code,unit_name,data_element,disaggregation,value,comment\n"
@@ -139,7 +140,8 @@ def test_ingest_asset_reports_waiting_files_and_unknown_folders(tmp_path, monkey
     write(tmp_path / "landing" / "2025" / "Justice" / "tu_phap.csv", HEADER)  # the sector spelt another way
     assets = [a for a in build_ingest_assets(methodology)
               if a.key in (ingest_asset_key("health"), ingest_asset_key("justice"))]
-    result = dg.materialize(assets, partition_key="2025", instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(assets, partition_key="2025", instance=dg.DagsterInstance.ephemeral(),
+                            resources=pipeline_resources(SettingsResource(home=str(tmp_path))))
     assert result.success
     meta = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
             for e in result.get_asset_materialization_events()}

@@ -20,7 +20,10 @@ from pipelines.ingest.parse import parse_folder
 from pipelines.methodology import load_methodology
 from pipelines.partitions import period_partitions
 from pipelines.reference.units import admin_units
+from pipelines.resources import SettingsResource, pipeline_resources
 from pipelines.warehouse import connect
+
+RESOURCES = pipeline_resources(SettingsResource(home=dg.EnvVar("CRI_HOME")))  # and the default methodology
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
@@ -45,7 +48,8 @@ def asset_for(sector: str, methodology) -> dg.AssetsDefinition:
 
 
 def run(asset: dg.AssetsDefinition, period: str = "2025") -> dict:
-    result = dg.materialize([asset], partition_key=period, instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize([asset], partition_key=period, instance=dg.DagsterInstance.ephemeral(),
+                            resources=RESOURCES)
     assert result.success
     (event,) = result.get_asset_materialization_events()
     assert event.partition == period
@@ -233,7 +237,7 @@ def test_apportion_rule_from_run_config_or_environment(methodology, home, monkey
 
     def load(run_config=None) -> dict[str, float]:
         result = dg.materialize([asset], partition_key="2024", instance=dg.DagsterInstance.ephemeral(),
-                                run_config=run_config)
+                                run_config=run_config, resources=RESOURCES)
         assert result.success
         with connect(home / "warehouse.duckdb", read_only=True) as con:
             rule = con.execute("select apportion_rule from raw.ingest_file_units where period = '2024'").fetchone()[0]

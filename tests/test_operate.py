@@ -23,7 +23,8 @@ from pipelines.publish.assets import RELEASE_KEY
 from pipelines.quality.checks import deadline as quality_deadline
 from pipelines.schedules import calendar, landing, notify, run_status
 from pipelines.schedules.jobs import DRAFT_JOB, OFFICIAL_JOB, period_draft, period_official
-from pipelines.schedules.lock import WAITING, LockTimeout, is_locked, lock_holder, warehouse_lock, warehouse_executor
+from pipelines.resources import SettingsResource, WarehouseResource
+from pipelines.schedules.lock import WAITING, LockTimeout, is_locked, lock_holder, warehouse_lock
 from pipelines.schedules.schedules import nightly_draft, official_after_deadline
 from pipelines.settings import REPO_ROOT
 
@@ -154,7 +155,7 @@ def test_draft_is_everything_but_the_release_and_official_is_everything():
     assert gate in draft.asset_layer.asset_graph.asset_check_keys
     for job in (draft, official):
         assert job.partitions_def is not None and "2025H1" in job.partitions_def.get_partition_keys()
-        assert job.executor_def is warehouse_executor
+        assert job.executor_def is dg.in_process_executor  # resources set up once: the lock held for the run
         assert job.run_tags["cri/warehouse"] == "write"
     assert official.run_tags["dagster/priority"] > draft.run_tags["dagster/priority"]
     assert {s.name for s in defs.sensors} >= {"landing_sensor", "notify_on_success", "notify_on_failure"}
@@ -325,28 +326,45 @@ def test_lock_timeout_and_release_when_the_holder_dies(cri_home):
         assert is_locked(cri_home)
 
 
+def _lock_handle() -> int:
+    """The open lock file of this process (the same object from taking the lock to letting it go)."""
+    from pipelines.schedules import lock
+
+    return id(lock._held[str(lock.lock_path())][0])
+
+
 @dg.op
-def _tiny_op(context) -> str:
-    return lock_holder().get("what", "")
+def _tiny_op(context, warehouse: WarehouseResource) -> list:
+    return [lock_holder().get("what", ""), _lock_handle()]
 
 
-@dg.job(executor_def=warehouse_executor)
+@dg.op
+def _second_op(context, warehouse: WarehouseResource, first: list) -> list:
+    return [first, [lock_holder().get("what", ""), _lock_handle()]]
+
+
+@dg.job(executor_def=dg.in_process_executor,
+        resource_defs={"warehouse": WarehouseResource(settings=SettingsResource(home=dg.EnvVar("CRI_HOME")))})
 def tiny_locked_job():
-    _tiny_op()
+    _second_op(_tiny_op())
 
 
 def test_runs_launched_by_dagster_take_the_lock_and_wait(cri_home):
-    """The executor of period_draft/period_official: a run waits while another writer holds the lock."""
-    holder = _holder(cri_home, "cri run 2024", 2.0)
-    started = time.monotonic()
+    """The warehouse resource of period_draft/period_official: a run waits while another writer holds the lock,
+    then holds it from its first step to its last."""
     with dg.DagsterInstance.ephemeral() as instance:
-        with dg.execute_job(dg.reconstructable(tiny_locked_job), instance=instance) as result:
-            assert result.success
-            assert time.monotonic() - started > 1.0
-            assert result.output_for_node("_tiny_op").startswith("Dagster run ")
-            messages = [e.user_message for e in instance.all_logs(result.run_id)]
+        holder = _holder(cri_home, "cri run 2024", 3.0)
+        started = time.monotonic()
+        result = tiny_locked_job.execute_in_process(instance=instance)
+        assert result.success
+        assert time.monotonic() - started > 1.0
+        first, second = result.output_for_node("_second_op")
+        assert first[0].startswith("Dagster run ") and first[0] == second[0]
+        assert first[1] == second[1]  # the same lock, held from the first step to the last, not taken per step
+        messages = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any(WAITING in m and "cri run 2024" in m for m in messages)
     assert holder.wait(10) == 0
+    assert not is_locked(cri_home)  # let go when the run ended
 
 
 # -- notifications --------------------------------------------------------------------------------------

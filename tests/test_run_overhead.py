@@ -13,6 +13,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from pipelines.resources import SettingsResource, WarehouseResource, pipeline_resources
+from pipelines.settings import DEFAULT_METHODOLOGY, Settings
 from pipelines.transform import project
 
 
@@ -35,7 +37,12 @@ def test_the_runs_target_folder_is_in_the_home(cri_home: Path):
 
 
 def test_dbt_vars_come_from_the_methodology(cri_home: Path, small_methodology: Path):
-    assert project.dbt_vars() == {"min_commune_reporting_share": 0.0}
+    # and the warehouse, which profiles.yml reads from the variables (nothing is put in the environment)
+    assert project.dbt_vars() == {"min_commune_reporting_share": 0.0,
+                                  "warehouse_path": str(cri_home.resolve() / "warehouse.duckdb")}
+    settings = Settings(home=cri_home / "other", methodology_path=DEFAULT_METHODOLOGY)
+    assert project.dbt_vars(settings) == {"min_commune_reporting_share": 0.9,
+                                          "warehouse_path": str(cri_home / "other" / "warehouse.duckdb")}
 
 
 def test_the_dbt_resource_starts_no_extra_process(monkeypatch: pytest.MonkeyPatch):
@@ -67,10 +74,12 @@ def test_staging_test_observations_are_not_events(cri_home: Path):
     observation = dg.AssetObservation(asset_key=["staging", "stg"], metadata={"unique_id": "test.cri.not_null_stg"})
     materialization = dg.AssetMaterialization(asset_key=["marts", "m"], metadata={"unique_id": "model.cri.m"})
     check = dg.AssetCheckResult(asset_key=["marts", "m"], check_name="not_null", passed=True)
-    events = list(with_table_metadata([observation, materialization, check], manifest, "2025"))
+    warehouse = WarehouseResource(settings=SettingsResource(home=str(cri_home)))
+    events = list(with_table_metadata([observation, materialization, check], manifest, ["2025"], warehouse))
     assert len(events) == 2 and events[1] is check
     meta = events[0].metadata
-    assert (meta["dagster/row_count"].value, meta["rows_in_period"].value) == (2, 1)
+    # the row count of the run's period (the partition's), every period's beside it
+    assert (meta["dagster/row_count"].value, meta["rows_all_periods"].value) == (1, 2)
     assert "2025" in meta["preview"].value and "2024" not in meta["preview"].value
 
 
@@ -99,27 +108,30 @@ def test_the_gate_builds_the_release_tables_once_for_publish(tmp_path: Path, mon
 
     with connect(wh, read_only=True) as con:  # outside a Dagster step: checked, not kept
         assert publish_assets.release_contract_check(con, "2025", m)[0].passed
-    assert publish_assets._BUILT == {} and builds == ["2025"]
+    assert builds == ["2025"]
 
     kept = {}
 
     @dg.asset
-    def gate():
-        with connect(wh, read_only=True) as con:
+    def gate(warehouse: WarehouseResource, settings: SettingsResource):
+        with warehouse.connect(read_only=True) as con:
             assert publish_assets.release_contract_check(con, "2025", m)[0].passed
-        kept.update(publish_assets._BUILT)
+        kept.update(warehouse.run_cache())
 
     @dg.asset(deps=[gate])
-    def publish():
-        with connect(wh, read_only=True) as con:
-            tables = publish_assets._BUILT.pop(publish_assets._built_key("2025", m), None)
+    def publish(warehouse: WarehouseResource):
+        with warehouse.connect(read_only=True) as con:
+            tables = warehouse.run_cache().pop(publish_assets._built_key("2025", m), None)
             assert tables is not None
             release.publish_period(con, "2025", get_settings(), m, CHECKS, WAIVERS, built=tables)
+        assert warehouse.run_cache() == {}
 
-    result = dg.materialize([gate, publish], instance=dg.DagsterInstance.ephemeral())
+    resources = pipeline_resources(SettingsResource(home=str(tmp_path)))
+    result = dg.materialize([gate, publish], instance=dg.DagsterInstance.ephemeral(), resources=resources)
     assert result.success
     assert builds == ["2025", "2025"]  # once by the gate's check, not again by publish
-    assert [k[0] for k in kept] == [result.run_id] and publish_assets._BUILT == {}
+    assert list(kept) == [publish_assets._built_key("2025", m)]
+    assert resources["warehouse"].run_cache() == {}  # the run's own resource object held them, not the definitions'
     # the same tables as a release that publish builds itself
     with connect(wh, read_only=True) as con:
         again = release.publish_period(con, "2025", get_settings(), m, CHECKS, WAIVERS)

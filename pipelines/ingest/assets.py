@@ -43,8 +43,9 @@ from pipelines.ingest.contract import (
 )
 from pipelines.ingest.parse import list_landing_files, parse_folder
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, run_metadata, single_run
-from pipelines.warehouse import connect, ensure_schema
+from pipelines.partitions import period_partitions, run_metadata, run_periods, single_run
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
+from pipelines.warehouse import ensure_schema
 
 INGEST_GROUP = "ingest"
 INGEST_KEY_PREFIX = "ingest"
@@ -277,15 +278,16 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
         metadata={"sector_name_vi": sector.name_vi, "sector_name_en": sector.name_en,
                   "methodology_version": str(methodology.version)},
     )
-    def _ingest(context, config: IngestConfig) -> dg.MaterializeResult:
+    def _ingest(context, config: IngestConfig, settings: SettingsResource, methodology: MethodologyResource,
+                warehouse: WarehouseResource) -> dg.MaterializeResult:
         from pipelines.ingest.landing import period_findings, settle_seconds
         from pipelines.reference.units import admin_units
-        from pipelines.settings import get_settings
 
-        settings = get_settings()
+        settings = settings.get()
+        methodology = methodology.load()
         units = admin_units()
         per_period = {}
-        for period in context.partition_keys:  # one period, or several in a backfill run
+        for period in run_periods(context):  # one period, or several in a backfill run
             folder = settings.landing_dir / period / code
             folder_exists = folder.is_dir()
             if not folder_exists:
@@ -294,7 +296,7 @@ def _build_sector_asset(sector: Any, methodology: Any) -> dg.AssetsDefinition:
             parsed = parse_folder(folder, period, code, methodology, units, relative_to=settings.landing_dir,
                                   apportion_rule=apportion_rule(config.apportion_rule), settle=settle_seconds(),
                                   findings=unread.get(code, []))
-            with connect() as con:
+            with warehouse.connect() as con:
                 summary = write_parsed(con, parsed)
             m = parsed.match_counts
             line = (f"{code} {period}: {len(parsed.files)} file(s), {parsed.rows_loaded} rows loaded "

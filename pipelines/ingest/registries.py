@@ -12,7 +12,8 @@ gate decides (``pipelines.registries.checks``).
 import dagster as dg
 
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, run_metadata, single_run
+from pipelines.partitions import period_partitions, run_metadata, run_periods, single_run
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 
 REGISTRY_ASSET_KEY = dg.AssetKey(["ingest", "registries"])
 
@@ -32,8 +33,8 @@ REGISTRY_ASSET_KEY = dg.AssetKey(["ingest", "registries"])
         "records in `raw.registry_<code>`, refused ones in raw.rejected_records with the reason."
     ),
 )
-def registry_ingest(context) -> dg.MaterializeResult:
-    from pipelines.methodology import load_methodology
+def registry_ingest(context, settings: SettingsResource, methodology: MethodologyResource,
+                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     from pipelines.reference.units import admin_units
     from pipelines.registries.load import (
         PseudonymKeyMissing,
@@ -43,18 +44,16 @@ def registry_ingest(context) -> dg.MaterializeResult:
         pseudonym_key,
     )
     from pipelines.registries.spec import load_registries
-    from pipelines.settings import get_settings
-    from pipelines.warehouse import connect
 
-    settings = get_settings()
-    registries = load_registries(methodology=load_methodology(settings.methodology_path))
+    settings = settings.get()
+    registries = load_registries(methodology=methodology.load())
     units = admin_units()
     communes = units.loc[units.unit_level == "commune", "unit_code"].tolist()
     per_period = {}
-    for period in context.partition_keys:
+    for period in run_periods(context):
         totals = {"files": 0, "rows_total": 0, "rows_loaded": 0, "rows_rejected": 0}
         by_check: dict[str, int] = {}
-        with connect() as con:
+        with warehouse.connect() as con:
             configure(con, settings.home / "tmp" / "duckdb")
             for registry in registries.loaded:
                 folder = settings.landing_dir / period / registry.sector

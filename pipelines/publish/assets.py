@@ -16,9 +16,9 @@ import duckdb
 import pandas as pd
 
 from pipelines.units.provenance import rebase_note
-from pipelines.methodology import Methodology, load_methodology
+from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, previous_period, run_metadata, single_run
+from pipelines.partitions import period_partitions, previous_period, run_metadata, run_periods, single_run
 from pipelines.publish import contract
 from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
@@ -30,8 +30,8 @@ from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_anal
 from pipelines.checks.core import BLOCKING, CheckResult, load_results
 from pipelines.checks.keys import MARTS_RANKING
 from pipelines.quality.gate import gate_decision
-from pipelines.settings import get_settings
-from pipelines.warehouse import connect
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
+from pipelines.settings import Settings, get_settings
 
 PUBLISH_GROUP = "publish"
 RELEASE_KEY = dg.AssetKey(["publish", "release"])
@@ -44,36 +44,38 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_commune_ranking"]),
 ]
 
-# The release tables the gate's contract check built, kept for the publish step of the same run:
-# (run id, period, warehouse, methodology sha256) -> tables. The tables of a run are built once.
-_BUILT: dict[tuple, ReleaseTables] = {}
-
-
-def _built_key(period: str, m: Methodology) -> tuple | None:
+def _step_resources() -> tuple[dict | None, Settings]:
+    """Inside a step: the run's cache (on the warehouse resource) and the run's settings; outside: none, and the
+    settings of the environment."""
     try:
-        run_id = dg.OpExecutionContext.get().run_id
+        resources = dg.OpExecutionContext.get().resources
     except dg.DagsterInvariantViolationError:  # outside a Dagster step: nothing to share
-        return None
-    return run_id, period, str(get_settings().warehouse_path), m.sha256
+        return None, get_settings()
+    warehouse, settings = getattr(resources, "warehouse", None), getattr(resources, "settings", None)
+    return (warehouse.run_cache() if warehouse is not None else None,
+            settings.get() if settings is not None else get_settings())
+
+
+def _built_key(period: str, m: Methodology) -> tuple:
+    """The release tables of a period as the gate's contract check built them, in the run's cache."""
+    return "release_tables", period, m.sha256
 
 
 def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
     """The release tables of the period match the published contract (names, order, types), protected."""
-    key = _built_key(period, m)
-    for old in [k for k in _BUILT if key is None or k[0] != key[0]]:  # tables of an earlier run
-        del _BUILT[old]
+    cache, settings = _step_resources()
     try:
         # protected as they will be published (disclosure audit over every earlier version of the period): a
         # release that cannot be protected blocks here; the audit of the written files runs again at publication
         from pipelines.publish.disclosure_audit import earlier_versions
 
         built = build_release_tables(con, period, m,
-                                     earlier=earlier_versions(get_settings().publish_dir / period))
+                                     earlier=earlier_versions(settings.publish_dir / period))
         problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
     except (ReleaseError, contract.ContractError) as exc:
         problems = [str(exc)]
-    if key is not None and not problems:
-        _BUILT[key] = built
+    if cache is not None and not problems:  # kept for the publish step of the same run: built once a run
+        cache[_built_key(period, m)] = built
     return [CheckResult(
         code="output.contract", severity=BLOCKING, passed=not problems, failures=len(problems),
         message="Các bảng công bố đúng cấu trúc đã cam kết / release tables match the published contract"
@@ -84,9 +86,9 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
 
 
 def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, units_note: str | None = None,
-                   shared: dict | None = None):
+                   shared: dict | None = None, settings=None):
     """Files added to the release beside the tables: robustness analysis, Excel workbook, HTML and PDF report."""
-    source, uncertainty, profiles = read_analysis(period, run_id)
+    source, uncertainty, profiles = read_analysis(period, run_id, settings)
 
     def robustness(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
         copy_analysis(source, folder)
@@ -126,13 +128,14 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
         "manifest), written only when the data passed the quality gate; never overwritten."
     ),
 )
-def release(context) -> dg.MaterializeResult:
-    settings = get_settings()
-    periods = context.partition_keys  # one period, or several in a backfill run
-    m = load_methodology(settings.methodology_path)
+def release(context, settings: SettingsResource, methodology: MethodologyResource,
+            warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = settings.get()
+    periods = run_periods(context)  # one period, or several in a backfill run
+    m = methodology.load()
     # every period of the run passed the gate, or nothing is written
     blocked = []
-    with connect(read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         for period in periods:
             say("publish", f"checking the gate for {period}")
             ok, reasons = gate_decision(con, context.run_id, period)
@@ -142,12 +145,12 @@ def release(context) -> dg.MaterializeResult:
             description="Không công bố / publication blocked:\n" + "\n".join(f"- {r}" for r in blocked),
             metadata={"blocking_failures": dg.MetadataValue.json(blocked)},
         )
-    per_period = {period: _release_period(context, period, m, settings) for period in periods}
+    per_period = {period: _release_period(context, period, m, settings, warehouse) for period in periods}
     return dg.MaterializeResult(metadata=run_metadata(per_period, versions="version", paths="path"))
 
 
-def _release_period(context, period: str, m: Methodology, settings) -> dict:
-    with connect(read_only=True) as con:
+def _release_period(context, period: str, m: Methodology, settings, warehouse: WarehouseResource) -> dict:
+    with warehouse.connect(read_only=True) as con:
         results = load_results(con, context.run_id, period)
         report_json = settings.reports_period_dir(period) / "quality_report.json"
         quality = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
@@ -158,10 +161,12 @@ def _release_period(context, period: str, m: Methodology, settings) -> dict:
         try:
             result = publish_period(
                 con, period, settings, m, checks=checks, waivers=quality.get("waivers", []), units=units,
-                built=_BUILT.pop(_built_key(period, m), None),  # as the gate's contract check built them
+                # as the gate's contract check built them in this run
+                built=warehouse.run_cache().pop(_built_key(period, m), None),
                 # the series, targets, equity and notes first: the report shows their sections
                 extra_writers=[history_writer(period, m, settings.publish_dir, con, shared),
-                               *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared)],
+                               *_extra_writers(period, m, quality, context.run_id, units["note_vi"], shared,
+                                               settings)],
                 quality={k: quality.get(k) for k in ("passed", "failed_blocking", "failed_warning", "waived")
                          if k in quality},
             )

@@ -14,27 +14,26 @@ from collections import defaultdict
 import dagster as dg
 import pandas as pd
 
-from pipelines.methodology import Methodology, load_methodology
+from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import periods_of_run
+from pipelines.partitions import run_periods
 from pipelines.checks.catalogue import load_catalogue
 from pipelines.checks.core import CheckResult, plain_words
 from pipelines.checks.keys import MARTS_RANKING
 from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
-from pipelines.settings import get_settings
-from pipelines.warehouse import connect
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 
 GATE_ASSET = dg.AssetKey(MARTS_RANKING.split("/"))
 GATE_CHECK = "publication_gate"
 
 def periods_of(context) -> list[str]:
-    """The run's periods: one, or several in a backfill run."""
-    periods = periods_of_run(context.run.tags)
-    if not periods:
-        raise dg.Failure(
-            description="Chọn kỳ báo cáo (partition) trước khi chạy / choose a period (partition) for this run"
-        )
-    return periods
+    """The run's periods: one, or several in a backfill run (``pipelines.partitions.run_periods``)."""
+    return run_periods(context)
+
+
+def with_period(result: dg.AssetCheckResult, period: str) -> dg.AssetCheckResult:
+    """The result with the period it judges in its metadata (the check's history then names each period)."""
+    return result._replace(metadata={**result.metadata, "period": dg.MetadataValue.text(period)})
 
 
 def merge_periods(per_period: dict[str, list[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:
@@ -125,20 +124,22 @@ def build_quality_gate(
     ))
 
     @dg.multi_asset_check(specs=specs, name="quality_gate")
-    def quality_gate(context):
+    def quality_gate(context, settings: SettingsResource, methodology: MethodologyResource,
+                     warehouse: WarehouseResource):
         """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
-        settings = get_settings()
+        settings = settings.get()
         # the method in force for this run (the file may have changed since the definitions loaded)
-        method = load_methodology(settings.methodology_path)
+        method = methodology.load()
         per_period = {}
         for period in periods_of(context):
             say("quality", f"running the checks of {period}")
-            with connect() as con:
+            with warehouse.connect() as con:
                 outcome = evaluate_period(con, period, context.run.run_id, method, settings, extra_checks)
             s = outcome.summary
             say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} "
                            f"warnings, {s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")
-            per_period[period] = list(results_for_specs(outcome, ingest_keys, families, min_share))
+            per_period[period] = [with_period(r, period)
+                                  for r in results_for_specs(outcome, ingest_keys, families, min_share)]
         yield from merge_periods(per_period)
 
     min_share = float(methodology.quality.get("min_commune_reporting_share", 0.9))

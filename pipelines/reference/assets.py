@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.methodology import load_methodology
-from pipelines.partitions import period_partitions, single_run
 from pipelines.reference import load_admin_units, load_methodology_tables
 from pipelines.reference.commune_types import (
     DEFAULT_TYPE,
@@ -16,29 +14,26 @@ from pipelines.reference.commune_types import (
 )
 from pipelines.reference.units import admin_units as units_frame
 from pipelines.reference.units import package_version
-from pipelines.settings import get_settings
-from pipelines.warehouse import connect, ensure_schema
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
+from pipelines.warehouse import ensure_schema
 
 REFERENCE_GROUP = "reference"
-# Every asset of the graph is partitioned by period, reference tables included (they are reloaded by each run,
-# whatever its period): then a run, or a backfill of several periods, always carries its period, and the quality
-# gate and the release know which period they judge. A graph mixing partitioned and unpartitioned assets would
-# run the unpartitioned ones (and the gate on the marts) in a run of their own, without a period.
+# The reference tables do not depend on a period: they are not partitioned. A period's run (a job run for one
+# partition, or one run over a range of partitions) still reloads them first, in the same run; an asset backfill
+# started from the asset graph loads them in a run of their own before the periods' run.
 
 
 @dg.asset(
     key=["reference", "admin_units"],
     group_name=REFERENCE_GROUP,
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     description=(
         "Danh mục 34 tỉnh, thành phố và 3.321 xã, phường, đặc khu (từ 1/7/2025), lấy từ gói vietnam-provinces.\n\n"
         "The 34 provinces and 3,321 communes in force since 1 July 2025, from the vietnam-provinces package."
     ),
 )
-def admin_units(context) -> dg.MaterializeResult:
-    with connect() as con:
+def admin_units(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
         ensure_schema(con)
         n = load_admin_units(con)
     df = units_frame()
@@ -74,15 +69,12 @@ METHODOLOGY_TABLES = (
         )
         for table in METHODOLOGY_TABLES
     ],
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     name="methodology_tables",
 )
-def methodology_tables(context):
+def methodology_tables(context, methodology: MethodologyResource, warehouse: WarehouseResource):
     """Phương pháp tính (chỉ tiêu, chỉ số, công thức, trọng số, nhóm) / the method, as warehouse tables."""
-    settings = get_settings()
-    m = load_methodology(settings.methodology_path)
-    with connect() as con:
+    m = methodology.load()
+    with warehouse.connect() as con:
         ensure_schema(con)
         counts = load_methodology_tables(con, m)
     for table in METHODOLOGY_TABLES:
@@ -100,8 +92,6 @@ def methodology_tables(context):
 @dg.asset(
     key=["reference", "commune_types"],
     group_name=REFERENCE_GROUP,
-    partitions_def=period_partitions,
-    backfill_policy=single_run,
     kinds={"python", "duckdb"},
     deps=[dg.AssetKey(["reference", "admin_units"])],
     description=(
@@ -113,14 +103,15 @@ def methodology_tables(context):
         "rows never fail: those communes get the default of their division type, with a warning in the metadata."
     ),
 )
-def commune_types(context) -> dg.MaterializeResult:
-    settings = get_settings()
-    assessment = load_methodology(settings.methodology_path).commune_assessment
+def commune_types(context, settings: SettingsResource, methodology: MethodologyResource,
+                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = settings.get()
+    assessment = methodology.load().commune_assessment
     types = assessment.type_codes if assessment else DEFAULT_TYPES
     default = assessment.default_type.code if assessment else DEFAULT_TYPE
     by_division = assessment.division_defaults if assessment else None
     found = read_commune_types(commune_types_path(settings.home), units_frame(), types, default, by_division)
-    with connect() as con:
+    with warehouse.connect() as con:
         ensure_schema(con)
         n = load_commune_types(con, found)
     for warning in found.warnings:

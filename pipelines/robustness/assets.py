@@ -19,15 +19,15 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pipelines.methodology import Methodology, load_methodology
+from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
-from pipelines.partitions import period_partitions, run_metadata, single_run
+from pipelines.partitions import period_partitions, run_metadata, run_periods, single_run
 from pipelines.checks.core import WARNING, CheckResult
 from pipelines.robustness import RobustnessInputError, analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
 from pipelines.robustness.engine import IndexModel, nominal_evaluation
-from pipelines.settings import get_settings
-from pipelines.warehouse import connect
+from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
+from pipelines.settings import Settings, get_settings
 
 ROBUSTNESS_KEY = dg.AssetKey(["analysis", "rank_robustness"])
 RUN_MARKER = "run.json"
@@ -78,13 +78,13 @@ def internal_consistency_check(con: duckdb.DuckDBPyConnection, period: str, m: M
     ]
 
 
-def analysis_dir(period: str) -> Path:
-    return get_settings().reports_period_dir(period) / "robustness"
+def analysis_dir(period: str, settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).reports_period_dir(period) / "robustness"
 
 
-def read_analysis(period: str, run_id: str) -> tuple[Path, pd.DataFrame, dict]:
+def read_analysis(period: str, run_id: str, settings: Settings | None = None) -> tuple[Path, pd.DataFrame, dict]:
     """The analysis written by this run: folder, rank intervals and profiles."""
-    folder = analysis_dir(period)
+    folder = analysis_dir(period, settings)
     marker = folder / RUN_MARKER
     if not marker.exists() or json.loads(marker.read_text(encoding="utf-8")).get("run_id") != run_id:
         raise dg.Failure(description=(
@@ -113,15 +113,16 @@ def copy_analysis(source: Path, folder: Path) -> None:
         "and a profile of each province, for the release."
     ),
 )
-def rank_robustness(context) -> dg.MaterializeResult:
-    settings = get_settings()
-    m = load_methodology(settings.methodology_path)
-    per_period = {period: _analyse_period(context, period, m, settings) for period in context.partition_keys}
+def rank_robustness(context, settings: SettingsResource, methodology: MethodologyResource,
+                    warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = settings.get()
+    m = methodology.load()
+    per_period = {period: _analyse_period(context, period, m, settings, warehouse) for period in run_periods(context)}
     return dg.MaterializeResult(metadata=run_metadata(per_period, labels_by_period="labels", folders="folder"))
 
 
-def _analyse_period(context, period: str, m, settings) -> dict:
-    with connect(read_only=True) as con:
+def _analyse_period(context, period: str, m, settings, warehouse: WarehouseResource) -> dict:
+    with warehouse.connect(read_only=True) as con:
         values, ranking = province_inputs(con, period)
     started = time.monotonic()
     say("analysis", f"rank intervals and sensitivity for {period}")
@@ -131,7 +132,7 @@ def _analyse_period(context, period: str, m, settings) -> dict:
         raise dg.Failure(description=(
             f"Không phân tích được độ vững của thứ hạng kỳ {period} / the rank robustness of {period} cannot be "
             f"analysed: {exc}. The quality gate names the cause (output.enough_ranked)")) from None
-    folder = analysis_dir(period)
+    folder = analysis_dir(period, settings)
     if folder.exists():
         shutil.rmtree(folder)
     result.write(folder)

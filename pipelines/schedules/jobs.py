@@ -8,11 +8,14 @@
   refuses unless the blocking checks ran and passed in the same run.
 
 Both are partitioned by period (``YYYY``, ``YYYYH1``, ``YYYYH2``), like every
-asset: the reference tables and the dbt models (which cover every period) are
-rebuilt in each run, and a backfill of several periods is one run (a range of
-partitions; see ``pipelines.partitions``). Both carry the run tag
+asset that depends on a period; the reference tables (not partitioned) and the
+dbt models (partitioned, though they cover every period) are rebuilt in each
+run, and a backfill of several periods is one run (a range of partitions; see
+``pipelines.partitions``). Every step learns its periods one way,
+``pipelines.partitions.run_periods(context)`` (``context.partition_keys``). Both carry the run tag
 ``cri/warehouse: write``, which the production ``dagster.yaml`` limits to one run at a time, and execute every
-step in one process while holding the warehouse lock (``lock.py``).
+step in one process (the in-process executor), the warehouse resource holding the warehouse lock for the whole
+run (``pipelines.resources``, ``lock.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.publish.assets import RELEASE_KEY
-from pipelines.schedules.lock import warehouse_executor
 
 WAREHOUSE_TAG = "cri/warehouse"
 KIND_TAG = "cri/kind"
@@ -41,7 +43,7 @@ period_draft = dg.define_asset_job(
     ),
     tags={WAREHOUSE_TAG: "write", KIND_TAG: DRAFT},
     run_tags={WAREHOUSE_TAG: "write", KIND_TAG: DRAFT, PRIORITY_TAG: PRIORITY[DRAFT]},
-    executor_def=warehouse_executor,
+    executor_def=dg.in_process_executor,
 )
 
 period_official = dg.define_asset_job(
@@ -53,5 +55,5 @@ period_official = dg.define_asset_job(
     ),
     tags={WAREHOUSE_TAG: "write", KIND_TAG: OFFICIAL},
     run_tags={WAREHOUSE_TAG: "write", KIND_TAG: OFFICIAL, PRIORITY_TAG: PRIORITY[OFFICIAL]},
-    executor_def=warehouse_executor,
+    executor_def=dg.in_process_executor,
 )

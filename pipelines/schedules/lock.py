@@ -9,8 +9,8 @@ file"). Two guards keep runs apart:
   progress in the instance, including runs ``cri run`` executes in its own
   process;
 * this lock, held for the whole run, by runs launched by the daemon or the UI
-  (the executor below) and by ``cri run`` (``warehouse_lock()`` around the
-  run). A second writer *waits* for the first to finish, and says so; it does
+  (the warehouse resource, ``pipelines.resources.WarehouseResource``, set up
+  once per run) and by ``cri run`` (``warehouse_lock()`` around the run). A second writer *waits* for the first to finish, and says so; it does
   not fail and does not retry.
 
 The lock is an ``flock`` on a file: the operating system releases it when the
@@ -30,10 +30,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-import dagster as dg
-
 from pipelines.ops.progress import say
-from pipelines.partitions import periods_of_run
 from pipelines.settings import get_settings
 
 LOCK_NAME = ".warehouse.lock"
@@ -181,42 +178,3 @@ def is_locked(home: Path | None = None) -> bool:
             return True
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return False
-
-
-# -- the executor of runs launched by the daemon or the UI ----------------------------------------
-
-
-class WarehouseLockExecutor(dg.Executor):
-    """Dagster's in-process executor, holding the warehouse lock for the whole run."""
-
-    def __init__(self, inner: dg.Executor):
-        self._inner = inner
-
-    @property
-    def retries(self):
-        return self._inner.retries
-
-    @property
-    def step_dependency_config(self):
-        return self._inner.step_dependency_config
-
-    def execute(self, plan_context, execution_plan):
-        run = plan_context.dagster_run
-        period = ",".join(periods_of_run(run.tags))
-        what = f"Dagster run {run.run_id[:8]} {run.job_name} {period}".strip()
-
-        def tell(line: str) -> None:
-            plan_context.log.info(line)
-            say("lock", line)
-
-        with warehouse_lock(what, on_wait=tell):
-            yield from self._inner.execute(plan_context, execution_plan)
-
-
-@dg.executor(
-    name="in_process_warehouse_lock",
-    config_schema=dg.in_process_executor.config_schema,
-)
-def warehouse_executor(init_context) -> dg.Executor:
-    """Every step in one process, one after another, while holding ``$CRI_HOME/.warehouse.lock``."""
-    return WarehouseLockExecutor(dg.in_process_executor.executor_creation_fn(init_context))

@@ -28,20 +28,22 @@ from dagster_dbt import (
 
 from pipelines.ops.progress import say
 from pipelines.ops.warmup import import_in_background
-from pipelines.partitions import period_partitions, periods_of_run, single_run
+from pipelines.partitions import period_partitions, run_periods, single_run
 from pipelines.checks.core import record_results
 from pipelines.checks.dbt import dbt_test_outcomes
 from pipelines.dbt_layout import model_asset_path
-from pipelines.settings import DBT_PROJECT_DIR, get_settings
-from pipelines.transform.project import DBT_EXECUTABLE, dbt_vars, run_target_dir, seed_run_target
-from pipelines.warehouse import connect
+from pipelines.resources import SettingsResource, WarehouseResource
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.transform.project import DBT_EXECUTABLE, dbt_vars, parse_args, run_target_dir, seed_run_target
 
 TRANSFORM_GROUP = "transform"
 
-# The manifest is written before the definitions load (`make manifest`, or `cri` before a run): never parsed here.
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-if not dbt_project.manifest_path.exists():
-    raise RuntimeError(f"dbt's manifest {dbt_project.manifest_path} is missing: run `make manifest` first")
+# The manifest is prepared the way dagster-dbt intends: at build time (`make manifest`: `dagster-dbt project
+# prepare-and-package`, or `cri` before a run), and again under `dagster dev` (`prepare_if_dev`), with the variables
+# of the runs so that they reuse the parse. Never parsed when the module is merely imported.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
+                         prepare_project_cli_args=parse_args())
+dbt_project.prepare_if_dev()
 
 
 class _ObservedTestsFilter(logging.Filter):
@@ -91,13 +93,21 @@ class CriDbtTranslator(DagsterDbtTranslator):
         return spec._replace(blocking=False) if spec is not None else None
 
 
-def table_metadata(con, relation: str, period: str | None, preview: bool) -> dict[str, Any]:
-    """Row count (all periods, and the run's period), and for the marts a preview of the first rows."""
-    meta: dict[str, Any] = {"dagster/row_count": con.execute(f"select count(*) from {relation}").fetchone()[0],
-                            "dagster/relation_identifier": relation}
+def table_metadata(con, relation: str, periods: list[str], preview: bool) -> dict[str, Any]:
+    """Row count of the run's periods (``dagster/row_count``: the period's rows, for a table with a period column;
+    every row for the others, and ``rows_all_periods``), and for the marts a preview of the first rows."""
+    total = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    meta: dict[str, Any] = {"dagster/row_count": total, "dagster/relation_identifier": relation}
     columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
-    if period and "period" in columns:
-        meta["rows_in_period"] = con.execute(f"select count(*) from {relation} where period = ?", [period]).fetchone()[0]
+    if periods and "period" in columns:
+        counts = dict(con.execute(f"select period, count(*) from {relation} where period in "
+                                  f"({', '.join('?' for _ in periods)}) group by period", periods).fetchall())
+        by_period = {p: int(counts.get(p, 0)) for p in periods}
+        meta["dagster/row_count"] = sum(by_period.values())
+        meta["rows_all_periods"] = total
+        if len(periods) > 1:
+            meta["rows_by_period"] = dg.MetadataValue.json(by_period)
+    period = periods[0] if len(periods) == 1 else None
     if preview:
         where = "where period = ?" if period and "period" in columns else ""
         top = con.execute(f"select * from {relation} {where} limit 5", [period] if where else []).df()
@@ -105,9 +115,9 @@ def table_metadata(con, relation: str, period: str | None, preview: bool) -> dic
     return meta
 
 
-def with_table_metadata(events: list, manifest: dict, period: str | None) -> Iterator:
+def with_table_metadata(events: list, manifest: dict, periods: list[str], warehouse: WarehouseResource) -> Iterator:
     """The dbt events, each model's materialization with the metadata of its table (read after dbt has finished)."""
-    with connect(read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         for event in events:
             unique_id = (getattr(event, "metadata", None) or {}).get("unique_id")
             node = manifest["nodes"].get(unique_id.value if hasattr(unique_id, "value") else unique_id or "", {})
@@ -118,19 +128,19 @@ def with_table_metadata(events: list, manifest: dict, period: str | None) -> Ite
                 continue
             relation = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
             try:
-                extra = table_metadata(con, relation, period, preview=node["schema"] == "marts")
+                extra = table_metadata(con, relation, periods, preview=node["schema"] == "marts")
             except duckdb.Error:  # a model that failed has no table: dbt's own error says why
                 extra = {}
             yield event.with_metadata({**event.metadata, **extra})
 
 
-def keep_run_results(target: Path, periods: list[str]) -> None:
+def keep_run_results(target: Path, periods: list[str], settings: Settings) -> None:
     """Keep dbt's run_results.json with each period's reports; drop a target folder of this invocation only.
 
     The runs' own folder (``$CRI_HOME/dbt_target``) is kept: it holds the parse the next run reuses.
     """
     for period in periods:
-        folder = get_settings().reports_period_dir(period)
+        folder = settings.reports_period_dir(period)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / "run_results.json", folder / "dbt_run_results.json")
     if target.resolve().parent == (DBT_PROJECT_DIR / "target").resolve():  # a folder of this run only
@@ -138,6 +148,8 @@ def keep_run_results(target: Path, periods: list[str]) -> None:
 
 
 def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    if not dbt_project.manifest_path.exists():
+        raise RuntimeError(f"dbt's manifest {dbt_project.manifest_path} is missing: run `make manifest` first")
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
@@ -147,28 +159,28 @@ def build_dbt_assets(ingest_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         backfill_policy=single_run,
         name="dbt_models",
     )
-    def dbt_models(context, dbt: DbtCliResource):
+    def dbt_models(context, dbt: DbtCliResource, settings: SettingsResource, warehouse: WarehouseResource):
         """Chạy các mô hình dbt / build the dbt models and run their tests."""
-        get_settings().export_env()
+        settings = settings.get()
+        periods = run_periods(context)  # one period, or several in a backfill run
         say("transform", "dbt build: models and data tests")
         import_in_background()  # this process waits for dbt meanwhile
         invocation = dbt.cli(
             # unit tests check the formulas in the test suite; a production build runs models and data tests
-            ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars())],
+            ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars(settings))],
             context=context, raise_on_error=False,
             # the CRI_HOME's own folder: dbt reuses the parse it kept there by the previous run
-            target_path=seed_run_target(run_target_dir()),
+            target_path=seed_run_target(run_target_dir(settings)),
         )
         # The events wait until dbt has finished: the row counts need the warehouse, which dbt holds meanwhile.
         events = list(invocation.stream())
         run_results = invocation.get_artifact("run_results.json")
         manifest = invocation.get_artifact("manifest.json")
-        periods = periods_of_run(context.run.tags)  # one period, or several in a backfill run
-        yield from with_table_metadata(events, manifest, periods[0] if len(periods) == 1 else None)
-        keep_run_results(invocation.target_path, periods)
+        yield from with_table_metadata(events, manifest, periods, warehouse)
+        keep_run_results(invocation.target_path, periods, settings)
         outcomes = dbt_test_outcomes(run_results, manifest)
         if outcomes:
-            with connect() as con:
+            with warehouse.connect() as con:
                 for period in periods:  # the data tests cover every period: their outcomes hold for each
                     record_results(con, context.run_id, period, outcomes)
         failed = [o for o in outcomes if not o.passed]

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import DBT_PROJECT_DIR, get_settings
+from pipelines.settings import DBT_PROJECT_DIR, Settings, get_settings
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 PROJECT_TARGET = DBT_PROJECT_DIR / "target"
@@ -28,17 +28,25 @@ MANIFEST_PATH = PROJECT_TARGET / "manifest.json"
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
-def dbt_vars() -> dict[str, Any]:
-    """The ``--vars`` of every dbt invocation, from the methodology file."""
+def dbt_vars(settings: Settings | None = None) -> dict[str, Any]:
+    """The ``--vars`` of every dbt invocation: the warehouse (``profiles.yml`` reads ``warehouse_path``) and, from
+    the methodology file, the quality settings the models use."""
     from pipelines.methodology import load_methodology
 
-    m = load_methodology(get_settings().methodology_path)
-    return {"min_commune_reporting_share": float(m.quality.get("min_commune_reporting_share", 0.9))}
+    settings = settings or get_settings()
+    m = load_methodology(settings.methodology_path)
+    return {"min_commune_reporting_share": float(m.quality.get("min_commune_reporting_share", 0.9)),
+            "warehouse_path": str(settings.warehouse_path)}
 
 
-def run_target_dir() -> Path:
+def parse_args(settings: Settings | None = None) -> list[str]:
+    """``dbt parse`` as the runs on this CRI_HOME will parse (same variables: dbt reuses the parse)."""
+    return ["parse", "--quiet", "--vars", json.dumps(dbt_vars(settings))]
+
+
+def run_target_dir(settings: Settings | None = None) -> Path:
     """dbt's target folder of the runs on this CRI_HOME (kept: it holds the parse the next run reuses)."""
-    return get_settings().home / "dbt_target"
+    return (settings or get_settings()).home / "dbt_target"
 
 
 def seed_run_target(target: Path) -> Path:
@@ -53,11 +61,8 @@ def seed_run_target(target: Path) -> Path:
 def prepare_manifest(force: bool = False) -> Path:
     """Write dbt's manifest.json (``dbt parse``) when it is missing, as the runs on this CRI_HOME will parse."""
     if force or not MANIFEST_PATH.exists():
-        settings = get_settings()
-        settings.export_env()  # the warehouse path of the profile
         subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars())],
+            [DBT_EXECUTABLE, *parse_args(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
             check=True,
         )
     return MANIFEST_PATH
