@@ -55,7 +55,7 @@ def run_period(period: str, verbose: bool = False) -> RunOutcome:
     Holds the warehouse lock for the whole run: a run the daemon or the UI started first
     is waited for, never interrupted.
     """
-    from pipelines.schedules.lock import warehouse_lock
+    from pipelines.lock import warehouse_lock
 
     settings = _prepare_environment()
     with warehouse_lock(f"cri run {period}"):

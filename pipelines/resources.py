@@ -9,7 +9,7 @@ config: ``dg.EnvVar("CRI_HOME")`` and ``dg.EnvVar("CRI_METHODOLOGY")``, resolved
 when a run starts.
 
 The warehouse resource holds the one-writer lock (``$CRI_HOME/.warehouse.lock``,
-see ``pipelines.schedules.lock``) for the whole run: the runs use the
+see ``pipelines.lock``) for the whole run: the runs use the
 in-process executor, which sets the resources up once, before the first step,
 and tears them down after the last. A second writer waits for the first (and
 says so); it never retries around DuckDB's own lock error.
@@ -78,7 +78,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         from pipelines.ops.progress import say
         from pipelines.partitions import periods_of_run
-        from pipelines.schedules.lock import warehouse_lock
+        from pipelines.lock import warehouse_lock
 
         run = context.dagster_run
         if run is None:  # built outside a run (e.g. `build_resources`): nothing to hold

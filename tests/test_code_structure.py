@@ -39,6 +39,11 @@ STAGES: dict[str, int] = {
     "pipelines.reporting_calendar": 0,
     "pipelines.partitions": 0,
     "pipelines.warehouse": 0,
+    "pipelines.lock": 0,
+    "pipelines.resources": 0,
+    "pipelines.checks": 0,  # the check catalogue and the check results every stage records
+    "pipelines.dbt_layout": 0,
+    "pipelines.sensitive": 0,
     "pipelines.units": 0,
     "pipelines.reference": 0,
     "pipelines.registries": 0,

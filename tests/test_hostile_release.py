@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.schedules.lock import WAITING, lock_holder, warehouse_lock
+from pipelines.lock import WAITING, lock_holder, warehouse_lock
 from pipelines.settings import REPO_ROOT
 
 # -- the warehouse lock names the live holder ---------------------------------------------------------
@@ -28,7 +28,7 @@ from pipelines.settings import REPO_ROOT
 HOLD_UNTIL_TOLD = """
 import sys
 from pathlib import Path
-from pipelines.schedules.lock import WAITING, warehouse_lock
+from pipelines.lock import WAITING, warehouse_lock
 def tell(line):
     if line.startswith(WAITING):
         print("waiting", flush=True)

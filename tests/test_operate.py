@@ -24,7 +24,7 @@ from pipelines.quality.checks import deadline as quality_deadline
 from pipelines.schedules import calendar, landing, notify, run_status
 from pipelines.schedules.jobs import DRAFT_JOB, OFFICIAL_JOB, period_draft, period_official
 from pipelines.resources import SettingsResource, WarehouseResource
-from pipelines.schedules.lock import WAITING, LockTimeout, is_locked, lock_holder, warehouse_lock
+from pipelines.lock import WAITING, LockTimeout, is_locked, lock_holder, warehouse_lock
 from pipelines.schedules.schedules import nightly_draft, official_after_deadline
 from pipelines.settings import REPO_ROOT
 
@@ -283,7 +283,7 @@ def test_landing_sensor_through_dagster(cri_home):
 HOLD = """
 import sys, time
 from pathlib import Path
-from pipelines.schedules.lock import warehouse_lock
+from pipelines.lock import warehouse_lock
 with warehouse_lock(sys.argv[2], home=Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[3]))

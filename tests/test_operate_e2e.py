@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.schedules.lock import WAITING, is_locked
+from pipelines.lock import WAITING, is_locked
 from pipelines.settings import REPO_ROOT, get_settings
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ from datetime import datetime
 import dagster as dg
 from pipelines.definitions import defs
 from pipelines.schedules.calendar import TZ
-from pipelines.schedules.lock import warehouse_lock
+from pipelines.lock import warehouse_lock
 
 # what the official schedule asks for at 06:00 the day after the year's deadline
 when = datetime(2025, 11, 16, 6, 0, tzinfo=TZ)

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.schedules import landing
-from pipelines.schedules.lock import warehouse_lock
+from pipelines.lock import warehouse_lock
 from pipelines.warehouse import connect, ensure_schema
 
 

@@ -114,7 +114,7 @@ def processed_files() -> dict[str, list] | None:
 
     ``None`` while a run holds the warehouse: the sensor waits for the next tick rather than open it.
     """
-    from pipelines.schedules.lock import is_locked
+    from pipelines.lock import is_locked
     from pipelines.warehouse import connect, table_exists
 
     settings = get_settings()
