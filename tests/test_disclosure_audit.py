@@ -189,22 +189,17 @@ def test_the_quality_report_shows_no_sensitive_commune_figure():
 
 
 @pytest.mark.slow
-def test_the_national_demo_releases_pass_the_audit(tmp_path_factory, monkeypatch):
+@pytest.mark.xdist_group("national")
+def test_the_national_demo_releases_pass_the_audit(tmp_path_factory):
     """The national demo data (3,321 communes), 2024 and 2025, through the real command path."""
     import json
 
-    from pipelines.cli import run_period
-    from pipelines.demo import write_demo_data
     from pipelines.publish.disclosure_audit import audit_release_folder
+    from tests.fixtures.runs import national_run
 
-    home = tmp_path_factory.mktemp("national") / "home"
-    for k, v in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
-                 "DAGSTER_HOME": home / "dagster"}.items():
-        monkeypatch.setenv(k, str(v))
-    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
-    write_demo_data(home / "landing", periods=("2024", "2025"))
+    home, outcomes = national_run(tmp_path_factory)  # run once, shared with test_pipeline_e2e's national test
     for period in ("2024", "2025"):
-        outcome = run_period(period)
+        outcome = outcomes[period]
         assert outcome.success and outcome.published, outcome.errors
         folder = home / "publish" / period / "v1"
         disclosure = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["disclosure"]

@@ -259,9 +259,10 @@ def test_a_backfill_of_two_years_is_one_run_that_releases_both(small_run):
 
 
 @pytest.mark.xdist_group("national")
-def test_national_release_ranks_34_provinces_and_all_communes(cri_home):
-    write_demo_data(cri_home / "landing", periods=("2025",))
-    outcome = run_period("2025")
+def test_national_release_ranks_34_provinces_and_all_communes(tmp_path_factory):
+    from tests.fixtures.runs import national_run
+
+    outcome = national_run(tmp_path_factory)[1]["2025"]  # shared with the disclosure audit's test
     assert outcome.ok, (outcome.errors, outcome.quality.get("blocking_failures"))
     folder = outcome.release_dir
     ranking = pd.read_parquet(folder / "province_ranking.parquet")

@@ -26,7 +26,8 @@ from pipelines.settings import Settings
 from tests.conftest import write_methodology_variant
 from tests.fixtures.quality.support import PERIOD, build_baseline
 
-pytestmark = pytest.mark.xdist_group("quality_checks")
+# the quality baseline is built once per session: with the gate tests, on one worker (no worker waits for it)
+pytestmark = pytest.mark.xdist_group("quality_gate")
 
 
 @pytest.fixture(scope="module")

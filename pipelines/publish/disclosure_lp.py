@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 EPS = 1e-6
 
@@ -85,6 +83,9 @@ class Problem:
         pending = [t for t in targets if t not in out]
         if not pending:
             return out, 0
+        from scipy import sparse  # imported here: SciPy is slow to import and only the audit needs it
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         a = sparse.lil_matrix((len(rows), n))
         for r, (coefs, _, _) in enumerate(rows):
             for j, v in coefs.items():

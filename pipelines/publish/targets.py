@@ -193,8 +193,9 @@ def targets_table(period: str, series: pd.DataFrame, methodology) -> pd.DataFram
         sign = 1.0 if ind.direction == "higher" else -1.0
         this = df[df["indicator_code"] == ind.code]
         units = this.loc[this["period"] == period, ["unit_level", "unit_code"]].drop_duplicates()
+        by_unit = dict(list(this.groupby(["unit_level", "unit_code"], sort=False)))  # one pass, not one per unit
         for unit_level, unit_code in units.itertuples(index=False):
-            unit_series = this[(this["unit_code"] == unit_code) & (this["unit_level"] == unit_level)]
+            unit_series = by_unit.get((unit_level, unit_code), this.iloc[:0])
             values = pd.to_numeric(unit_series.set_index("position")["value"], errors="coerce")
             value = values.get(now)
             row = {"period": period, "unit_level": unit_level, "unit_code": unit_code, "indicator_code": ind.code,

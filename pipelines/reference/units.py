@@ -10,8 +10,6 @@ import unicodedata
 from functools import lru_cache
 
 import pandas as pd
-import vietnam_provinces
-from vietnam_provinces import Province, Ward
 
 UNIT_COLUMNS = ["unit_code", "unit_level", "unit_name", "division_type", "province_code", "province_name", "codename"]
 
@@ -27,6 +25,8 @@ def commune_code(code: int) -> str:
 @lru_cache(maxsize=1)
 def admin_units() -> pd.DataFrame:
     """One row per province and per commune (2025 scheme), codes as zero-padded text."""
+    from vietnam_provinces import Province, Ward  # imported when the units are first asked for
+
     nfc = lambda s: unicodedata.normalize("NFC", s)  # noqa: E731
     provinces = {province_code(p.code): nfc(p.name) for p in Province.iter_all()}
     rows = [
@@ -59,4 +59,6 @@ def admin_units() -> pd.DataFrame:
 
 
 def package_version() -> str:
+    import vietnam_provinces
+
     return f"vietnam-provinces {vietnam_provinces.__version__} (data {vietnam_provinces.__data_version__})"
