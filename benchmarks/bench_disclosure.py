@@ -36,7 +36,7 @@ def main() -> int:
     from pipelines.methodology import load_methodology
     from pipelines.publish.disclosure_audit import audit_release_folder
     from pipelines.publish.disclosure_model import load_disclosure_model
-    from pipelines.publish.release import latest_version
+    from pipelines.publish.history import latest_version
 
     home = Path(args.home)
     period_dir = home / "publish" / args.period

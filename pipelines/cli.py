@@ -66,7 +66,8 @@ def _refusal(settings, period: str) -> tuple[RunOutcome | None, list[str]]:
     """Before a run: the methodology reads, and the period's latest.json is sound (put back from history.jsonl
     when lost or cut). (an outcome that says why the run cannot start, or None; notes for the summary)."""
     from pipelines.methodology import MethodologyError, load_methodology
-    from pipelines.publish.history import HistoryError, repair_latest
+    from pipelines.publish.history import HistoryError
+    from pipelines.publish.verify import repair_latest
 
     try:
         load_methodology(settings.methodology_path)
@@ -81,7 +82,7 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
 
     from pipelines.ops.errors import error_text
     from pipelines.ops.instance import event_databases_open
-    from pipelines.publish.release import latest_version
+    from pipelines.publish.history import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
 
     refused, notes = _refusal(settings, period)

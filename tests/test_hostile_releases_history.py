@@ -119,7 +119,7 @@ def test_verify_catches_an_edited_manifest_of_a_non_latest_release(release_env):
 
 
 def test_verify_catches_a_deleted_latest_json_and_run_puts_it_back(release_env):
-    from pipelines.publish.history import repair_latest
+    from pipelines.publish.verify import repair_latest
     from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env
@@ -139,7 +139,7 @@ def test_verify_catches_a_deleted_latest_json_and_run_puts_it_back(release_env):
 
 
 def test_verify_with_a_version_catches_a_truncated_latest_json(release_env):
-    from pipelines.publish.release import ReleaseError, read_latest
+    from pipelines.publish.history import ReleaseError, read_latest
     from pipelines.publish.verify import verify_release
 
     settings, _, _ = release_env

@@ -238,7 +238,7 @@ def test_a_backfill_of_two_years_is_one_run_that_releases_both(small_run):
 
     from pipelines.definitions import defs
     from pipelines.partitions import RANGE_END, RANGE_START, period_partitions
-    from pipelines.publish.release import latest_version
+    from pipelines.publish.history import latest_version
 
     home, _ = small_run
     # years come first among the partitions: 2024 and 2025 are one range, as a backfill of the two asks

@@ -53,7 +53,6 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-import hashlib
 import re
 import time
 from collections.abc import Iterable
@@ -66,6 +65,7 @@ import pandas as pd
 
 from pipelines.demo import legacy
 from pipelines.demo.groups import group_rows
+from pipelines.demo.streams import stream as _rng
 from pipelines.demo.rules import GENERIC_DEV, GENERIC_RULES, GENERIC_SCORE, POP_TOTAL, RULES, TOTAL, Rule
 from pipelines.methodology import DataElement, Methodology, load_methodology
 from pipelines.reference.commune_types import FILE_NAME as COMMUNE_TYPES_FILE
@@ -151,12 +151,6 @@ class DemoSummary:
 
 
 # -- helpers -----------------------------------------------------------------
-def _rng(seed: int, *keys: str) -> np.random.Generator:
-    """A random stream that depends only on the seed and the keys."""
-    words = [int.from_bytes(hashlib.sha256(k.encode()).digest()[:4], "little") for k in keys]
-    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
-
-
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 

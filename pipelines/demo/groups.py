@@ -79,7 +79,7 @@ def _split_trials(gen, element: str, dimension: str) -> np.ndarray:
 
 
 def _split_events(gen, element: str, dimension: str, seed: int) -> np.ndarray:
-    from pipelines.demo.generate import _rng
+    from pipelines.demo.streams import stream as _rng
 
     spec = GAPS[(element, dimension)]
     events, trials = gen.column(element, "commune"), gen.column(spec.trials, "commune")

@@ -523,7 +523,7 @@ def read_release_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
 
 def earlier_versions(period_dir: Path | str, below: int | None = None) -> list[dict[str, pd.DataFrame]]:
     """The published versions of a period (``v<N>/`` folders, oldest first), below version ``below``."""
-    from pipelines.publish.release import _versions  # the v<N> folders, listed one way
+    from pipelines.publish.folders import versions as _versions  # the v<N> folders, listed one way
 
     period_dir = Path(period_dir)
     return [read_release_folder(period_dir / f"v{v}") for v in _versions(period_dir) if below is None or v < below]

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.files import fsync_dir, sha256_file
+from pipelines.publish.folders import LATEST_NAME, MANIFEST_NAME
+from pipelines.publish.folders import versions as _versions
+from pipelines.publish.sources import ReleaseError, _check_period
 
 HISTORY_NAME = "history.jsonl"
-LATEST_NAME = "latest.json"
-MANIFEST_NAME = "manifest.json"
 
 
 class HistoryError(RuntimeError):
@@ -87,12 +88,6 @@ def load_latest(period_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     return content, None
 
 
-def _versions(period_dir: Path) -> list[int]:
-    from pipelines.publish.release import _versions as versions
-
-    return versions(Path(period_dir))
-
-
 def check_period(period_dir: Path) -> list[str]:
     """What is wrong with a period's releases: each manifest against its recorded hash, and latest.json."""
     period_dir = Path(period_dir)
@@ -128,46 +123,29 @@ def check_period(period_dir: Path) -> list[str]:
     return problems
 
 
-def repair_latest(period_dir: Path) -> str | None:
-    """Put back a missing, unreadable or wrong latest.json from the history; say what was done (None: nothing).
+def _period_dir(publish_dir: Path | str, period: str | None) -> Path:
+    # (publish_dir, period), or the period's folder alone (``Settings.publish_period_dir(period)``)
+    return Path(publish_dir) if period is None else Path(publish_dir) / _check_period(period)
 
-    The newest version of the history whose manifest still has its recorded
-    hash becomes latest. Raises :class:`HistoryError` with a plain sentence
-    when there is no such version.
+
+def read_latest(publish_dir: Path | str, period: str | None = None) -> dict[str, Any] | None:
+    """The content of ``publish/<period>/latest.json``, or None when there is none.
+
+    Call with ``(publish_dir, period)`` or with the period's folder alone.
     """
-    from pipelines.publish.release import _write_latest
-
-    period_dir = Path(period_dir)
-    latest, problem = load_latest(period_dir)
-    recorded, _ = read_history(period_dir)
-    if latest is not None or (problem is None and not recorded and not _versions(period_dir)):
-        return None  # readable (its consistency is for 'cri releases verify'), or nothing published yet
-    good = [v for v in sorted(recorded, reverse=True)
-            if (period_dir / f"v{v}" / MANIFEST_NAME).is_file()
-            and sha256_file(period_dir / f"v{v}" / MANIFEST_NAME) == recorded[v]]
-    if not recorded:  # written before the history was kept: the newest version whose files match its manifest
-        good = [v for v in sorted(_versions(period_dir), reverse=True) if _complete(period_dir, v)][:1]
-    if not good:
-        why = problem or f"{LATEST_NAME} is missing"
-        raise HistoryError(
-            f"{period_dir / LATEST_NAME}: {why}, and {HISTORY_NAME} names no complete version to put back. "
-            f"Check the releases with 'cri releases verify {period_dir.name}', then restore {LATEST_NAME} from a "
-            f"backup (or remove the period's folder to publish afresh)")
-    v = good[0]
-    manifest_path = period_dir / f"v{v}" / MANIFEST_NAME
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    _write_latest(period_dir, {"period": period_dir.name, "version": v, "release": f"v{v}",
-                               "created_at": manifest.get("created_at"), "manifest_sha256": sha256_file(manifest_path)})
-    source = HISTORY_NAME if recorded else "the newest complete version"
-    return f"{problem or f'{LATEST_NAME} was missing'}; put back from {source}: {LATEST_NAME} now names v{v}"
+    folder = _period_dir(publish_dir, period)
+    latest, problem = load_latest(folder)
+    if problem:
+        raise ReleaseError(f"{folder / LATEST_NAME}: {problem}. 'cri run' puts it back from {HISTORY_NAME}; "
+                           f"'cri releases verify {folder.name}' says what else is wrong")
+    return latest
 
 
-def _complete(period_dir: Path, version: int) -> bool:
-    from pipelines.publish.verify import verify_release
-
-    result = verify_release(period_dir.parent, period_dir.name, version=version)
-    return not (result.missing or result.changed or result.extra)
+def latest_version(publish_dir: Path | str, period: str | None = None) -> int | None:
+    """The version ``latest.json`` names (None: nothing published). ``(publish_dir, period)`` or the period folder."""
+    latest = read_latest(publish_dir, period)
+    return int(latest["version"]) if latest else None
 
 
 __all__ = ["HISTORY_NAME", "HistoryError", "append_history", "read_history", "load_latest", "check_period",
-           "repair_latest"]
+           "read_latest", "latest_version"]

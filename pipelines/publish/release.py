@@ -60,7 +60,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -75,19 +74,17 @@ from pipelines.publish import contract, published
 from pipelines.publish.dictionary import dictionary_frame, write_dictionary
 from pipelines.publish.disclosure import DisclosureRule
 from pipelines.publish.disclosure_protect import disclosure_figures, disclosure_summary
-from pipelines.publish.history import HISTORY_NAME, append_history, load_latest, repair_latest
+from pipelines.publish.folders import LOCK_NAME, MANIFEST_NAME, TMP_PREFIX, write_latest
+from pipelines.publish.folders import files_in as _files_in
+from pipelines.publish.folders import versions as _versions
+from pipelines.publish.history import append_history, read_latest
+from pipelines.publish.verify import repair_latest
 from pipelines.publish.provenance import _dump, _jsonable, _utc_now, code_version, quality_summary
 from pipelines.publish.release_tables import ReleaseTables, build_release_tables
 from pipelines.publish.sources import ReleaseError, _check_period
 from pipelines.units.provenance import rebase_note
 
-MANIFEST_NAME = "manifest.json"
-LATEST_NAME = "latest.json"
-LOCK_NAME = ".lock"
-TMP_PREFIX = ".tmp-"
 MANIFEST_VERSION = 1
-
-VERSION_RE = re.compile(r"^v([1-9]\d*)$")
 
 ExtraWriter = Callable[[Path, Mapping[str, pd.DataFrame]], Any]
 Progress = Callable[[str, str], Any]
@@ -113,41 +110,6 @@ class ReleaseResult:
 
 # --------------------------------------------------------------------------------------------------
 # the folder of a period
-
-
-def _versions(period_dir: Path) -> list[int]:
-    if not period_dir.is_dir():
-        return []
-    out = []
-    for p in period_dir.iterdir():
-        m = VERSION_RE.match(p.name)
-        if m and p.is_dir():
-            out.append(int(m.group(1)))
-    return sorted(out)
-
-
-def _period_dir(publish_dir: Path | str, period: str | None) -> Path:
-    # (publish_dir, period), or the period's folder alone (``Settings.publish_period_dir(period)``)
-    return Path(publish_dir) if period is None else Path(publish_dir) / _check_period(period)
-
-
-def read_latest(publish_dir: Path | str, period: str | None = None) -> dict[str, Any] | None:
-    """The content of ``publish/<period>/latest.json``, or None when there is none.
-
-    Call with ``(publish_dir, period)`` or with the period's folder alone.
-    """
-    folder = _period_dir(publish_dir, period)
-    latest, problem = load_latest(folder)
-    if problem:
-        raise ReleaseError(f"{folder / LATEST_NAME}: {problem}. 'cri run' puts it back from {HISTORY_NAME}; "
-                           f"'cri releases verify {folder.name}' says what else is wrong")
-    return latest
-
-
-def latest_version(publish_dir: Path | str, period: str | None = None) -> int | None:
-    """The version ``latest.json`` names (None: nothing published). ``(publish_dir, period)`` or the period folder."""
-    latest = read_latest(publish_dir, period)
-    return int(latest["version"]) if latest else None
 
 
 @contextlib.contextmanager
@@ -176,23 +138,6 @@ def _remove_stale_temps(period_dir: Path) -> list[str]:
                     p.unlink()
             removed.append(p.name)
     return removed
-
-
-def _files_in(folder: Path) -> list[str]:
-    """Every file under ``folder``, as sorted POSIX paths relative to it."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
-
-
-def _write_latest(period_dir: Path, content: dict[str, Any]) -> None:
-    tmp = period_dir / f"{TMP_PREFIX}latest-{secrets.token_hex(4)}.json"
-    try:
-        write_text(tmp, _dump(content))
-        os.replace(tmp, period_dir / LATEST_NAME)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_dir(period_dir)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -395,7 +340,7 @@ def _make_latest(period_dir: Path, final: Path, period: str, version: int, creat
         manifest_sha = sha256_file(final / MANIFEST_NAME)
         append_history(period_dir, version, manifest_sha)  # the hash kept outside the release
         recorded = True
-        _write_latest(period_dir, {
+        write_latest(period_dir, {
             "period": period, "version": version, "release": final.name, "created_at": created_at,
             "manifest_sha256": manifest_sha,
         })

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.files import sha256_file
-from pipelines.publish.history import check_period, load_latest
-from pipelines.publish.release import LATEST_NAME, MANIFEST_NAME, _files_in, _versions, latest_version
+from pipelines.publish.folders import LATEST_NAME, MANIFEST_NAME, write_latest
+from pipelines.publish.folders import files_in as _files_in
+from pipelines.publish.folders import versions as _versions
+from pipelines.publish.history import HISTORY_NAME, HistoryError, check_period, latest_version, load_latest, read_history
 from pipelines.publish.sources import PERIOD_RE, ReleaseError, _check_period
 
 
@@ -141,3 +143,40 @@ def list_releases(publish_dir: Path | str) -> list[ReleaseInfo]:
                 period=period_dir.name, version=v, path=folder, created_at=manifest.get("created_at"),
                 methodology_version=(manifest.get("methodology") or {}).get("version"), latest=(v == latest)))
     return out
+
+
+def repair_latest(period_dir: Path) -> str | None:
+    """Put back a missing, unreadable or wrong latest.json from the history; say what was done (None: nothing).
+
+    The newest version of the history whose manifest still has its recorded
+    hash becomes latest. Raises :class:`HistoryError` with a plain sentence
+    when there is no such version.
+    """
+    period_dir = Path(period_dir)
+    latest, problem = load_latest(period_dir)
+    recorded, _ = read_history(period_dir)
+    if latest is not None or (problem is None and not recorded and not _versions(period_dir)):
+        return None  # readable (its consistency is for 'cri releases verify'), or nothing published yet
+    good = [v for v in sorted(recorded, reverse=True)
+            if (period_dir / f"v{v}" / MANIFEST_NAME).is_file()
+            and sha256_file(period_dir / f"v{v}" / MANIFEST_NAME) == recorded[v]]
+    if not recorded:  # written before the history was kept: the newest version whose files match its manifest
+        good = [v for v in sorted(_versions(period_dir), reverse=True) if _complete(period_dir, v)][:1]
+    if not good:
+        why = problem or f"{LATEST_NAME} is missing"
+        raise HistoryError(
+            f"{period_dir / LATEST_NAME}: {why}, and {HISTORY_NAME} names no complete version to put back. "
+            f"Check the releases with 'cri releases verify {period_dir.name}', then restore {LATEST_NAME} from a "
+            f"backup (or remove the period's folder to publish afresh)")
+    v = good[0]
+    manifest_path = period_dir / f"v{v}" / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    write_latest(period_dir, {"period": period_dir.name, "version": v, "release": f"v{v}",
+                               "created_at": manifest.get("created_at"), "manifest_sha256": sha256_file(manifest_path)})
+    source = HISTORY_NAME if recorded else "the newest complete version"
+    return f"{problem or f'{LATEST_NAME} was missing'}; put back from {source}: {LATEST_NAME} now names v{v}"
+
+
+def _complete(period_dir: Path, version: int) -> bool:
+    result = verify_release(period_dir.parent, period_dir.name, version=version)
+    return not (result.missing or result.changed or result.extra)
