@@ -267,7 +267,7 @@ def test_a_version_taken_back_is_withdrawn_in_the_history(release_env, monkeypat
     def full_disk(period_dir, content):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(release, "_write_latest", full_disk)
+    monkeypatch.setattr(release, "write_latest", full_disk)
     with pytest.raises(OSError, match="No space left"):
         _publish(release_env)
     monkeypatch.undo()
