@@ -1258,6 +1258,7 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
 
         ident = identify_legacy(w.loc[old, ["unit_code", "unit_name", "province", "district"]]
                                 .assign(data_element=w.loc[old, "de"]), ctx.element_level)
+        ident = _province_only(ident, w)  # an unknown old commune of a named province: to that province only
         ok_i = ident["check_code"].isna()
         if (~ok_i).any():
             add_unit_rejects(ident.index[~ok_i], ident.loc[~ok_i, "check_code"], ident.loc[~ok_i, "reason"])
@@ -1265,8 +1266,9 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         w.loc[good.index, "name_code"] = good["unit_code"]
         w.loc[good.index, "legacy_level"] = good["level"]
         # rows naming distinct former units merged into one legacy unit before the reform (aliases) are distinct
-        alias = good["method"] == "alias"
-        key = good["unit_code"].astype(object).where(~alias, good["unit_code"] + "|" + w.loc[good.index, "unit_name"])
+        alias = good["method"].isin(["alias", "province_only"])
+        written = good["unit_name"].where(good["method"] == "province_only", w.loc[good.index, "unit_name"])
+        key = good["unit_code"].astype(object).where(~alias, good["unit_code"] + "|" + written)
         w.loc[good.index, "src_key"] = key
 
     # 2025 codes (a code of the legacy scheme is checked against the legacy units above)
@@ -1298,12 +1300,29 @@ def _check_rows(frame: pd.DataFrame, ctx: _Context) -> tuple[list[pd.DataFrame],
         # code | name (2025 units) | legacy (a unit before 1 July 2025, in unit_code: mapped in _assemble)
         "match_method": w["method"][ok].to_numpy(dtype=object),
         "legacy_level": w["legacy_level"][ok].to_numpy(dtype=object),
-        "target_level": w["el_level"][ok].to_numpy(dtype=object),
+        "target_level": w["el_level"].where(w["legacy_level"] != "province", "province")[ok].to_numpy(dtype=object),
         "src_key": w["src_key"][ok].to_numpy(dtype=object),
     })
     for col in ("unit_name", "comment"):
         cand[col] = cand[col].where(cand[col] != "", None)
     return out, cand
+
+
+def _province_only(ident: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
+    """Unknown old communes whose row names its old province: identified as that province
+    (``pipelines/units/unmapped.py``), keyed apart by the commune as written."""
+    from pipelines.units.unmapped import province_fallback, written_unit
+
+    fallback = province_fallback(ident, w.loc[ident.index])
+    hit = fallback.notna()
+    if not hit.any():
+        return ident
+    ident = ident.copy()
+    written = [written_unit(c, n) for c, n in zip(w.loc[hit[hit].index, "unit_code"], w.loc[hit[hit].index, "unit_name"])]
+    ident.loc[hit, ["unit_code", "level", "check_code", "reason"]] = [[p, "province", None, None] for p in fallback[hit]]
+    ident.loc[hit, "unit_name"] = written
+    ident.loc[hit, "method"] = "province_only"
+    return ident
 
 
 def _norm_disaggregation(s: pd.Series) -> pd.Series:
@@ -1575,6 +1594,7 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
     codes = leg["unit_code"].to_numpy(dtype=object)
     sources = leg["source_file"].to_numpy(dtype=object)
     shas = leg["file_sha256"].to_numpy(dtype=object)
+    src_keys = leg["src_key"].to_numpy(dtype=object)
     positions = pd.Series(np.arange(len(leg)), index=leg.index)
     for (level, target), g in leg.groupby(["legacy_level", "target_level"], sort=True):
         # rows of one legacy unit and key are distinct former units merged into it (aliases): added first
@@ -1618,12 +1638,24 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
                 "source_file": sources[first], "file_sha256": shas[first], "row_number": int(rows[first]),
                 "match_method": "apportioned" if o["apportioned"] else "crosswalk",
                 "source_units": o["source_units"], "rebase_complete": bool(o["complete"]),
+                **_province_only_source(level, o["data_element"], ctx, src_keys[mem]),
                 "_file": int(files[first]), "_rec": int(recs[first]), "_members": [leg.index[i] for i in mem],
                 "value_text": _fmt_number(float(o["value"])),
             })
     agg = pd.DataFrame(agg_rows, columns=[*VALUE_COLUMNS, "_file", "_rec", "_members", "value_text"])
     loaded_df = pd.DataFrame(loaded, columns=["_file", "_rec", "match_method"]).drop_duplicates(["_file", "_rec"])
     return agg, loaded_df, pd.DataFrame(rejects, columns=_ASSEMBLY_REJECT_COLUMNS)
+
+
+def _province_only_source(level: str, element: str, ctx: _Context, keys) -> dict[str, Any]:
+    """A commune element loaded onto a province: old communes the crosswalk does not know
+    (``pipelines/units/unmapped.py``): its match method, and those communes as written."""
+    from pipelines.units.unmapped import METHOD
+
+    if level != "province" or ctx.element_level.get(element) != "commune":
+        return {}
+    written = dict.fromkeys(str(k).partition("|")[2] for k in keys if isinstance(k, str))
+    return {"match_method": METHOD, "source_units": ";".join(w for w in written if w)}
 
 
 def _overlaps(cur: pd.DataFrame, leg: pd.DataFrame, agg: pd.DataFrame, staged: list[_Staged],

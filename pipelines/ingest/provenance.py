@@ -159,6 +159,11 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     else:
         note_vi = f"Kỳ {period} được báo cáo theo {units_vi} áp dụng từ ngày 1/7/2025; không chuyển đổi."
         note_en = f"Period {period} was reported on the {units_en} in force since 1 July 2025; nothing was re-based."
+    from pipelines.units.unmapped import unmapped_note  # old communes counted in their province only
+
+    unmapped = unmapped_note(con, period)
+    if unmapped:
+        note_vi, note_en = f"{note_vi} {unmapped['note_vi']}", f"{note_en} {unmapped['note_en']}"
     return {
         "period": period,
         "rebased": rebased,
@@ -178,6 +183,7 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
         "values_incomplete": values["incomplete"],
         "apportion_rules": rules,
         "crosswalk_source": source if rebased else None,
+        "unmapped": unmapped,
         "note_vi": note_vi,
         "note_en": note_en,
     }
