@@ -63,13 +63,13 @@ def _split(frame: pd.DataFrame, edges: pd.DataFrame, flags: set[str], by: str = 
     """Rows keyed by new units -> rows keyed by old ones (edges: unit_code, legacy_code, weight)."""
     df = frame.reset_index(drop=True).rename_axis("row").reset_index().merge(edges, on="unit_code", how="inner")
     df["share"] = df["weight"] / df.groupby("row")["weight"].transform("sum")
-    flag = df["data_element"].isin(flags).to_numpy()
+    flag = df["data_element"].astype(object).isin(flags).to_numpy()  # object: a hash lookup, not Arrow's
     whole = np.where(flag, df["value"], _largest_remainder(df["value"].to_numpy(float), df["share"].to_numpy(),
                                                            df["row"].to_numpy()))
     df["value"] = whole
     keys = ["period", by, "data_element", "disaggregation"]
     out = df.groupby(keys, as_index=False).agg(value=("value", "sum"), flag=("value", "max"))
-    out["value"] = np.where(out["data_element"].isin(flags), out["flag"], out["value"]).astype(np.int64)
+    out["value"] = np.where(out["data_element"].astype(object).isin(flags), out["flag"], out["value"]).astype(np.int64)
     return out.drop(columns="flag").rename(columns={by: "unit_code"})
 
 
@@ -93,11 +93,11 @@ def to_legacy(frame: pd.DataFrame, sector: str, flags: set[str]) -> pd.DataFrame
         whole = ~cw.groupby("unit_code")["split"].transform("any")
         edges = cw.loc[whole, ["legacy_code", "unit_code"]].assign(weight=1.0)
         rows = frame[~is_province]
-        mapped = rows["unit_code"].isin(edges["unit_code"])
+        mapped = rows["unit_code"].astype(object).isin(set(edges["unit_code"]))
         parts += [_split(rows[mapped], edges, flags), rows[~mapped]]
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     names = legacy_units().drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
-    legacy = out["unit_code"].isin(names.index)
+    legacy = out["unit_code"].astype(object).isin(set(names.index))
     converted = out["unit_name"].isna() if "unit_name" in out.columns else pd.Series(True, index=out.index)
     out["unit_name"] = np.where(converted, out["unit_code"].map(names), out.get("unit_name"))
     out["unit_scheme"] = np.where(converted & legacy, "legacy", "")
