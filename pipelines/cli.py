@@ -226,6 +226,11 @@ def cmd_demo(args) -> int:
     steps = 1 + len(period_ranges(periods))
     print(f"==> 1/{steps} Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
     cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed, history=history))
+    if history:  # the year a sector sent nothing is released with a waiver, as an operator would
+        from pipelines.demo.legacy import write_demo_waivers
+
+        if (waivers := write_demo_waivers(settings.home)) is not None:
+            print(f"Waiver for the sector missing in the demo history: {waivers}")
     os.environ.setdefault("CRI_LANDING_SETTLE_SECONDS", "0")  # written just now, whole: no need to wait
     started, step = time.monotonic(), iter(range(2, steps + 1))
 

@@ -24,8 +24,11 @@ makes one province fall back from a given year.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import yaml
 
 HISTORY_PERIODS = ("2019", "2020", "2021", "2022", "2023", "2024", "2025", "2025H1", "2025H2")
 REFORM_YEAR = 2025
@@ -105,3 +108,21 @@ def to_legacy(frame: pd.DataFrame, sector: str, flags: set[str]) -> pd.DataFrame
     if (out["disaggregation"] != "").any():
         columns.append("disaggregation")
     return out[columns]
+
+
+def write_demo_waivers(home) -> Path | None:
+    """The operator's waiver for the sector that sent nothing (``MISSING_SECTORS``): the province-element pairs
+    it leaves unreported would block the period, and a range run with it; its indicators drop out of that year's
+    domain means instead. Written to ``$CRI_HOME/waivers.yaml`` unless the operator has a file there already."""
+    path = Path(home) / "waivers.yaml"
+    if path.exists():
+        return None
+    waivers = [{"check": "completeness.commune_reporting", "period": period,
+                "reason": f"Dữ liệu mẫu: ngành {', '.join(sectors)} không gửi số liệu năm {period}; các chỉ số của ngành "
+                          f"không tính vào điểm lĩnh vực năm đó / demo data: {', '.join(sectors)} sent nothing for "
+                          f"{period}; its indicators drop out of that year's domain means",
+                "approved_by": "Dữ liệu mẫu / demo data", "date": f"{int(period[:4]) + 1}-01-15"}
+               for period, sectors in MISSING_SECTORS.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"waivers": waivers}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
