@@ -35,6 +35,8 @@ REFORM_YEAR = 2025
 MISSING_SECTORS = {"2020": ("culture",)}
 LATE_FILES = {"2021": ("justice",), "2023": ("police",)}  # days after the deadline: LATE_DAYS
 LATE_DAYS = 20
+# what a sector that sent nothing fails: no file, and too few communes reporting its elements
+WAIVED_CHECKS = ("completeness.sector_files", "completeness.commune_reporting")
 # province code -> (first year of the setback, development lost per year from then): Quảng Ninh falls back
 SETBACK = {"22": (2022, 0.35)}
 
@@ -117,12 +119,12 @@ def write_demo_waivers(home) -> Path | None:
     path = Path(home) / "waivers.yaml"
     if path.exists():
         return None
-    waivers = [{"check": "completeness.commune_reporting", "period": period,
+    waivers = [{"check": check, "period": period,
                 "reason": f"Dữ liệu mẫu: ngành {', '.join(sectors)} không gửi số liệu năm {period}; các chỉ số của ngành "
                           f"không tính vào điểm lĩnh vực năm đó / demo data: {', '.join(sectors)} sent nothing for "
                           f"{period}; its indicators drop out of that year's domain means",
                 "approved_by": "Dữ liệu mẫu / demo data", "date": f"{int(period[:4]) + 1}-01-15"}
-               for period, sectors in MISSING_SECTORS.items()]
+               for period, sectors in MISSING_SECTORS.items() for check in WAIVED_CHECKS]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"waivers": waivers}, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
