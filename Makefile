@@ -10,11 +10,11 @@ export CRI_HOME ?= $(CURDIR)/data
 PORT   ?= 3000
 HOST   ?= 127.0.0.1
 
-.PHONY: help install manifest demo demo-history test ui bench clean
+.PHONY: help install manifest demo demo-history demo-quick test ui bench clean
 
 help:
-	@echo "make demo   - set up, generate demo data, run 2024 and 2025, print the ranking"
-	@echo "make demo-history - the same over the demo's history (2019-2025 and the 2025 half-years)"
+	@echo "make demo   - set up, generate the demo's history, run 2019-2025 and the 2025 half-years, print the ranking"
+	@echo "make demo-quick - the same for 2024 and 2025 only"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)"
 	@echo "make bench  - print the benchmark figures"
@@ -39,8 +39,10 @@ manifest: install
 demo: manifest
 	$(BIN)/cri demo
 
-demo-history: manifest
-	$(BIN)/cri demo --history
+demo-history: demo
+
+demo-quick: manifest
+	$(BIN)/cri demo --quick
 
 test: manifest
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

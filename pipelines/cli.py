@@ -163,6 +163,15 @@ def cmd_run(args) -> int:
         if not is_period(period):
             print(f"'{period}' is not a period: expected YYYY, YYYYH1 or YYYYH2", file=sys.stderr)
             return 2
+    if getattr(args, "backfill", False):  # consecutive periods as one run each (pipelines/ops/backfill.py)
+        from pipelines.ops.backfill import run_periods
+
+        outcomes = run_periods(expand_periods(args.period), verbose=args.verbose, announce=lambda g: print(
+            f"==> Chạy kỳ {g[0]}..{g[-1]} / running {g[0]}..{g[-1]} as one run", file=sys.stderr))
+        for outcome in outcomes:
+            print_outcome(outcome)
+        return 0 if all(o.ok for o in outcomes) else 1
+    for period in expand_periods(args.period):
         print(f"==> Chạy kỳ {period} / running period {period} (CRI_HOME={get_settings().home})", file=sys.stderr)
         outcome = run_period(period, verbose=args.verbose)
         print_outcome(outcome)
@@ -208,23 +217,37 @@ def print_ranking(release_dir: Path, n: int = 5) -> None:
 
 
 def cmd_demo(args) -> int:
+    """Demo data, then every period: the history (2019-2025 and the 2025 half-years) unless --quick."""
     settings = _prepare_environment()
     from pipelines.demo.legacy import HISTORY_PERIODS
+    from pipelines.ops.backfill import period_ranges, run_periods
 
-    periods = list(HISTORY_PERIODS) if args.history else ["2024", "2025"]
-    print("==> 1/3 Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
-    cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed, history=args.history))
+    history = not getattr(args, "quick", False)
+    periods = list(HISTORY_PERIODS) if history else ["2024", "2025"]
+    steps = 1 + len(period_ranges(periods))
+    print(f"==> 1/{steps} Tạo dữ liệu mẫu / writing synthetic demo data", file=sys.stderr)
+    cmd_demo_data(argparse.Namespace(period=periods, small=args.small, seed=args.seed, history=history))
+    if history:  # the year a sector sent nothing is released with a waiver, as an operator would
+        from pipelines.demo.legacy import write_demo_waivers
+
+        if (waivers := write_demo_waivers(settings.home)) is not None:
+            print(f"Waiver for the sector missing in the demo history: {waivers}")
     os.environ.setdefault("CRI_LANDING_SETTLE_SECONDS", "0")  # written just now, whole: no need to wait
-    outcomes = []
-    for n, period in enumerate(periods, start=2):
-        print(f"==> {n}/3 Chạy kỳ {period} / running period {period}", file=sys.stderr)
-        o = run_period(period)
+    started, step = time.monotonic(), iter(range(2, steps + 1))
+
+    def announce(group: list[str]) -> None:
+        label = group[0] if len(group) == 1 else f"{group[0]}..{group[-1]} ({len(group)} kỳ / periods, one run)"
+        print(f"==> {next(step)}/{steps} Chạy kỳ {label} / running {label}", file=sys.stderr)
+
+    outcomes = run_periods(periods, announce=announce)
+    for o in outcomes:
         print_outcome(o)
-        outcomes.append(o)
-    last = outcomes[-1]
+    last = next((o for o in outcomes if o.period == "2025"), outcomes[-1])
     print("\n=== Demo summary ===")
     for o in outcomes:
-        print(f"  {o.period}: {'published' if o.published else 'NOT published'} in {o.seconds:.0f}s")
+        print(f"  {o.period}: {'published' if o.published else 'NOT published'}"
+              f"{f' ({o.release_dir})' if o.release_dir else ''}")
+    print(f"  {len(outcomes)} periods in {time.monotonic() - started:.0f}s")
     if last.release_dir:
         print_ranking(last.release_dir)
         print(f"\nRelease {last.period}: {last.release_dir}")
@@ -295,11 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="materialize the whole graph for a period")
     p.add_argument("--period", nargs="+", required=True, help="periods, or a range of years: 2019..2025")
     p.add_argument("--verbose", action="store_true", help="show Dagster's full log")
+    p.add_argument("--backfill", action="store_true", help="consecutive periods as one run (a backfill, as the UI runs it)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("demo", help="demo data, then runs for 2024 and 2025 (--history: 2019-2025 and 2025H1/H2)")
+    p = sub.add_parser("demo", help="demo data, then the history: 2019-2025 and 2025H1/H2 (--quick: 2024 and 2025)")
     p.add_argument("--small", action="store_true")
-    p.add_argument("--history", action="store_true")
+    p.add_argument("--quick", action="store_true", help="only 2024 and 2025, without the history")
+    p.add_argument("--history", action="store_true", help="the default (kept for older scripts)")
     p.add_argument("--seed", type=int, default=20251115)
     p.set_defaults(func=cmd_demo)
 

@@ -374,3 +374,67 @@ def test_release_notes_count_changed_cells_moved_ranks_and_files(m, tmp_path):
     assert "data files replaced: trend.csv" in notes
     # two provinces, in reverse order: Spearman needs three, so it is not given, and the inputs are the same
     assert f"2024.9 → {m.version}" in notes and "correlation: – (2 tỉnh / provinces; cùng dữ liệu" in notes
+
+
+def test_gaps_by_age_band_against_the_other_bands_with_suppression(m):
+    # P3_CONFLICT_LAW_RATE = CONFLICT_LAW / POP_0_15 x 100000 (sensitive), by age band (0_5, 6_11, 12_15): each band
+    # against the two others together (reference group age≠band).
+    data = {  # commune: (province, (conflict, children) for 0_5, 6_11, 12_15)
+        "00001": ("01", ((0, 1000), (1, 1000), (9, 1000))),
+        "00002": ("01", ((0, 2000), (0, 2000), (12, 1000))),
+        "00003": ("01", ((0, 1000), (5, 1000), (30, 2000))),
+        "00004": ("02", ((0, 500), (2, 500), (3, 500))),
+    }
+    rows = [(u, element, "age", band, v) for u, (_, bands) in data.items()
+            for band, (c, p) in zip(("0_5", "6_11", "12_15"), bands)
+            for element, v in (("CONFLICT_LAW", c), ("POP_0_15", p))]
+    values = pd.DataFrame(rows, columns=["unit_code", "data_element", "dimension", "group", "value"])
+    units = pd.DataFrame({"unit_code": list(data), "province_code": [v[0] for v in data.values()]})
+    raw = gap_frame(values, units, "2025", m)
+    raw = raw[raw["indicator_code"] == "P3_CONFLICT_LAW_RATE"].reset_index(drop=True)
+    out = disclose(raw, m).set_index(["unit_level", "unit_code", "group"]).sort_index()
+    assert set(raw["group"]) == {"age=0_5", "age=6_11", "age=12_15"}
+    # province 01, 12-15: (9+12+30)/(1000+1000+2000) x 1e5 = 1275; the others: (0+1+0+0+0+5)/8000 x 1e5 = 75
+    p = out.loc[("province", "01", "age=12_15")]
+    assert p["reference_group"] == "age≠12_15"
+    assert (p["value"], p["reference_value"]) == (pytest.approx(1275.0), pytest.approx(75.0))
+    assert (p["gap_difference"], p["gap_ratio"]) == (pytest.approx(1200.0), pytest.approx(17.0))
+    # 6-11: 6/4000 x 1e5 = 150 against 51/8000 x 1e5 = 637.5
+    p = out.loc[("province", "01", "age=6_11")]
+    assert (p["value"], p["reference_value"]) == (pytest.approx(150.0), pytest.approx(637.5))
+    # national 12-15: 54/4500 x 1e5 = 1200 against 8/9000 x 1e5 = 88.89: ratio 13.5, beside every province row
+    assert out.loc[("national", "VN", "age=12_15"), "gap_ratio"] == pytest.approx(13.5)
+    assert out.loc[("province", "01", "age=12_15"), "national_gap_difference"] == pytest.approx(1200 - 800 / 9)
+    # communes: 00001 has 1 child aged 6-11 (and so 1 outside 12-15): both its 6-11 and 12-15 cells are hidden;
+    # 00004 has 2 and 3: hidden. Within province 01, one more commune hides each of those two bands: 00002
+    # (its count 0+12 = 12 is the smallest above 0; 00003 weighs 35). No band 0-5 cell is in the range.
+    hidden = out.loc["commune", "suppressed"]
+    assert {k for k, v in hidden.items() if v} == {
+        ("00001", "age=6_11"), ("00001", "age=12_15"), ("00002", "age=6_11"), ("00002", "age=12_15"),
+        ("00004", "age=6_11"), ("00004", "age=12_15")}
+    assert out.loc[("commune", "00001", "age=12_15"), ["value", "gap_ratio"]].isna().all()
+    # published: 00003, 12-15: 30/2000 x 1e5 = 1500 against 5/2000 x 1e5 = 250
+    c = out.loc[("commune", "00003", "age=12_15")]
+    assert (c["value"], c["reference_value"], c["suppressed"]) == (1500.0, 250.0, False)
+
+
+def test_demo_age_bands_add_up_and_follow_the_methodology(m, tmp_path):
+    from pipelines.demo import write_demo_data
+    from pipelines.publish.equity import equity_settings
+
+    dims, by = equity_settings(m)
+    assert set(dims["age"].groups) == {"0_5", "6_11", "12_15"} and "age" in by["P3_CONFLICT_LAW_RATE"]
+    write_demo_data(tmp_path / "landing", periods=("2025",), small=True, groups=True)
+    df = pd.concat([pd.read_csv(p, dtype={"unit_code": str}, keep_default_na=False)
+                    for p in (tmp_path / "landing" / "2025").glob("*/*.csv")], ignore_index=True)
+    age = df[df["disaggregation"].str.startswith("age=")]
+    assert {"age=" + b for b in dims["age"].groups} == set(age["disaggregation"])
+    assert {"CONFLICT_LAW", "POP_0_15", "CSC_HELPED", "CSC_TOTAL"} == set(age["data_element"])
+    # each element's bands add up to its commune total; never more helped than in special circumstances in a band
+    totals = df[df["disaggregation"] == ""].set_index(["unit_code", "data_element"])["value"]
+    sums = age.groupby(["unit_code", "data_element"])["value"].sum()
+    assert (sums == totals.reindex(sums.index)).all()
+    v = age.set_index(["unit_code", "disaggregation", "data_element"])["value"].unstack()
+    assert (v["CSC_HELPED"] <= v["CSC_TOTAL"]).all() and (v["CONFLICT_LAW"] <= v["POP_0_15"]).all()
+    # no child under 6 in conflict with the law
+    assert (age.loc[(age["data_element"] == "CONFLICT_LAW") & (age["disaggregation"] == "age=0_5"), "value"] == 0).all()

@@ -40,7 +40,8 @@ final as (
         on data_values.unit_code = admin_units.unit_code
     inner join data_elements
         on data_values.data_element = data_elements.data_element
-    where admin_units.unit_level <> data_elements.element_level
+    where (admin_units.unit_level <> data_elements.element_level
+        and data_values.match_method is distinct from 'province_only')
         or data_elements.element_kind = 'unit_count'
 
 )

@@ -1,4 +1,4 @@
-"""Demo data by group: the ``disaggregation`` rows (sex, ethnic minority, disability) of a few data elements.
+"""Demo data by group: the ``disaggregation`` rows (sex, ethnic minority, disability, age) of a few data elements.
 
 Synthetic, like the rest of the demo. Each commune's total of an element is
 split between the groups of a dimension so that the groups add up exactly to
@@ -113,4 +113,7 @@ def group_rows(gen, elements, unit_codes, unit_names, mask, seed: int) -> pd.Dat
                 "period": gen.period, "unit_code": np.asarray(unit_codes)[mask],
                 "unit_name": np.asarray(unit_names)[mask], "data_element": element,
                 "value": values[mask].astype(np.int64), "disaggregation": f"{dimension}={group}"}))
+    from pipelines.demo.age_bands import age_band_rows
+
+    frames += age_band_rows(gen, codes, unit_codes, unit_names, mask)  # age bands (pipelines/demo/age_bands.py)
     return pd.concat(frames, ignore_index=True) if frames else None

@@ -183,6 +183,7 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
     codes = leg["unit_code"].to_numpy(dtype=object)
     sources = leg["source_file"].to_numpy(dtype=object)
     shas = leg["file_sha256"].to_numpy(dtype=object)
+    src_keys = leg["src_key"].to_numpy(dtype=object)
     positions = pd.Series(np.arange(len(leg)), index=leg.index)
     for (level, target), g in leg.groupby(["legacy_level", "target_level"], sort=True):
         # rows of one legacy unit and key are distinct former units merged into it (aliases): added first
@@ -226,12 +227,24 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
                 "source_file": sources[first], "file_sha256": shas[first], "row_number": int(rows[first]),
                 "match_method": "apportioned" if o["apportioned"] else "crosswalk",
                 "source_units": o["source_units"], "rebase_complete": bool(o["complete"]),
+                **_province_only_source(level, o["data_element"], ctx, src_keys[mem]),
                 "_file": int(files[first]), "_rec": int(recs[first]), "_members": [leg.index[i] for i in mem],
                 "value_text": _fmt_number(float(o["value"])),
             })
     agg = pd.DataFrame(agg_rows, columns=[*VALUE_COLUMNS, "_file", "_rec", "_members", "value_text"])
     loaded_df = pd.DataFrame(loaded, columns=["_file", "_rec", "match_method"]).drop_duplicates(["_file", "_rec"])
     return agg, loaded_df, pd.DataFrame(rejects, columns=_ASSEMBLY_REJECT_COLUMNS)
+
+
+def _province_only_source(level: str, element: str, ctx: _Context, keys) -> dict[str, Any]:
+    """A commune element loaded onto a province: old communes the crosswalk does not know
+    (``pipelines/units/unmapped.py``): its match method, and those communes as written."""
+    from pipelines.units.unmapped import METHOD
+
+    if level != "province" or ctx.element_level.get(element) != "commune":
+        return {}
+    written = dict.fromkeys(str(k).partition("|")[2] for k in keys if isinstance(k, str))
+    return {"match_method": METHOD, "source_units": ";".join(w for w in written if w)}
 
 
 def _overlaps(cur: pd.DataFrame, leg: pd.DataFrame, agg: pd.DataFrame, staged: list[_Staged],

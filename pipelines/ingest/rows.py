@@ -224,6 +224,7 @@ def _identify_legacy(c: _Checks, old: np.ndarray) -> None:
     w = c.w
     ident = identify_legacy(w.loc[old, ["unit_code", "unit_name", "province", "district"]]
                             .assign(data_element=w.loc[old, "de"]), c.ctx.element_level)
+    ident = _province_only(ident, w)  # an unknown old commune of a named province: to that province only
     ok_i = ident["check_code"].isna()
     if (~ok_i).any():
         c.add_units(ident.index[~ok_i], ident.loc[~ok_i, "check_code"], ident.loc[~ok_i, "reason"])
@@ -231,9 +232,27 @@ def _identify_legacy(c: _Checks, old: np.ndarray) -> None:
     w.loc[good.index, "name_code"] = good["unit_code"]
     w.loc[good.index, "legacy_level"] = good["level"]
     # rows naming distinct former units merged into one legacy unit before the reform (aliases) are distinct
-    alias = good["method"] == "alias"
-    key = good["unit_code"].astype(object).where(~alias, good["unit_code"] + "|" + w.loc[good.index, "unit_name"])
+    alias = good["method"].isin(["alias", "province_only"])
+    written = good["unit_name"].where(good["method"] == "province_only", w.loc[good.index, "unit_name"])
+    key = good["unit_code"].astype(object).where(~alias, good["unit_code"] + "|" + written)
     w.loc[good.index, "src_key"] = key
+
+
+def _province_only(ident: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
+    """Unknown old communes whose row names its old province: identified as that province
+    (``pipelines/units/unmapped.py``), keyed apart by the commune as written."""
+    from pipelines.units.unmapped import province_fallback, written_unit
+
+    fallback = province_fallback(ident, w.loc[ident.index])
+    hit = fallback.notna()
+    if not hit.any():
+        return ident
+    ident = ident.copy()
+    written = [written_unit(c, n) for c, n in zip(w.loc[hit[hit].index, "unit_code"], w.loc[hit[hit].index, "unit_name"])]
+    ident.loc[hit, ["unit_code", "level", "check_code", "reason"]] = [[p, "province", None, None] for p in fallback[hit]]
+    ident.loc[hit, "unit_name"] = written
+    ident.loc[hit, "method"] = "province_only"
+    return ident
 
 
 def _check_unit_codes(c: _Checks, coded: np.ndarray) -> None:
@@ -269,7 +288,7 @@ def _candidates(c: _Checks, values: pd.Series) -> pd.DataFrame:
         # code | name (2025 units) | legacy (a unit before 1 July 2025, in unit_code: mapped in _assemble)
         "match_method": w["method"][ok].to_numpy(dtype=object),
         "legacy_level": w["legacy_level"][ok].to_numpy(dtype=object),
-        "target_level": w["el_level"][ok].to_numpy(dtype=object),
+        "target_level": w["el_level"].where(w["legacy_level"] != "province", "province")[ok].to_numpy(dtype=object),
         "src_key": w["src_key"][ok].to_numpy(dtype=object),
     })
     for col in ("unit_name", "comment"):

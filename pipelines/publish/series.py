@@ -258,7 +258,15 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None, 
             from pipelines.publish.sources import read_input_files
 
             inputs = [i["sha256"] for i in read_input_files(con, period)]
-        write_text(folder / RELEASE_NOTES, release_notes(period, folder, tables, previous, methodology, other, inputs))
+        notes = release_notes(period, folder, tables, previous, methodology, other, inputs)
+        if con is not None:  # old communes the crosswalk cannot map, counted in their province only
+            from pipelines.units.unmapped import unmapped_note
+
+            unmapped = unmapped_note(con, period)
+            if unmapped:
+                notes += (f"\n## Xã cũ không chuyển đổi được / old communes not mapped\n\n{unmapped['note_vi']}\n\n"
+                          f"{unmapped['note_en']}\n")
+        write_text(folder / RELEASE_NOTES, notes)
 
     return history
 

@@ -133,6 +133,11 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
     note_vi, note_en = _note_texts(period, rebased, before, units_text_vi(provinces, communes),
                                   f"{provinces} provinces and {communes:,} communes", sectors, rules, source,
                                   rows_crosswalk, rows_apportioned, values["incomplete"])
+    from pipelines.units.unmapped import unmapped_note  # old communes counted in their province only
+
+    unmapped = unmapped_note(con, period)
+    if unmapped:
+        note_vi, note_en = f"{note_vi} {unmapped['note_vi']}", f"{note_en} {unmapped['note_en']}"
     return {
         "period": period,
         "rebased": rebased,
@@ -152,6 +157,7 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
         "values_incomplete": values["incomplete"],
         "apportion_rules": rules,
         "crosswalk_source": source if rebased else None,
+        "unmapped": unmapped,
         "note_vi": note_vi,
         "note_en": note_en,
     }

@@ -59,6 +59,27 @@ province_reported as (
 
 ),
 
+-- old communes the crosswalk cannot map (merged before 2025), loaded onto their province only: they count in
+-- the province's sum, not among its reporting communes
+province_only as (
+
+    select
+        data_values.period,
+        data_values.unit_code as province_code,
+        data_values.data_element,
+        data_values.value,
+        0 as communes_reporting,
+
+    from data_values
+    inner join provinces
+        on data_values.unit_code = provinces.province_code
+    inner join data_elements
+        on data_values.data_element = data_elements.data_element
+    where data_elements.element_level = 'commune'
+        and data_values.match_method = 'province_only'
+
+),
+
 commune_sums as (
 
     select
@@ -66,9 +87,15 @@ commune_sums as (
         province_code,
         data_element,
         sum(value) as value,
-        count(*) as communes_reporting,
+        cast(sum(communes_reporting) as bigint) as communes_reporting,
 
-    from commune_element_values
+    from (
+        select period, province_code, data_element, value, 1 as communes_reporting
+        from commune_element_values
+        union all
+        select period, province_code, data_element, value, communes_reporting
+        from province_only
+    )
     group by period, province_code, data_element
 
 ),

@@ -101,17 +101,47 @@ spine as (
 
 ),
 
+-- old communes the crosswalk cannot map (merged before 2025) are loaded onto their province only
+-- (match_method 'province_only', summed per province): they count in the province's sums when they carry every
+-- commune-level term of the indicator, never among its communes
+province_only_pairs as (
+
+    select
+        data_values.period,
+        data_values.unit_code as province_code,
+        terms.indicator_code,
+        sum(data_values.value) filter (where terms.term_role = 'numerator') as numerator,
+        sum(data_values.value) filter (where terms.term_role = 'denominator') as denominator,
+
+    from {{ ref('stg_raw__data_values') }} as data_values
+    inner join terms
+        on data_values.data_element = terms.data_element
+        and terms.element_level = 'commune'
+    inner join term_levels
+        on terms.indicator_code = term_levels.indicator_code
+    where data_values.match_method = 'province_only'
+    group by data_values.period, data_values.unit_code, terms.indicator_code, term_levels.commune_terms
+    having count(*) = term_levels.commune_terms
+
+),
+
 matched_pairs as (
 
     select
         period,
         province_code,
         indicator_code,
-        count(*) filter (where has_all_terms) as communes_complete,
+        count(*) filter (where has_all_terms and is_commune) as communes_complete,
         sum(numerator) filter (where has_all_terms) as numerator,
         sum(denominator) filter (where has_all_terms) as denominator,
 
-    from commune_indicator_terms
+    from (
+        select period, province_code, indicator_code, has_all_terms, numerator, denominator, true as is_commune
+        from commune_indicator_terms
+        union all
+        select period, province_code, indicator_code, true, numerator, denominator, false
+        from province_only_pairs
+    )
     group by period, province_code, indicator_code
 
 ),

@@ -21,6 +21,8 @@ renamed as (
         cast(file_sha256 as varchar) as file_sha256,
         cast(row_number as integer) as source_row_number,
         cast(loaded_at as timestamp) as loaded_at,
+        -- 'province_only': an old commune the crosswalk cannot map, counted in its province only
+        cast(match_method as varchar) as match_method,
 
     from source
     where disaggregation = ''
