@@ -172,7 +172,7 @@ def test_the_model_must_declare_every_published_column():
 
 
 def test_the_quality_report_shows_no_sensitive_commune_figure():
-    from pipelines.quality.core import CheckResult
+    from pipelines.checks.core import CheckResult
     from pipelines.quality.report import suppressed_examples
 
     r = CheckResult(code="plausibility.commune_outliers", severity="warning", passed=False, failures=2,

@@ -21,7 +21,8 @@ from pipelines.files import round_half_up
 from pipelines.publish import contract
 from pipelines.publish.contract import ContractError
 from pipelines.publish.dictionary import column_dictionary, dictionary_frame, indicator_dictionary
-from pipelines.publish.disclosure import DisclosureRule, audit, sensitive_indicator_codes
+from pipelines.publish.disclosure import DisclosureRule, audit
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.publish.provenance import code_version
 from pipelines.publish.release import ReleaseError, build_release_tables, publish_period, write_release
 from pipelines.publish.verify import list_releases, verify_release

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from pipelines.methodology import load_methodology
-from pipelines.publish.disclosure import DisclosureRule, apply_disclosure_control, audit, sensitive_indicator_codes
+from pipelines.publish.disclosure import DisclosureRule, apply_disclosure_control, audit
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.settings import DEFAULT_METHODOLOGY
 
 ABUSE = "P2_ABUSE_RATE"

@@ -20,7 +20,7 @@ import yaml
 from pipelines.methodology import load_methodology
 from pipelines.quality import checks, expectations
 from pipelines.checks.catalogue import severity_of
-from pipelines.quality.core import BLOCKING, WARNING, CheckResult, load_results, record_results
+from pipelines.checks.core import BLOCKING, WARNING, CheckResult, load_results, record_results
 from pipelines.quality.gate import evaluate_period, gate_decision
 from pipelines.settings import Settings
 from tests.conftest import write_methodology_variant

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from pipelines.quality import assets as qassets
-from pipelines.quality.core import BLOCKING, WARNING, CheckResult, plain_words, result_from_failures
+from pipelines.checks.core import BLOCKING, WARNING, CheckResult, plain_words, result_from_failures
 from pipelines.quality.gate import GateOutcome
 from pipelines.quality.report import summarise, write_reports
 from pipelines.quality.waivers import apply_waivers, load_waivers

@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.publish import contract
-from pipelines.publish.disclosure import DisclosureRule, sensitive_indicator_codes
+from pipelines.publish.disclosure import DisclosureRule
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.publish.published import SERIES_TABLES, decimals
 from pipelines.files import write_csv, write_text
 

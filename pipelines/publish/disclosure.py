@@ -49,7 +49,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.sensitive import sensitive_indicator_codes  # noqa: F401 - callers import it from here
 
 GROUP = ("period", "province_code", "indicator_code")
 

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.methodology import MethodologyError
-from pipelines.publish.disclosure import DisclosureRule, apply_disclosure_control, sensitive_indicator_codes
+from pipelines.publish.disclosure import DisclosureRule, apply_disclosure_control
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.publish.targets import NATIONAL_CODE
 
 EQUITY_COLUMNS = ["period", "unit_level", "unit_code", "province_code", "indicator_code", "group", "value",

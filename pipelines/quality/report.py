@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.files import safe_frame
-from pipelines.quality.core import CheckResult, plain_words
+from pipelines.checks.core import CheckResult, plain_words
 from pipelines.quality.report_view import (  # noqa: F401 - the labels are the report's
     EXAMPLE_COLUMNS_VI,
     WAIVER_COLUMNS_VI,
