@@ -3,124 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import subprocess
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ops.run import RunOutcome, _prepare_environment, _prepare_manifest, run_period  # noqa: F401 - the command line runs them
 from pipelines.partitions import is_period
 from pipelines.settings import REPO_ROOT, get_settings
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-@dataclass
-class RunOutcome:
-    period: str
-    success: bool
-    published: bool
-    release_dir: Path | None
-    quality: dict = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.success and self.published
-
-
-def _prepare_environment():
-    settings = get_settings()
-    settings.ensure_dirs()
-    settings.export_env()
-    return settings
-
-
-def _prepare_manifest() -> None:
-    """dbt's manifest, which the definitions read, parsed once (as `make manifest` does) if it is missing."""
-    from pipelines.transform.project import prepare_manifest
-
-    prepare_manifest()
-
-
-def run_period(period: str, verbose: bool = False) -> RunOutcome:
-    """Materialize the whole graph for one period, in this process, and say how it went.
-
-    Holds the warehouse lock for the whole run: a run the daemon or the UI started first
-    is waited for, never interrupted.
-    """
-    from pipelines.lock import warehouse_lock
-
-    settings = _prepare_environment()
-    with warehouse_lock(f"cri run {period}"):
-        return _run_period(settings, period, verbose)
-
-
-def _refusal(settings, period: str) -> tuple[RunOutcome | None, list[str]]:
-    """Before a run: the methodology reads, and the period's latest.json is sound (put back from history.jsonl
-    when lost or cut). (an outcome that says why the run cannot start, or None; notes for the summary)."""
-    from pipelines.methodology import MethodologyError, load_methodology
-    from pipelines.publish.history import HistoryError
-    from pipelines.publish.verify import repair_latest
-
-    try:
-        load_methodology(settings.methodology_path)
-        repaired = repair_latest(settings.publish_period_dir(period))
-    except (MethodologyError, HistoryError, OSError) as exc:
-        return RunOutcome(period=period, success=False, published=False, release_dir=None, errors=[str(exc)]), []
-    return None, [repaired] if repaired else []
-
-
-def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
-    import dagster as dg
-
-    from pipelines.ops.errors import error_text
-    from pipelines.ops.instance import event_databases_open
-    from pipelines.publish.history import latest_version
-    from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
-
-    refused, notes = _refusal(settings, period)
-    if refused is not None:
-        return refused
-    _prepare_manifest()
-    from pipelines.definitions import defs
-
-    before = latest_version(settings.publish_dir, period)
-    started = time.monotonic()
-    job = defs.get_job_def(OFFICIAL_JOB)  # named in the UI's run list, like the runs the schedules start
-    log_path = settings.reports_period_dir(period) / "run.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    run_id = str(uuid.uuid4())
-    with dg.DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log:
-        # dbt's own log goes to reports/<period>/run.log; the terminal shows one line per stage
-        with contextlib.redirect_stdout(sys.stdout if verbose else log), event_databases_open(instance, run_id):
-            result = job.execute_in_process(
-                partition_key=period, instance=instance, raise_on_error=False, run_id=run_id,
-                run_config=None if verbose else QUIET, tags={TRIGGER_TAG: "cli", "cri/period": period},
-            )
-    errors = [  # the whole cause, every line, no stack trace
-        f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
-        for e in result.all_events if e.is_step_failure
-    ]
-    errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events if e.is_step_skipped]
-    report = settings.reports_period_dir(period) / "quality_report.json"
-    quality = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-    if quality.get("run_id") != result.run_id:
-        quality = {}
-    after = latest_version(settings.publish_dir, period)
-    published = after is not None and after != before
-    return RunOutcome(
-        period=period, success=result.success, published=published,
-        release_dir=settings.publish_period_dir(period) / f"v{after}" if published else None,
-        quality=quality, errors=errors, seconds=time.monotonic() - started, notes=notes,
-    )
-
 
 def print_outcome(o: RunOutcome) -> None:
     settings = get_settings()

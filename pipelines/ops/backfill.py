@@ -40,8 +40,8 @@ def run_range(periods: list[str], verbose: bool = False) -> list:
 
     Holds the warehouse lock for the whole run, like ``cri run``.
     """
-    from pipelines.cli import _prepare_environment, run_period
-    from pipelines.schedules.lock import warehouse_lock
+    from pipelines.ops.run import _prepare_environment, run_period
+    from pipelines.lock import warehouse_lock
 
     if len(periods) == 1:
         return [run_period(periods[0], verbose=verbose)]
@@ -53,10 +53,10 @@ def run_range(periods: list[str], verbose: bool = False) -> list:
 def _run_range(settings, periods: list[str], verbose: bool) -> list:
     import dagster as dg
 
-    from pipelines.cli import QUIET, RunOutcome, _prepare_manifest, _refusal
+    from pipelines.ops.run import QUIET, RunOutcome, _prepare_manifest, _refusal
     from pipelines.ops.errors import error_text
     from pipelines.ops.instance import event_databases_open
-    from pipelines.publish.release import latest_version
+    from pipelines.publish.history import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
 
     notes: dict[str, list[str]] = {}
