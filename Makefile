@@ -56,6 +56,7 @@ bench: manifest
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_workbook.py
 	$(BIN)/python benchmarks/bench_records.py --rows 10000000 --runs 1
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_tests.py

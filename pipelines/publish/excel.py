@@ -17,6 +17,10 @@ Numbers stay numbers (PCRI and scores shown with 2 decimals), codes stay text
 Every sheet prints on A4 landscape, fit to the page width, its header rows
 repeated on each page, the release and the page number in the footer.
 Text from the data never becomes a formula (:func:`pipelines.files.safe_text`).
+
+The workbook is written in openpyxl's write-only mode: rows stream to the file as they come, so a national
+release (about 110,000 rows) takes little memory. Widths, frozen panes and row heights are therefore set before
+the first row; a styled cell is one :class:`WriteOnlyCell` per column, given each row's value in turn.
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
+from openpyxl.worksheet.worksheet import Worksheet as _Sheet
 
 from pipelines.methodology import Methodology
-from pipelines.files import round_half_up, safe_text
+from pipelines.files import neutralise_formulas, round_half_up, safe_text
 from pipelines.publish.published import PUBLISHED_TABLES, decimals
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
@@ -51,6 +57,7 @@ WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 SCORE_FORMAT = "0.00"
 INT_FORMAT = "0"
 CHANGE_FORMAT = "+0;-0;0"
+PAPERSIZE_A4 = _Sheet.PAPERSIZE_A4
 
 # (header, source column, kind); kind: text | score | int | change
 RANKING_COLUMNS = [
@@ -95,22 +102,56 @@ def _sorted_ranking(province_ranking: pd.DataFrame, methodology: Methodology) ->
     return df.drop(columns=["_rank", "_pcri"]).reset_index(drop=True)
 
 
+def _header_cells(ws: Worksheet, values: list[Any], align: bool = True) -> list[WriteOnlyCell]:
+    """A header row: bold on the header fill (wrapped, centred vertically when ``align``)."""
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(ws, value=safe_text(value))
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        if align:
+            cell.alignment = HEADER_ALIGN
+        cells.append(cell)
+    return cells
+
+
+def _styled(ws: Worksheet, number_format: str | None, **style: Any) -> WriteOnlyCell | None:
+    """One cell carrying a style, reused for each row of its column (None: no style, plain values)."""
+    if number_format is None and not style:
+        return None
+    cell = WriteOnlyCell(ws)
+    if number_format is not None:
+        cell.number_format = number_format
+    for name, value in style.items():
+        setattr(cell, name, value)
+    return cell
+
+
+def _row(values: list[Any], cells: list[WriteOnlyCell | None]) -> list[Any]:
+    """A row to append: a plain value as is, a styled column's value in its cell (written when appended)."""
+    out = list(values)
+    for n, cell in enumerate(cells):
+        if cell is not None:
+            cell.value = values[n]
+            out[n] = cell
+    return out
+
+
 def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], kinds: list[str],
-                 widths: dict[int, float] | None = None) -> None:
-    ws.append([safe_text(h) for h in headers])
-    for cell in ws[1]:
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
-    for row in rows:
-        ws.append([safe_text(v) for v in row])  # text from the data never becomes a formula
-    for col, kind in enumerate(kinds, start=1):
-        fmt = _number_format(kind)
-        if fmt is None:
-            continue
-        for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
-            cell.number_format = fmt
+                 widths: dict[int, float] | None = None, special: dict[int, dict[Any, WriteOnlyCell]] | None = None,
+                 header_height: float = 32) -> None:
+    """``special``: column index (from 0) -> value -> the cell of that value's own style."""
+    _fit_columns(ws, headers, rows, widths or {})
+    ws.row_dimensions[1].height = header_height
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
-    _fit_columns(ws, headers, rows, widths or {})
+    ws.append(_header_cells(ws, headers))
+    plain = [_styled(ws, _number_format(kind)) for kind in kinds]
+    for row in rows:
+        values = [safe_text(v) for v in row]  # text from the data never becomes a formula
+        cells = plain
+        if special:
+            cells = [special.get(n, {}).get(v, c) for n, (v, c) in enumerate(zip(values, plain))]
+        ws.append(_row(values, cells))
 
 
 def _fit_columns(ws: Worksheet, headers: list[str], rows: list[list[Any]], fixed: dict[int, float]) -> None:
@@ -124,22 +165,20 @@ def _fit_columns(ws: Worksheet, headers: list[str], rows: list[list[Any]], fixed
         header_need = min(len(header), max(len(header) / 2 + 1, 12))
         width = max(8.0, min(50.0, max(longest, header_need) + 2.5))
         ws.column_dimensions[get_column_letter(col)].width = width
-    ws.row_dimensions[1].height = 32
 
 
 def _ranking_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology) -> None:
     columns = [c for c in RANKING_COLUMNS if c[1] in ranking.columns]
     rows = [[_cell_value(r.get(src), kind) for _, src, kind in columns] for r in ranking.to_dict("records")]
-    _write_table(ws, [h for h, _, _ in columns], rows, [k for _, _, k in columns])
-    styles = tier_styles(methodology)
-    tier_col = next((n for n, c in enumerate(columns, start=1) if c[1] == "tier"), None)
-    if tier_col is None:
-        return
-    for (cell,) in ws.iter_rows(min_row=2, min_col=tier_col, max_col=tier_col):
-        style = styles.get(cell.value)
-        if style is not None:
-            cell.fill = PatternFill("solid", fgColor=style.tint.lstrip("#").upper())
-            cell.alignment = Alignment(horizontal="center")
+    kinds = [k for _, _, k in columns]
+    tier_col = next((n for n, c in enumerate(columns) if c[1] == "tier"), None)
+    special = {}
+    if tier_col is not None:  # the tier's cell takes the tier's colour
+        special[tier_col] = {
+            tier: _styled(ws, _number_format(kinds[tier_col]), alignment=Alignment(horizontal="center"),
+                          fill=PatternFill("solid", fgColor=style.tint.lstrip("#").upper()))
+            for tier, style in tier_styles(methodology).items()}
+    _write_table(ws, [h for h, _, _ in columns], rows, kinds, special=special)
 
 
 def _domain_sheet(ws: Worksheet, ranking: pd.DataFrame, domain_scores: pd.DataFrame,
@@ -169,8 +208,7 @@ def _domain_sheet(ws: Worksheet, ranking: pd.DataFrame, domain_scores: pd.DataFr
         rows.append([code, as_text(r.get("province_name")), as_int(r.get("rank"))]
                     + [scores.get((code, dc)) for dc, _ in columns] + [as_float(r.get("pcri"))])
     widths = {3 + n: 20.0 for n in range(1, len(columns) + 1)}
-    _write_table(ws, headers, rows, kinds, widths)
-    ws.row_dimensions[1].height = 62
+    _write_table(ws, headers, rows, kinds, widths, header_height=62)
 
 
 def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology) -> None:
@@ -189,22 +227,18 @@ def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology)
         *method_summary(methodology),
         ("Cách đọc", how_to_read),
     ]
-    ws.append(["Mục", "Nội dung"])
-    for cell in ws[1]:
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-    for label, text in entries:
-        ws.append([safe_text(label), safe_text(text)])
     widths = {"A": 34, "B": 110}
-    for row in ws.iter_rows(min_row=2):
-        row[0].font = HEADER_FONT
-        row[0].alignment = WRAP_TOP
-        row[1].alignment = WRAP_TOP
-        # wrapped text: set the height, since not every spreadsheet program fits it on opening
-        lines = max(math.ceil(len(as_text(c.value)) / (widths[c.column_letter] - 2)) for c in row)
-        ws.row_dimensions[row[0].row].height = 15 * max(lines, 1)
     for column, width in widths.items():
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A2"
+    ws.append(_header_cells(ws, ["Mục", "Nội dung"], align=False))
+    label_cell, text_cell = _styled(ws, None, font=HEADER_FONT, alignment=WRAP_TOP), _styled(ws, None, alignment=WRAP_TOP)
+    for n, (label, text) in enumerate(entries, start=2):
+        values = [safe_text(label), safe_text(text)]
+        # wrapped text: set the height, since not every spreadsheet program fits it on opening
+        lines = max(math.ceil(len(as_text(v)) / (widths[c] - 2)) for v, c in zip(values, widths))
+        ws.row_dimensions[n].height = 15 * max(lines, 1)
+        ws.append(_row(values, [label_cell, text_cell]))
 
 
 def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:
@@ -212,26 +246,33 @@ def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:
     described = {c.name: c for c in PUBLISHED_TABLES[name].columns}
     columns = [str(c) for c in df.columns]
     places = decimals(name, columns)
-    ws.append([safe_text(described[c].name_vi if c in described else c) for c in columns])
-    ws.append(columns)
-    for row in ws.iter_rows(min_row=1, max_row=2):
-        for cell in row:
-            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
-    kinds = [described[c].type if c in described else "float64" for c in columns]
-    for values in df.itertuples(index=False):
-        ws.append([_sheet_value(v, kind, places.get(c)) for v, kind, c in zip(values, kinds, columns)])
     for n, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(n)].width = max(10.0, min(40.0, len(c) + 2.0))
-        if places.get(c):  # text is text, whole numbers show as such: only decimals need a format
-            fmt = "0." + "0" * places[c]
-            for (cell,) in ws.iter_rows(min_row=3, min_col=n, max_col=n):
-                cell.number_format = fmt
     ws.freeze_panes = "A3"
     ws.auto_filter.ref = f"A2:{get_column_letter(max(len(columns), 1))}{len(df) + 2}"
+    ws.append(_header_cells(ws, [described[c].name_vi if c in described else c for c in columns]))
+    ws.append(_header_cells(ws, columns))
+    kinds = [described[c].type if c in described else "float64" for c in columns]
+    # text is text, whole numbers show as such: only decimals need a format
+    cells = [_styled(ws, "0." + "0" * places[c] if places.get(c) else None) for c in columns]
+    values = [_sheet_values(df.iloc[:, n], kind, places.get(c)) for n, (kind, c) in enumerate(zip(kinds, columns))]
+    for row in zip(*values):
+        ws.append(_row(list(row), cells))
+
+
+def _sheet_values(series: pd.Series, kind: str, places: int | None) -> list[Any]:
+    """A column's cells: text guarded at once for the whole column, other values one by one."""
+    if kind != "string":
+        return [_sheet_value(v, kind, places) for v in series]
+    return neutralise_formulas([None if _missing(v) else str(v) for v in series])
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _sheet_value(value: Any, kind: str, places: int | None) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     if kind == "string":
         return safe_text(str(value))  # codes stay text ("01"); text never becomes a formula
@@ -243,9 +284,10 @@ def _sheet_value(value: Any, kind: str, places: int | None) -> Any:
 
 
 def _print_setup(ws: Worksheet, header_rows: int, footer: str) -> None:
-    """A4 landscape, fit to the page width, the header rows on every page, the release and page in the footer."""
+    """A4 landscape, fit to the page width, the header rows on every page, the release and page in the footer
+    (before the sheet's first row: the sheet's properties are written with it)."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages down as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -261,19 +303,19 @@ def write_ranking_xlsx(path: str | os.PathLike, province_ranking: pd.DataFrame, 
     ``tables`` (published table name -> frame, in the order of ``PUBLISHED_TABLES``); returns the path.
     ``release``: the release's name for the footer (e.g. "2025 v1")."""
     ranking = _sorted_ranking(province_ranking, methodology)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = RANKING_SHEET
-    _ranking_sheet(ws, ranking, methodology)
-    _domain_sheet(wb.create_sheet(DOMAIN_SHEET), ranking, domain_scores, methodology)
-    _notes_sheet(wb.create_sheet(NOTES_SHEET), ranking, methodology)
+    wb = Workbook(write_only=True)
     footer = safe_text(f"{methodology.name_vi} – {release or ''}".strip(" –"))
-    for sheet in wb.worksheets:
-        _print_setup(sheet, 1, footer)
+
+    def sheet(title: str, header_rows: int) -> Worksheet:
+        ws = wb.create_sheet(title)
+        _print_setup(ws, header_rows, footer)
+        return ws
+
+    _ranking_sheet(sheet(RANKING_SHEET, 1), ranking, methodology)
+    _domain_sheet(sheet(DOMAIN_SHEET, 1), ranking, domain_scores, methodology)
+    _notes_sheet(sheet(NOTES_SHEET, 1), ranking, methodology)
     for name in [n for n in PUBLISHED_TABLES if n in (tables or {})]:
-        sheet = wb.create_sheet(name)
-        _table_sheet(sheet, name, tables[name])
-        _print_setup(sheet, 2, footer)
+        _table_sheet(sheet(name, 2), name, tables[name])
     wb.properties.title = f"{methodology.name_vi} – xếp hạng"
     wb.properties.creator = "cri-pipeline"
     buffer = io.BytesIO()
