@@ -395,8 +395,10 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
                 "not added, to avoid double counting", method))
         else:
             kept.append(item)
-    parts = _spread(kept, edges, flags, rule, by, level, ref_name, decisions)
-    decisions_df = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+    columns = {c: [d[c] for d in decisions] for c in DECISION_COLUMNS}
+    parts = _spread(kept, edges, flags, rule, by, level, ref_name, columns)
+    decisions_df = (pd.DataFrame(columns, columns=DECISION_COLUMNS) if columns["input_row"]
+                    else pd.DataFrame([], columns=DECISION_COLUMNS))
     return _rebased(parts, by, target_level, rule, ref_name, ref_province, expected), decisions_df
 
 
@@ -521,17 +523,17 @@ def _double_counted(accepted_rows: list[tuple[int, dict, str, str, str]], by: li
 
 
 def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list], flags: set[str], rule: str,
-            by: list[str], level: str, ref_name: dict[str, str], decisions: list[dict]) -> list[dict]:
-    """Each kept row onto its 2025 units (whole, apportioned, or a flag carried to each): the parts, and one
-    decision per row and target."""
-    parts: list[dict] = []
+            by: list[str], level: str, ref_name: dict[str, str], decisions: dict[str, list]) -> dict[str, list]:
+    """Each kept row onto its 2025 units (whole, apportioned, or a flag carried to each): the parts (column
+    lists), and one decision per row and target appended to the column lists ``decisions``."""
+    parts: dict[str, list] = {c: [] for c in [*by, "_target", "_source", "_share", "_apportioned", "_flag",
+                                              "value", "_row_number"]}
+    d = decisions
     for i, row, code, name, method in kept:
         value = _number(row["value"])
         targets = edges[code]
-        element = row.get("data_element")
-        is_flag = element in flags
+        is_flag = row.get("data_element") in flags
         if len(targets) == 1:
-            t = targets[0]
             values, shares, basis, apportioned = [value], [1.0], "whole", False
         else:
             shares = [t[1] if rule == "area" else t[2] for t in targets]
@@ -542,26 +544,37 @@ def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list],
                 basis = "flag carried to each successor"
             else:
                 values = apportion(value, shares, [t[0] for t in targets])
-        for t, v, s in zip(targets, values, shares):
-            parts.append({**{c: row.get(c) for c in by}, "_target": t[0], "_source": code, "_share": s,
-                          "_apportioned": apportioned, "_flag": is_flag, "value": v,
-                          "_row_number": row.get("row_number")})
-            decisions.append({
-                "input_row": i, "row_number": row.get("row_number"), "source_code": code, "source_name": name,
-                "source_level": level, "match_method": method, "target_code": t[0], "target_name": ref_name.get(t[0]),
-                "share": s, "share_basis": basis, "value_in": value, "value_out": v,
-                "status": "apportioned" if apportioned else "mapped", "check_code": None, "reason": None,
-            })
+        n = len(targets)
+        codes = [t[0] for t in targets]
+        for c in by:
+            parts[c] += [row.get(c)] * n
+        parts["_target"] += codes
+        parts["_source"] += [code] * n
+        parts["_share"] += shares
+        parts["_apportioned"] += [apportioned] * n
+        parts["_flag"] += [is_flag] * n
+        parts["value"] += values
+        parts["_row_number"] += [row.get("row_number")] * n
+        for col, v in (("input_row", i), ("row_number", row.get("row_number")), ("source_code", code),
+                       ("source_name", name), ("source_level", level), ("match_method", method),
+                       ("share_basis", basis), ("value_in", value),
+                       ("status", "apportioned" if apportioned else "mapped"), ("check_code", None),
+                       ("reason", None)):
+            d[col] += [v] * n
+        d["target_code"] += codes
+        d["target_name"] += [ref_name.get(t) for t in codes]
+        d["share"] += shares
+        d["value_out"] += values
     return parts
 
 
-def _rebased(parts: list[dict], by: list[str], target_level: str, rule: str, ref_name: dict[str, str],
+def _rebased(parts: dict[str, list], by: list[str], target_level: str, rule: str, ref_name: dict[str, str],
              ref_province: dict[str, str], expected: dict[str, set[str]]) -> pd.DataFrame:
     """The parts summed per key and 2025 unit (a flag: the largest), with their sources."""
     out_cols = [*by, "unit_code", "unit_level", "unit_name", "province_code", "value", "apportioned",
                 "source_units", "sources_reported", "sources_expected", "complete", "unit_scheme", "rebase_rule",
                 "row_number"]
-    if not parts:
+    if not parts["_target"]:
         return pd.DataFrame(columns=out_cols)
     p = pd.DataFrame(parts)
     for c in by:
