@@ -59,7 +59,6 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pipelines.units.legacy import (
@@ -71,6 +70,7 @@ from pipelines.units.legacy import (
     package_version,
 )
 from pipelines.units.names import match_unit, resolve_code
+from pipelines.units.rebased import _rebased
 
 RULES = ("area", "equal")
 
@@ -463,10 +463,13 @@ def _identify_rows(records: list[dict], level: str, edges: dict[str, list], deci
     (input row, row, legacy code, legacy name, match method); the others rejected into ``decisions``."""
     resolved: dict[tuple, Any] = {}
     accepted_rows: list[tuple[int, dict, str, str, str]] = []
+    present = set(records[0]) if records else set()  # every row has the same columns
+    prov_cols = tuple(c for c in ("province_code", "province") if c in present)
+    dist_cols = tuple(c for c in ("district_code", "district") if c in present)
     for i, row in enumerate(records):
         code_in, name_in = row.get("unit_code"), row.get("unit_name")
-        prov = _context(row, ("province_code", "province"))
-        dist = _context(row, ("district_code", "district"))
+        prov = _context(row, prov_cols) if prov_cols else None
+        dist = _context(row, dist_cols) if dist_cols else None
         key = (None if _blank(code_in) else str(code_in), None if _blank(name_in) else str(name_in),
                None if prov is None else str(prov), None if dist is None else str(dist))
         if key not in resolved:
@@ -566,48 +569,6 @@ def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list],
         d["share"] += shares
         d["value_out"] += values
     return parts
-
-
-def _rebased(parts: dict[str, list], by: list[str], target_level: str, rule: str, ref_name: dict[str, str],
-             ref_province: dict[str, str], expected: dict[str, set[str]]) -> pd.DataFrame:
-    """The parts summed per key and 2025 unit (a flag: the largest), with their sources."""
-    out_cols = [*by, "unit_code", "unit_level", "unit_name", "province_code", "value", "apportioned",
-                "source_units", "sources_reported", "sources_expected", "complete", "unit_scheme", "rebase_rule",
-                "row_number"]
-    if not parts["_target"]:
-        return pd.DataFrame(columns=out_cols)
-    p = pd.DataFrame(parts)
-    for c in by:
-        p[c] = p[c].astype(object).where(p[c].notna(), "")
-    split = p["_apportioned"].to_numpy(dtype=bool)
-    labels = p["_source"].to_numpy(dtype=object).copy()
-    labels[split] = [f"{c}×{s:.4f}" for c, s in zip(labels[split], p["_share"].to_numpy()[split], strict=True)]
-    p["_label"] = labels
-    keys = [*by, "_target"]
-    p = p.sort_values([*keys, "_source"], kind="stable")
-    grouped = p.groupby(keys, sort=True, dropna=False)
-    out = grouped.agg(value_sum=("value", "sum"), value_max=("value", "max"), is_flag=("_flag", "any"),
-                      apportioned=("_apportioned", "any"), sources_reported=("_source", "nunique"),
-                      row_number=("_row_number", "min")).reset_index()
-    # the labels of each group, in the order sorted above, joined (a slice per group: no Python groupby)
-    gid = grouped.ngroup().to_numpy()
-    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
-    ends = np.r_[starts[1:], len(gid)]
-    sorted_labels = p["_label"].to_numpy(dtype=object).tolist()
-    joined = np.empty(len(out), dtype=object)
-    joined[gid[starts]] = [";".join(sorted_labels[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    out["source_units"] = joined
-    out["value"] = out["value_max"].where(out["is_flag"], out["value_sum"]).astype(float)
-    out = out.rename(columns={"_target": "unit_code"})
-    out["unit_level"] = target_level
-    codes = out["unit_code"].to_numpy(dtype=object).tolist()
-    out["unit_name"] = out["unit_code"].map(ref_name)
-    out["province_code"] = out["unit_code"].map(ref_province)
-    out["sources_expected"] = pd.Series([len(expected[t]) for t in codes], index=out.index).astype(int)
-    out["complete"] = out["sources_reported"] >= out["sources_expected"]
-    out["unit_scheme"] = "2025"
-    out["rebase_rule"] = rule
-    return out[out_cols].reset_index(drop=True)
 
 
 def summary() -> dict[str, Any]:
