@@ -171,19 +171,10 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
     ``_members``, the records loaded with their match method, rejects of the crosswalk)."""
     from pipelines.units.crosswalk import rebase_values
 
-    agg_rows: list[dict[str, Any]] = []
-    loaded: list[tuple[int, int, str]] = []
-    rejects: list[dict[str, Any]] = []
+    agg_cols: dict[str, list] = {c: [] for c in _AGG_COLUMNS}
+    loaded: dict[str, list] = {"_file": [], "_rec": [], "match_method": []}
+    rejects: dict[str, list] = {c: [] for c in _ASSEMBLY_REJECT_COLUMNS}
     flags = ctx.flag_elements
-    files = leg["_file"].to_numpy()
-    recs = leg["_rec"].to_numpy()
-    rows = leg["row_number"].to_numpy()
-    names = leg["unit_name"].to_numpy(dtype=object)
-    comments = leg["comment"].to_numpy(dtype=object)
-    codes = leg["unit_code"].to_numpy(dtype=object)
-    sources = leg["source_file"].to_numpy(dtype=object)
-    shas = leg["file_sha256"].to_numpy(dtype=object)
-    src_keys = leg["src_key"].to_numpy(dtype=object)
     positions = pd.Series(np.arange(len(leg)), index=leg.index)
     for (level, target), g in leg.groupby(["legacy_level", "target_level"], sort=True):
         # rows of one legacy unit and key are distinct former units merged into it (aliases): added first
@@ -191,60 +182,160 @@ def _rebase(leg: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, pd.DataFram
         pre = grouped.agg(value_sum=("value", "sum"), value_max=("value", "max")).reset_index()
         gid = grouped.ngroup().to_numpy()
         order = np.argsort(gid, kind="stable")
-        pos = positions[g.index].to_numpy()[order]
-        cuts = np.flatnonzero(np.diff(gid[order])) + 1
-        pre["members"] = [m.tolist() for m in np.split(pos, cuts)]
+        members = _Members(gid[order], positions[g.index].to_numpy()[order], len(pre))
         pre["value"] = pre["value_max"].where(pre["data_element"].isin(flags), pre["value_sum"])
         pre["row_number"] = np.arange(len(pre))  # passed through to the decisions
         out, dec = rebase_values(pre[[*_REBASE_BY, "unit_code", "value", "row_number"]], level,
                                  rule=ctx.apportion_rule, flag_elements=flags, target_level=target, by=_REBASE_BY)
-        members = pre["members"].tolist()
-        for r in dec[dec["status"] == "rejected"].itertuples(index=False):
-            for i in members[int(r.row_number)]:
-                rejects.append({"_file": int(files[i]), "_rec": int(recs[i]), "column_name": "unit_code",
-                                "value": codes[i], "check_code": r.check_code, "reason": r.reason})
-        ok = dec[dec["status"] != "rejected"]
-        pre_id = ok["row_number"].astype(int).to_numpy()
-        split = (ok["status"] == "apportioned").to_numpy()
-        apportioned_pre = set(pre_id[split].tolist())
-        for p in sorted(set(pre_id.tolist())):
-            method = "apportioned" if p in apportioned_pre else "crosswalk"
-            loaded.extend((int(files[i]), int(recs[i]), method) for i in members[p])
-        keys = pre.loc[pre_id, _REBASE_BY].astype(object).fillna("")
-        contributors: dict[tuple, list[int]] = {}
-        for k, t, p in zip(map(tuple, keys.to_numpy().tolist()), ok["target_code"].tolist(), pre_id.tolist(), strict=True):
-            contributors.setdefault((*k, t), []).extend(members[p])
-        for o in out.to_dict("records"):
-            mem = sorted(set(contributors[(*(o[c] for c in _REBASE_BY), o["unit_code"])]),
-                         key=lambda i: (files[i], rows[i]))
-            first = mem[0]
-            written = list(dict.fromkeys(n for n in names[mem] if isinstance(n, str) and n))
-            notes = list(dict.fromkeys(n for n in comments[mem] if isinstance(n, str) and n))
-            agg_rows.append({
-                "period": o["period"], "sector": ctx.sector, "unit_code": o["unit_code"],
-                "data_element": o["data_element"], "disaggregation": o["disaggregation"], "value": float(o["value"]),
-                "unit_name": "; ".join(written) or None, "comment": "; ".join(notes) or None,
-                "source_file": sources[first], "file_sha256": shas[first], "row_number": int(rows[first]),
-                "match_method": "apportioned" if o["apportioned"] else "crosswalk",
-                "source_units": o["source_units"], "rebase_complete": bool(o["complete"]),
-                **_province_only_source(level, o["data_element"], ctx, src_keys[mem]),
-                "_file": int(files[first]), "_rec": int(recs[first]), "_members": [leg.index[i] for i in mem],
-                "value_text": _fmt_number(float(o["value"])),
-            })
-    agg = pd.DataFrame(agg_rows, columns=[*VALUE_COLUMNS, "_file", "_rec", "_members", "value_text"])
-    loaded_df = pd.DataFrame(loaded, columns=["_file", "_rec", "match_method"]).drop_duplicates(["_file", "_rec"])
-    return agg, loaded_df, pd.DataFrame(rejects, columns=_ASSEMBLY_REJECT_COLUMNS)
+        rejected = (dec["status"] == "rejected").to_numpy()
+        _rebase_rejects(dec[rejected], members, leg, rejects)
+        ok = dec[~rejected]
+        pre_id = ok["row_number"].astype("int64").to_numpy()
+        _rebase_loaded(pre_id, (ok["status"] == "apportioned").to_numpy(), members, leg, loaded)
+        out_of_ok = _out_rows(out, pre.loc[pre_id, _REBASE_BY], ok["target_code"])
+        _rebase_values_rows(out, _contributors(out_of_ok, pre_id, members, leg, len(out)), leg, level, ctx,
+                            agg_cols)
+    loaded_df = _frame(loaded, ["_file", "_rec", "match_method"]).drop_duplicates(["_file", "_rec"])
+    return _frame(agg_cols, _AGG_COLUMNS), loaded_df, _frame(rejects, _ASSEMBLY_REJECT_COLUMNS)
 
 
-def _province_only_source(level: str, element: str, ctx: _Context, keys) -> dict[str, Any]:
-    """A commune element loaded onto a province: old communes the crosswalk does not know
-    (``pipelines/units/unmapped.py``): its match method, and those communes as written."""
+def _frame(cols: dict[str, list], columns: list[str]) -> pd.DataFrame:
+    """A frame of the column lists (no rows: every column of dtype object)."""
+    if not cols[columns[0]]:
+        return pd.DataFrame([], columns=columns)
+    return pd.DataFrame(cols, columns=columns)
+
+
+_AGG_COLUMNS = [*VALUE_COLUMNS, "_file", "_rec", "_members", "value_text"]
+
+
+class _Members:
+    """The input rows (positions in ``leg``) summed into each pre-summed row, sorted by pre-summed row."""
+
+    def __init__(self, pre: np.ndarray, pos: np.ndarray, n: int):
+        self.pos = pos
+        self.count = np.bincount(pre, minlength=n)
+        self.offset = np.cumsum(self.count) - self.count
+
+    def expand(self, pre_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``pre_ids`` in turn, its members: (index into ``pre_ids``, position in ``leg``)."""
+        counts = self.count[pre_ids]
+        which = np.repeat(np.arange(len(pre_ids)), counts)
+        within = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return which, self.pos[self.offset[pre_ids][which] + within]
+
+
+def _rebase_rejects(dec: pd.DataFrame, members: _Members, leg: pd.DataFrame, rejects: dict[str, list]) -> None:
+    """Every input row of a rejected pre-summed row, with the decision's check and reason."""
+    which, pos = members.expand(dec["row_number"].astype("int64").to_numpy())
+    rejects["_file"] += leg["_file"].to_numpy()[pos].tolist()
+    rejects["_rec"] += leg["_rec"].to_numpy()[pos].tolist()
+    rejects["column_name"] += ["unit_code"] * len(pos)
+    rejects["value"] += leg["unit_code"].to_numpy(dtype=object)[pos].tolist()
+    rejects["check_code"] += dec["check_code"].to_numpy(dtype=object)[which].tolist()
+    rejects["reason"] += dec["reason"].to_numpy(dtype=object)[which].tolist()
+
+
+def _rebase_loaded(pre_id: np.ndarray, split: np.ndarray, members: _Members, leg: pd.DataFrame,
+                   loaded: dict[str, list]) -> None:
+    """The input rows loaded, by pre-summed row: 'apportioned' when some of it went to a split commune."""
+    ids = np.unique(pre_id)
+    apportioned = np.isin(ids, pre_id[split])
+    which, pos = members.expand(ids)
+    loaded["_file"] += leg["_file"].to_numpy()[pos].tolist()
+    loaded["_rec"] += leg["_rec"].to_numpy()[pos].tolist()
+    loaded["match_method"] += np.where(apportioned[which], "apportioned", "crosswalk").tolist()
+
+
+def _out_rows(out: pd.DataFrame, keys: pd.DataFrame, targets: pd.Series) -> np.ndarray:
+    """For each accepted decision (its key and target), the row of ``out`` it was summed into."""
+    left = keys.astype(object).fillna("").reset_index(drop=True).assign(unit_code=targets.to_numpy(dtype=object))
+    right = out[[*_REBASE_BY, "unit_code"]].astype(object).assign(_out=np.arange(len(out)))
+    found = left.merge(right, on=[*_REBASE_BY, "unit_code"], how="left", sort=False)["_out"]
+    if found.isna().any() or len(found) != len(left):
+        raise RuntimeError("a rebased value does not match its decisions")
+    return found.to_numpy(dtype="int64")
+
+
+def _contributors(out_of_ok: np.ndarray, pre_id: np.ndarray, members: _Members, leg: pd.DataFrame,
+                  n_out: int) -> pd.DataFrame:
+    """The input rows summed into each row of ``out`` (``_out``, ``pos``), each once, in file and row order."""
+    which, pos = members.expand(pre_id)
+    c = pd.DataFrame({"_out": out_of_ok[which], "pos": pos})
+    c["file"] = leg["_file"].to_numpy()[pos]
+    c["row"] = leg["row_number"].to_numpy()[pos]
+    listed = c.drop_duplicates(["_out", "pos"])
+    ranked = listed.sort_values(["_out", "file", "row", "pos"], kind="stable")
+    ties = ranked.duplicated(["_out", "file", "row"], keep=False).to_numpy()
+    if ties.any():  # two rows at one place of a file (sheets): the order Python's sort of the set gives
+        for o in np.unique(ranked["_out"].to_numpy()[ties]).tolist():
+            mine = c.loc[c["_out"] == o]
+            key = dict(zip(mine["pos"].tolist(), zip(mine["file"].tolist(), mine["row"].tolist())))
+            order = sorted(set(mine["pos"].tolist()), key=lambda i: key[i])
+            block = ranked["_out"].to_numpy() == o
+            ranked.loc[block, "pos"] = order
+    if ranked["_out"].nunique() != n_out:
+        raise RuntimeError("a rebased value has no input row")
+    return ranked[["_out", "pos"]].reset_index(drop=True)
+
+
+def _joined(groups: np.ndarray, texts: np.ndarray, n: int, sep: str) -> np.ndarray:
+    """The distinct non-empty texts of each group (0..n-1), in order, joined by ``sep``: None for none."""
+    keep = np.fromiter((isinstance(t, str) and t != "" for t in texts), dtype=bool, count=len(texts))
+    d = pd.DataFrame({"g": groups[keep], "t": texts[keep]}).drop_duplicates()
+    g, t = d["g"].to_numpy(), d["t"].tolist()
+    result = np.full(n, None, dtype=object)
+    if len(g):
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        ends = np.r_[starts[1:], len(g)]
+        result[g[starts]] = [sep.join(t[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    return result
+
+
+def _rebase_values_rows(out: pd.DataFrame, contrib: pd.DataFrame, leg: pd.DataFrame, level: str, ctx: _Context,
+                        cols: dict[str, list]) -> None:
+    """One value per row of ``out``, taking its source from the first input row summed (in file and row order)
+    and the names and comments written on every row summed; appended to ``cols``."""
     from pipelines.units.unmapped import METHOD
 
-    if level != "province" or ctx.element_level.get(element) != "commune":
-        return {}
-    written = dict.fromkeys(str(k).partition("|")[2] for k in keys if isinstance(k, str))
-    return {"match_method": METHOD, "source_units": ";".join(w for w in written if w)}
+    n = len(out)
+    if n == 0:
+        return
+    g, pos = contrib["_out"].to_numpy(), contrib["pos"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)]
+    first = pos[starts]
+    labels = leg.index.to_numpy()
+    values = out["value"].astype(float).tolist()
+    method = np.where(out["apportioned"].to_numpy(dtype=bool), "apportioned", "crosswalk").astype(object)
+    source_units = out["source_units"].to_numpy(dtype=object).copy()
+    if level == "province":  # a commune element loaded onto a province: the old communes as written
+        elements = out["data_element"].to_numpy(dtype=object)
+        only = np.fromiter((ctx.element_level.get(e) == "commune" for e in elements), dtype=bool, count=n)
+        if only.any():
+            keys = leg["src_key"].to_numpy(dtype=object)[pos]
+            written = np.array([k.partition("|")[2] if isinstance(k, str) else None for k in keys], dtype=object)
+            joined = _joined(g, written, n, ";")
+            method[only] = METHOD
+            source_units[only] = [j if j is not None else "" for j in joined[only]]
+    names = _joined(g, leg["unit_name"].to_numpy(dtype=object)[pos], n, "; ")
+    notes = _joined(g, leg["comment"].to_numpy(dtype=object)[pos], n, "; ")
+    for c in ("period", "unit_code", "data_element", "disaggregation"):
+        cols[c] += out[c].to_numpy(dtype=object).tolist()
+    cols["sector"] += [ctx.sector] * n
+    cols["value"] += values
+    cols["unit_name"] += names.tolist()
+    cols["comment"] += notes.tolist()
+    cols["source_file"] += leg["source_file"].to_numpy(dtype=object)[first].tolist()
+    cols["file_sha256"] += leg["file_sha256"].to_numpy(dtype=object)[first].tolist()
+    cols["row_number"] += leg["row_number"].to_numpy()[first].astype("int64").tolist()
+    cols["match_method"] += method.tolist()
+    cols["source_units"] += source_units.tolist()
+    cols["rebase_complete"] += out["complete"].to_numpy(dtype=bool).tolist()
+    cols["_file"] += leg["_file"].to_numpy()[first].astype("int64").tolist()
+    cols["_rec"] += leg["_rec"].to_numpy()[first].astype("int64").tolist()
+    cols["_members"] += [list(labels[pos[a:b]]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    cols["value_text"] += [_fmt_number(v) for v in values]
 
 
 def _overlaps(cur: pd.DataFrame, leg: pd.DataFrame, agg: pd.DataFrame, staged: list[_Staged],

@@ -70,6 +70,7 @@ from pipelines.units.legacy import (
     package_version,
 )
 from pipelines.units.names import match_unit, resolve_code
+from pipelines.units.rebased import _rebased
 
 RULES = ("area", "equal")
 
@@ -381,7 +382,7 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
     ref_province = dict(zip(ref["unit_code"], ref["province_code"]))
     edges, expected = _edges(load_crosswalk(), level, target_level)
     decisions: list[dict] = []
-    accepted_rows = _identify_rows(df.to_dict("records"), level, edges, decisions)
+    accepted_rows = _identify_rows(_plain_records(df), level, edges, decisions)
     drop = _double_counted(accepted_rows, by)
     kept = []
     for n, item in enumerate(accepted_rows):
@@ -394,9 +395,19 @@ def rebase_values(df: pd.DataFrame, level: str, rule: str = "area", flag_element
                 "not added, to avoid double counting", method))
         else:
             kept.append(item)
-    parts = _spread(kept, edges, flags, rule, by, level, ref_name, decisions)
-    decisions_df = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+    columns = {c: [d[c] for d in decisions] for c in DECISION_COLUMNS}
+    parts = _spread(kept, edges, flags, rule, by, level, ref_name, columns)
+    decisions_df = (pd.DataFrame(columns, columns=DECISION_COLUMNS) if columns["input_row"]
+                    else pd.DataFrame([], columns=DECISION_COLUMNS))
     return _rebased(parts, by, target_level, rule, ref_name, ref_province, expected), decisions_df
+
+
+def _plain_records(df: pd.DataFrame) -> list[dict]:
+    """The rows as dicts, as ``DataFrame.to_dict("records")`` gives them, read column by column (much faster
+    on Arrow-backed strings)."""
+    cols = list(df.columns)
+    lists = [df[c].to_numpy(dtype=object).tolist() for c in cols]
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)]
 
 
 def _rebase_target(level: str, rule: str, target_level: str | None) -> str:
@@ -452,10 +463,13 @@ def _identify_rows(records: list[dict], level: str, edges: dict[str, list], deci
     (input row, row, legacy code, legacy name, match method); the others rejected into ``decisions``."""
     resolved: dict[tuple, Any] = {}
     accepted_rows: list[tuple[int, dict, str, str, str]] = []
+    present = set(records[0]) if records else set()  # every row has the same columns
+    prov_cols = tuple(c for c in ("province_code", "province") if c in present)
+    dist_cols = tuple(c for c in ("district_code", "district") if c in present)
     for i, row in enumerate(records):
         code_in, name_in = row.get("unit_code"), row.get("unit_name")
-        prov = _context(row, ("province_code", "province"))
-        dist = _context(row, ("district_code", "district"))
+        prov = _context(row, prov_cols) if prov_cols else None
+        dist = _context(row, dist_cols) if dist_cols else None
         key = (None if _blank(code_in) else str(code_in), None if _blank(name_in) else str(name_in),
                None if prov is None else str(prov), None if dist is None else str(dist))
         if key not in resolved:
@@ -512,17 +526,17 @@ def _double_counted(accepted_rows: list[tuple[int, dict, str, str, str]], by: li
 
 
 def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list], flags: set[str], rule: str,
-            by: list[str], level: str, ref_name: dict[str, str], decisions: list[dict]) -> list[dict]:
-    """Each kept row onto its 2025 units (whole, apportioned, or a flag carried to each): the parts, and one
-    decision per row and target."""
-    parts: list[dict] = []
+            by: list[str], level: str, ref_name: dict[str, str], decisions: dict[str, list]) -> dict[str, list]:
+    """Each kept row onto its 2025 units (whole, apportioned, or a flag carried to each): the parts (column
+    lists), and one decision per row and target appended to the column lists ``decisions``."""
+    parts: dict[str, list] = {c: [] for c in [*by, "_target", "_source", "_share", "_apportioned", "_flag",
+                                              "value", "_row_number"]}
+    d = decisions
     for i, row, code, name, method in kept:
         value = _number(row["value"])
         targets = edges[code]
-        element = row.get("data_element")
-        is_flag = element in flags
+        is_flag = row.get("data_element") in flags
         if len(targets) == 1:
-            t = targets[0]
             values, shares, basis, apportioned = [value], [1.0], "whole", False
         else:
             shares = [t[1] if rule == "area" else t[2] for t in targets]
@@ -533,47 +547,28 @@ def _spread(kept: list[tuple[int, dict, str, str, str]], edges: dict[str, list],
                 basis = "flag carried to each successor"
             else:
                 values = apportion(value, shares, [t[0] for t in targets])
-        for t, v, s in zip(targets, values, shares):
-            parts.append({**{c: row.get(c) for c in by}, "_target": t[0], "_source": code, "_share": s,
-                          "_apportioned": apportioned, "_flag": is_flag, "value": v,
-                          "_row_number": row.get("row_number")})
-            decisions.append({
-                "input_row": i, "row_number": row.get("row_number"), "source_code": code, "source_name": name,
-                "source_level": level, "match_method": method, "target_code": t[0], "target_name": ref_name.get(t[0]),
-                "share": s, "share_basis": basis, "value_in": value, "value_out": v,
-                "status": "apportioned" if apportioned else "mapped", "check_code": None, "reason": None,
-            })
+        n = len(targets)
+        codes = [t[0] for t in targets]
+        for c in by:
+            parts[c] += [row.get(c)] * n
+        parts["_target"] += codes
+        parts["_source"] += [code] * n
+        parts["_share"] += shares
+        parts["_apportioned"] += [apportioned] * n
+        parts["_flag"] += [is_flag] * n
+        parts["value"] += values
+        parts["_row_number"] += [row.get("row_number")] * n
+        for col, v in (("input_row", i), ("row_number", row.get("row_number")), ("source_code", code),
+                       ("source_name", name), ("source_level", level), ("match_method", method),
+                       ("share_basis", basis), ("value_in", value),
+                       ("status", "apportioned" if apportioned else "mapped"), ("check_code", None),
+                       ("reason", None)):
+            d[col] += [v] * n
+        d["target_code"] += codes
+        d["target_name"] += [ref_name.get(t) for t in codes]
+        d["share"] += shares
+        d["value_out"] += values
     return parts
-
-
-def _rebased(parts: list[dict], by: list[str], target_level: str, rule: str, ref_name: dict[str, str],
-             ref_province: dict[str, str], expected: dict[str, set[str]]) -> pd.DataFrame:
-    """The parts summed per key and 2025 unit (a flag: the largest), with their sources."""
-    out_cols = [*by, "unit_code", "unit_level", "unit_name", "province_code", "value", "apportioned",
-                "source_units", "sources_reported", "sources_expected", "complete", "unit_scheme", "rebase_rule",
-                "row_number"]
-    if not parts:
-        return pd.DataFrame(columns=out_cols)
-    p = pd.DataFrame(parts)
-    for c in by:
-        p[c] = p[c].astype(object).where(p[c].notna(), "")
-    p["_label"] = p["_source"].where(~p["_apportioned"], p["_source"] + "×" + p["_share"].map("{:.4f}".format))
-    keys = [*by, "_target"]
-    p = p.sort_values([*keys, "_source"], kind="stable")
-    grouped = p.groupby(keys, sort=True, dropna=False)
-    out = grouped.agg(value_sum=("value", "sum"), value_max=("value", "max"), is_flag=("_flag", "any"),
-                      apportioned=("_apportioned", "any"), sources_reported=("_source", "nunique"),
-                      source_units=("_label", ";".join), row_number=("_row_number", "min")).reset_index()
-    out["value"] = out["value_max"].where(out["is_flag"], out["value_sum"]).astype(float)
-    out = out.rename(columns={"_target": "unit_code"})
-    out["unit_level"] = target_level
-    out["unit_name"] = out["unit_code"].map(ref_name)
-    out["province_code"] = out["unit_code"].map(ref_province)
-    out["sources_expected"] = out["unit_code"].map(lambda t: len(expected[t])).astype(int)
-    out["complete"] = out["sources_reported"] >= out["sources_expected"]
-    out["unit_scheme"] = "2025"
-    out["rebase_rule"] = rule
-    return out[out_cols].reset_index(drop=True)
 
 
 def summary() -> dict[str, Any]:
