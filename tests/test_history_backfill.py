@@ -67,7 +67,7 @@ def test_a_backfill_launched_as_the_ui_does_publishes_each_period_whole(cri_home
     from dagster._core.execution.backfill import BulkActionStatus  # the backfill's status, as the UI shows it
 
     from pipelines.demo import write_demo_data
-    from pipelines.publish.release import verify_release
+    from pipelines.publish.verify import verify_release
 
     settings = get_settings()
     settings.ensure_dirs()

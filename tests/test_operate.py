@@ -328,7 +328,7 @@ def test_lock_timeout_and_release_when_the_holder_dies(cri_home):
 
 def _lock_handle() -> int:
     """The open lock file of this process (the same object from taking the lock to letting it go)."""
-    from pipelines.schedules import lock
+    from pipelines import lock
 
     return id(lock._held[str(lock.lock_path())][0])
 

@@ -16,8 +16,8 @@ from pipelines.publish.disclosure import (
     DisclosureResult,
     DisclosureRule,
     apply_disclosure_control,
-    sensitive_indicator_codes,
 )
+from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.publish.sources import (
     _MART_COLUMNS,
     _SQL,
