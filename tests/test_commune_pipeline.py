@@ -52,7 +52,7 @@ def test_the_release_report_gets_the_commune_ranking(tmp_path, monkeypatch):
     from pipelines.settings import DEFAULT_METHODOLOGY
 
     m = load_methodology(DEFAULT_METHODOLOGY)
-    monkeypatch.setattr(assets, "read_analysis", lambda period, run_id: (tmp_path, None, {}))
+    monkeypatch.setattr(assets, "read_analysis", lambda period, run_id, settings=None: (tmp_path, None, {}))
     robustness, excel, report = assets._extra_writers("2025", m, {}, "run")
     ranking = pd.DataFrame([
         {"period": "2025", "province_code": p, "province_name": n, "pcri": s, "rank": r, "tier": r,

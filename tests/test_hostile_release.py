@@ -288,13 +288,16 @@ def test_the_rank_robustness_step_says_why_instead_of_a_stack_trace(monkeypatch)
     class Ctx:
         run_id = "r"
 
-    monkeypatch.setattr(assets, "connect", lambda read_only: _Null())
+    class Warehouse:  # the warehouse resource: the inputs come from province_inputs below
+        def connect(self, read_only=False):
+            return _Null()
+
     monkeypatch.setattr(assets, "province_inputs", lambda con, period: (values, ranking))
     from pipelines.methodology import load_methodology
     from pipelines.settings import DEFAULT_METHODOLOGY
 
     with pytest.raises(dg.Failure) as failure:
-        assets._analyse_period(Ctx(), PERIOD, load_methodology(DEFAULT_METHODOLOGY), None)
+        assets._analyse_period(Ctx(), PERIOD, load_methodology(DEFAULT_METHODOLOGY), None, Warehouse())
     assert "the rank robustness of 2025 cannot be analysed" in failure.value.description
     assert "output.enough_ranked" in failure.value.description
 
