@@ -42,7 +42,7 @@ import pytest
 import yaml
 
 from pipelines import cli
-from pipelines.quality import checks
+from pipelines.checks.catalogue import title_of
 from pipelines.warehouse import connect
 from tests.fixtures.quality.support import CORPUS, PERIOD, build_baseline, cri_env, session_cached, snapshot
 
@@ -420,7 +420,7 @@ def test_cli_run_exits_non_zero_and_lists_the_failure_in_plain_words(ingest_faul
     out = ingest_fault.stdout
     assert "KHÔNG CÔNG BỐ / not published" in out
     failure = next(line for line in out.splitlines() if "[ingest.negative_value]" in line)
-    assert failure.lstrip().startswith("✗") and checks.INGEST_CHECKS["ingest.negative_value"][0] in failure
+    assert failure.lstrip().startswith("✗") and title_of("ingest.negative_value") in failure
     assert "tệp/file 2025/culture/q_negative_count.csv, dòng/row 3, cột/column 'value'" in failure
     assert "Phường Hà Giang 1, Tuyên Quang" in failure
     assert "rejected_rows.csv" in out and "quality_report.html" in out

@@ -215,8 +215,11 @@ def test_clean_baseline_passes_the_new_checks(gate_home, baseline):
     by_code = {r.code: r for r in outcome.results}
     for code in ("completeness.sector_files", "consistency.value_bounds", "output.enough_ranked"):
         assert by_code[code].passed and by_code[code].severity == "blocking", code
-    # 2024 was never published: previous ranks cannot be compared, which is a warning, not a failure
-    previous = by_code["output.previous_release"]
+    # 2024 was never published: previous ranks cannot be compared, which is a warning, not a failure (the gate
+    # runs this check as an extra check of the Dagster definitions)
+    from pipelines.publish.previous import previous_release
+
+    previous = previous_release(gate_home / "publish", PERIOD)
     assert previous.severity == "warning" and not previous.passed and not previous.blocks
     assert "no release of 2024" in previous.message
 
