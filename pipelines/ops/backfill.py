@@ -15,7 +15,6 @@ and says, period by period, what was published.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 import uuid
@@ -53,8 +52,7 @@ def run_range(periods: list[str], verbose: bool = False) -> list:
 def _run_range(settings, periods: list[str], verbose: bool) -> list:
     import dagster as dg
 
-    from pipelines.ops.run import QUIET, RunOutcome, _prepare_manifest, _refusal
-    from pipelines.ops.errors import error_text
+    from pipelines.ops.run import QUIET, _prepare_manifest, _refusal, period_outcome, step_errors
     from pipelines.ops.instance import event_databases_open
     from pipelines.publish.history import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
@@ -79,23 +77,9 @@ def _run_range(settings, periods: list[str], verbose: bool) -> list:
         with contextlib.redirect_stdout(sys.stdout if verbose else log), event_databases_open(instance, run_id):
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id, tags=tags,
                                             run_config=None if verbose else QUIET)
-    errors = [f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
-              for e in result.all_events if e.is_step_failure]
-    errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events
-               if e.is_step_skipped]
-    seconds = time.monotonic() - started
-    outcomes = []
-    for period in periods:
-        report = settings.reports_period_dir(period) / "quality_report.json"
-        quality = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-        after = latest_version(settings.publish_dir, period)
-        published = after is not None and after != before[period]
-        outcomes.append(RunOutcome(
-            period=period, success=result.success, published=published,
-            release_dir=settings.publish_period_dir(period) / f"v{after}" if published else None,
-            quality=quality if quality.get("run_id") == result.run_id else {},
-            errors=errors if period == last else [], seconds=seconds / len(periods), notes=notes[period]))
-    return outcomes
+    errors, seconds = step_errors(result), time.monotonic() - started
+    return [period_outcome(settings, period, result, before[period], errors if period == last else [],
+                           seconds / len(periods), notes[period]) for period in periods]
 
 
 def run_periods(periods: list[str], verbose: bool = False, announce=None) -> list:

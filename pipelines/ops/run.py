@@ -77,7 +77,6 @@ def _refusal(settings, period: str) -> tuple[RunOutcome | None, list[str]]:
 def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
     import dagster as dg
 
-    from pipelines.ops.errors import error_text
     from pipelines.ops.instance import event_databases_open
     from pipelines.publish.history import latest_version
     from pipelines.schedules.jobs import OFFICIAL_JOB, TRIGGER_TAG
@@ -101,19 +100,32 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
                 partition_key=period, instance=instance, raise_on_error=False, run_id=run_id,
                 run_config=None if verbose else QUIET, tags={TRIGGER_TAG: "cli", "cri/period": period},
             )
-    errors = [  # the whole cause, every line, no stack trace
-        f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
-        for e in result.all_events if e.is_step_failure
-    ]
+    return period_outcome(settings, period, result, before, step_errors(result), time.monotonic() - started, notes)
+
+
+def step_errors(result) -> list[str]:
+    """The failed and skipped steps of a run: the whole cause, every line, no stack trace."""
+    from pipelines.ops.errors import error_text
+
+    errors = [f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
+              for e in result.all_events if e.is_step_failure]
     errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events if e.is_step_skipped]
+    return errors
+
+
+def period_outcome(settings, period: str, result, before: int | None, errors: list[str], seconds: float,
+                   notes: list[str]) -> RunOutcome:
+    """How a run went for one of its periods: published when ``latest.json`` names a version other than
+    ``before``; the quality report only when this run wrote it."""
+    from pipelines.publish.history import latest_version
+
     report = settings.reports_period_dir(period) / "quality_report.json"
     quality = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-    if quality.get("run_id") != result.run_id:
-        quality = {}
     after = latest_version(settings.publish_dir, period)
     published = after is not None and after != before
     return RunOutcome(
         period=period, success=result.success, published=published,
         release_dir=settings.publish_period_dir(period) / f"v{after}" if published else None,
-        quality=quality, errors=errors, seconds=time.monotonic() - started, notes=notes,
+        quality=quality if quality.get("run_id") == result.run_id else {}, errors=errors, seconds=seconds,
+        notes=notes,
     )
