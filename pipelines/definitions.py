@@ -10,6 +10,7 @@ from pipelines.methodology import load_methodology
 from pipelines.publish.assets import build_publish_assets, release_contract_check
 from pipelines.publish.previous import previous_release_check
 from pipelines.quality.assets import build_quality_gate
+from pipelines.quality.gate_asset import build_gate_asset
 from pipelines.registries.checks import registry_checks
 from pipelines.reference.assets import reference_assets
 from pipelines.robustness.assets import internal_consistency_check, rank_robustness
@@ -25,19 +26,18 @@ def build_definitions() -> dg.Definitions:
     methodology = load_methodology(get_settings().methodology_path)
     ingest_assets = build_ingest_assets(methodology)
     ingest_keys = {s: ingest_asset_key(s) for s in methodology.sector_codes}
+    extra_checks = (previous_release_check, release_contract_check, internal_consistency_check, registry_checks)
     return dg.Definitions(
         assets=[
             *reference_assets,
             *ingest_assets,
             registry_ingest,
             build_dbt_assets([*ingest_keys.values(), REGISTRY_ASSET_KEY]),
+            build_gate_asset(ingest_keys, extra_checks),  # the period's checks; publishable or blocked
             rank_robustness,
             *build_publish_assets(),
         ],
-        asset_checks=[build_quality_gate(
-            methodology, ingest_keys,
-            extra_checks=(previous_release_check, release_contract_check, internal_consistency_check, registry_checks),
-        )],
+        asset_checks=[build_quality_gate(methodology, ingest_keys, extra_checks)],
         resources={**pipeline_resources(), "dbt": dbt_resource()},
         # Operating the pipeline: period_draft / period_official jobs, schedules, landing and run status sensors.
         jobs=JOBS,

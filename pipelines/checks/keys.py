@@ -8,6 +8,9 @@ MARTS_DATA_VALUES = "marts/fct_data_values"
 MARTS_INDICATORS = "marts/fct_indicator_values"
 MARTS_RANKING = "marts/fct_province_ranking"
 STAGING_DATA_VALUES = "staging/stg_raw__data_values"
+# the quality step's own assets: the period's quality report, and the publication gate (pipelines/quality/gate_asset.py)
+QUALITY_REPORT = "quality/quality_report"
+PUBLICATION_GATE = "quality/publication_gate"
 
 # name used in pipelines/checks/catalogue.yaml and expectations/*.json -> asset key path
 ASSETS: dict[str, str] = {

@@ -104,11 +104,14 @@ def _run_period(settings, period: str, verbose: bool) -> RunOutcome:
 
 
 def step_errors(result) -> list[str]:
-    """The failed and skipped steps of a run: the whole cause, every line, no stack trace."""
+    """The failed and skipped steps of a run, and the periods the gate blocked: the whole cause, every line, no
+    stack trace."""
     from pipelines.ops.errors import error_text
+    from pipelines.quality.gate_asset import blocked_lines
 
     errors = [f"{e.step_key}: {error_text(e.step_failure_data.error) if e.step_failure_data.error else ''}"
               for e in result.all_events if e.is_step_failure]
+    errors += blocked_lines(result.all_events)  # a blocked period: the run succeeds, the gate says why
     errors += [f"{e.step_key}: bỏ qua vì bước trước không đạt / skipped" for e in result.all_events if e.is_step_skipped]
     return errors
 

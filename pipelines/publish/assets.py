@@ -1,9 +1,10 @@
 """The publish step: a release of the period, only when the gate passed.
 
-Dagster skips this step when the blocking ``publication_gate`` check failed
-in the same run; the step also reads the gate's decision itself before it
-writes anything, so no path (a partial selection in the UI, a rerun) can
-publish data that did not pass.
+Dagster skips this step when the ``quality/publication_gate`` asset was not
+materialized in the same run (a blocking check failed: the run ends as a
+success, the gate's page says why); the step also reads the gate's decision
+itself before it writes anything, so no path (a partial selection in the UI,
+a rerun) can publish data that did not pass.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pipelines.publish.release import ReleaseError, ReleaseTables, build_release
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
 from pipelines.checks.core import BLOCKING, CheckResult, load_results
-from pipelines.checks.keys import MARTS_RANKING
+from pipelines.checks.keys import MARTS_RANKING, PUBLICATION_GATE
 from pipelines.quality.gate import gate_decision
 from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 from pipelines.settings import Settings, get_settings
@@ -119,7 +120,7 @@ def _extra_writers(period: str, m: Methodology, quality: dict, run_id: str, unit
     key=RELEASE_KEY,
     partitions_def=period_partitions,
     backfill_policy=single_run,
-    deps=[*UPSTREAM, ROBUSTNESS_KEY],
+    deps=[*UPSTREAM, ROBUSTNESS_KEY, dg.AssetKey(PUBLICATION_GATE.split("/"))],
     group_name=PUBLISH_GROUP,
     kinds={"python", "parquet", "csv"},
     description=(

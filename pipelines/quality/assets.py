@@ -1,10 +1,14 @@
-"""The quality gate in Dagster: one step that runs every check of the period.
+"""The checks of a period in Dagster, on the assets they guard.
 
 Each family of checks shows on the asset it guards (ingest assets, staging
-and mart models). One more check, ``publication_gate`` on the province
-ranking, is blocking: when any blocking check failed (and is not waived),
-Dagster does not run the publish step, and the publish step checks the gate
-again itself before it writes anything.
+and mart models), and ``publication_gate`` on the province ranking keeps the
+history of the gate's verdicts (with the period it judged). None of them is
+blocking: the checks run once, in the ``quality_gate`` step
+(``pipelines.quality.gate_asset``), whose ``quality/publication_gate`` asset
+is materialized only when the period may be published; the rank robustness
+and the release depend on it, and the publish step checks the gate again
+itself before it writes anything. This step runs after the gate's step and
+shows the outcome it left.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.methodology import Methodology
-from pipelines.ops.progress import say
 from pipelines.partitions import run_periods
 from pipelines.checks.catalogue import load_catalogue
 from pipelines.checks.core import CheckResult, plain_words
 from pipelines.checks.keys import MARTS_RANKING
-from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
+from pipelines.quality.gate import GateOutcome, evaluate_period
+from pipelines.quality.gate_asset import QUALITY_REPORT_KEY, cached_outcome
 from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 
 GATE_ASSET = dg.AssetKey(MARTS_RANKING.split("/"))
@@ -106,10 +110,13 @@ def _summary_result(key: dg.AssetKey, name: str, results: list[CheckResult], ext
 
 
 def build_quality_gate(
-    methodology: Methodology, ingest_keys: dict[str, dg.AssetKey], extra_checks: tuple[ExtraCheck, ...] = ()
+    methodology: Methodology, ingest_keys: dict[str, dg.AssetKey], extra_checks=()
 ) -> dg.AssetChecksDefinition:
+    """The checks of each family on the asset it guards, after the gate's step (``quality/quality_report``).
+    ``extra_checks``: what the gate's step runs (only when this step must evaluate the period itself)."""
+    after = [QUALITY_REPORT_KEY]
     specs = [
-        dg.AssetCheckSpec(name, asset=key, description=desc)
+        dg.AssetCheckSpec(name, asset=key, description=desc, additional_deps=after)
         for sector, key in ingest_keys.items()
         for name, desc in (
             ("rows_valid", f"Các dòng dữ liệu ngành {sector} hợp lệ / every row of the {sector} files is valid"),
@@ -117,33 +124,31 @@ def build_quality_gate(
         )
     ]
     families = _family_specs()
-    specs += [dg.AssetCheckSpec(family, asset=_key(asset), description=desc) for asset, family, desc in families]
+    specs += [dg.AssetCheckSpec(family, asset=_key(asset), description=desc, additional_deps=after)
+              for asset, family, desc in families]
     specs.append(dg.AssetCheckSpec(
-        GATE_CHECK, asset=GATE_ASSET, blocking=True,
-        description="Cổng công bố: mọi kiểm tra chặn đều đạt / every blocking check passed (or is waived)",
+        GATE_CHECK, asset=GATE_ASSET, additional_deps=after,
+        description="Cổng công bố (lịch sử): mọi kiểm tra chặn đều đạt / every blocking check passed (or is waived); "
+                    "the decision itself is the asset quality/publication_gate",
     ))
 
-    @dg.multi_asset_check(specs=specs, name="quality_gate")
-    def quality_gate(context, settings: SettingsResource, methodology: MethodologyResource,
-                     warehouse: WarehouseResource):
-        """Kiểm tra chất lượng của kỳ báo cáo / every quality check of the period, and the publication gate."""
-        settings = settings.get()
-        # the method in force for this run (the file may have changed since the definitions loaded)
-        method = methodology.load()
+    @dg.multi_asset_check(specs=specs, name="quality_checks")
+    def quality_checks(context, settings: SettingsResource, methodology: MethodologyResource,
+                       warehouse: WarehouseResource):
+        """Kiểm tra chất lượng của kỳ, trên từng tài sản / every quality check of the period, on its asset."""
         per_period = {}
         for period in periods_of(context):
-            say("quality", f"running the checks of {period}")
-            with warehouse.connect() as con:
-                outcome = evaluate_period(con, period, context.run.run_id, method, settings, extra_checks)
-            s = outcome.summary
-            say("quality", f"{s['checks']} checks: {s['failed_blocking']} blocking failed, {s['failed_warning']} "
-                           f"warnings, {s['waived']} waived -> {'PASSED' if s['passed'] else 'BLOCKED'}")
+            outcome = cached_outcome(warehouse, period)
+            if outcome is None:  # this step alone (e.g. re-executed): the checks of the period run here
+                with warehouse.connect() as con:
+                    outcome = evaluate_period(con, period, context.run.run_id, methodology.load(), settings.get(),
+                                              extra_checks)
             per_period[period] = [with_period(r, period)
                                   for r in results_for_specs(outcome, ingest_keys, families, min_share)]
         yield from merge_periods(per_period)
 
     min_share = float(methodology.quality.get("min_commune_reporting_share", 0.9))
-    return quality_gate
+    return quality_checks
 
 
 def results_for_specs(outcome: GateOutcome, ingest_keys: dict[str, dg.AssetKey], families, min_share):

@@ -1,4 +1,4 @@
-"""Rank robustness as a Dagster asset: after the scores, before publish.
+"""Rank robustness as a Dagster asset: after the scores and the publication gate, before publish.
 
 The analysis of a period (Monte Carlo rank intervals, Sobol indices, internal
 consistency, province profiles) is written to ``reports/<period>/robustness/``
@@ -23,6 +23,7 @@ from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, run_metadata, run_periods, single_run
 from pipelines.checks.core import WARNING, CheckResult
+from pipelines.checks.keys import PUBLICATION_GATE
 from pipelines.robustness import RobustnessInputError, analyse, load_uncertainty
 from pipelines.robustness.consistency import consistency_checks
 from pipelines.robustness.engine import IndexModel, nominal_evaluation
@@ -104,7 +105,9 @@ def copy_analysis(source: Path, folder: Path) -> None:
     key=ROBUSTNESS_KEY,
     partitions_def=period_partitions,
     backfill_policy=single_run,
-    deps=[dg.AssetKey(["marts", "fct_indicator_values"]), dg.AssetKey(["marts", "fct_province_ranking"])],
+    # after the publication gate: a period blocked by its data is not analysed (Dagster skips this step)
+    deps=[dg.AssetKey(["marts", "fct_indicator_values"]), dg.AssetKey(["marts", "fct_province_ranking"]),
+          dg.AssetKey(PUBLICATION_GATE.split("/"))],
     group_name="analysis",
     kinds={"python", "numpy"},
     description=(
