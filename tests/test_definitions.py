@@ -32,13 +32,26 @@ def test_groups_by_stage():
     assert {"reference", "ingest", "transform", "publish"} <= groups
 
 
-def test_publication_gate_is_blocking_and_upstream_of_the_release():
+def test_the_publication_gate_is_an_asset_upstream_of_robustness_and_the_release_and_no_check_blocks():
     graph = defs.resolve_asset_graph()
-    gate = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_province_ranking"]), "publication_gate")
-    assert gate in graph.asset_check_keys
-    assert graph.get_check_spec(gate).blocking
-    release = graph.get(dg.AssetKey(["publish", "release"]))
-    assert dg.AssetKey(["marts", "fct_province_ranking"]) in release.parent_keys
+    report, gate = dg.AssetKey(["quality", "quality_report"]), dg.AssetKey(["quality", "publication_gate"])
+    # the quality report follows every asset a check judges; the gate follows the report
+    assert {dg.AssetKey(["marts", "fct_province_ranking"]), dg.AssetKey(["ingest", "health"]),
+            dg.AssetKey(["staging", "stg_raw__data_values"])} <= graph.get(report).parent_keys
+    assert graph.get(gate).parent_keys == {report}
+    # one step: a period that is blocked leaves the gate unmaterialized (an optional output), never fails the run
+    step = defs.resolve_assets_def(gate)
+    assert step is defs.resolve_assets_def(report) and step.node_def.name == "quality_gate"
+    outputs = {step.get_output_name_for_asset_key(k): k for k in (report, gate)}
+    assert {k: step.node_def.output_def_named(o).is_required for o, k in outputs.items()} == {report: True, gate: False}
+    for after in (dg.AssetKey(["publish", "release"]), dg.AssetKey(["analysis", "rank_robustness"])):
+        assert gate in graph.get(after).parent_keys
+    # the history of the gate's verdicts stays a check on the ranking; no check stops a run
+    check = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_province_ranking"]), "publication_gate")
+    assert check in graph.asset_check_keys
+    assert not [k for k in graph.asset_check_keys if graph.get_check_spec(k).blocking]
+    # the checks of each family run after the gate's step, from the outcome it left
+    assert report in {d.asset_key for d in graph.get_check_spec(check).additional_deps}
 
 
 def test_dbt_tests_are_checks_but_do_not_stop_the_run_before_the_gate():

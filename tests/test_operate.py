@@ -153,6 +153,8 @@ def test_draft_is_everything_but_the_release_and_official_is_everything():
             dg.AssetKey(["reference", "admin_units"])} <= draft_keys
     gate = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_province_ranking"]), "publication_gate")
     assert gate in draft.asset_layer.asset_graph.asset_check_keys
+    # the draft decides, and says, whether the period could be published
+    assert {dg.AssetKey(["quality", "quality_report"]), dg.AssetKey(["quality", "publication_gate"])} <= draft_keys
     for job in (draft, official):
         assert job.partitions_def is not None and "2025H1" in job.partitions_def.get_partition_keys()
         assert job.executor_def is dg.in_process_executor  # resources set up once: the lock held for the run
@@ -502,10 +504,12 @@ def test_plugged_notifier(cri_home, monkeypatch):
 
 
 def _fake_graph(gate_passes: bool, fail_transform: bool = False):
-    """The two assets the classification looks at, with the real keys and check name."""
+    """The assets the classification looks at, with the real keys and check name, shaped like the pipeline: the
+    gate's verdict as a (non-blocking) check, the gate an asset materialized only when the period may be published,
+    the release after it."""
 
     @dg.asset(key=["marts", "fct_province_ranking"], check_specs=[
-        dg.AssetCheckSpec("publication_gate", asset=["marts", "fct_province_ranking"], blocking=True)])
+        dg.AssetCheckSpec("publication_gate", asset=["marts", "fct_province_ranking"])])
     def ranking():
         if fail_transform:
             raise RuntimeError("dbt model marts.fct_province_ranking failed\nsecond line")
@@ -513,11 +517,16 @@ def _fake_graph(gate_passes: bool, fail_transform: bool = False):
         yield dg.AssetCheckResult(passed=gate_passes, severity=dg.AssetCheckSeverity.ERROR, metadata={
             "blocking_failures": dg.MetadataValue.md("- `ingest.unknown_unit`: 3 mã xã không có / 3 unknown units")})
 
-    @dg.asset(key=["publish", "release"], deps=[ranking])
+    @dg.asset(key=["quality", "publication_gate"], deps=[ranking], output_required=False)
+    def gate():
+        if gate_passes:
+            yield dg.Output(None)
+
+    @dg.asset(key=["publish", "release"], deps=[gate])
     def release():
         return dg.MaterializeResult(metadata={"version": 4, "path": dg.MetadataValue.path("/p/publish/2025/v4")})
 
-    return [ranking, release]
+    return [ranking, gate, release]
 
 
 def _classify(assets, tags=None, selection=None):
@@ -532,8 +541,10 @@ def test_classify_release_blocked_draft_and_failure(cri_home):
     n = _classify(_fake_graph(True))
     assert n.event == notify.RELEASE_PUBLISHED and "v4" in n.title and n.links["release"] == "/p/publish/2025/v4"
 
-    n = _classify(_fake_graph(False))
+    n = _classify(_fake_graph(False))  # a successful run: the gate held the release back
     assert n.event == notify.PUBLICATION_BLOCKED
+    assert dg.materialize(_fake_graph(False), instance=dg.DagsterInstance.ephemeral(),
+                          tags={"dagster/partition": "2025"}).success
     assert any("ingest.unknown_unit" in d for d in n.details)
 
     n = _classify(_fake_graph(False), tags={"cri/kind": "draft"})

@@ -128,11 +128,15 @@ def test_ui_shows_the_graph_the_checks_and_the_automation(webserver):
         assert {"team": sector} in node["owners"]
         assert {"key": "sector", "value": sector} in node["tags"]
 
-    # the checks, and the blocking publication gate
+    # the checks (none blocking: a blocked period is a successful run), and the publication gate, an asset the
+    # rank robustness and the release depend on
     checks = {(key, c["name"]): c for key, n in nodes.items()
               for c in (n["assetChecksOrError"] or {}).get("checks", [])}
     gate = checks[("marts/fct_province_ranking", "publication_gate")]
-    assert gate["blocking"] and "Cổng công bố" in gate["description"]
+    assert not gate["blocking"] and "Cổng công bố" in gate["description"]
+    assert groups["quality/publication_gate"] == "quality" and "Cổng công bố" in nodes["quality/publication_gate"]["description"]
+    for after in ("publish/release", "analysis/rank_robustness"):
+        assert "quality/publication_gate" in {"/".join(d["path"]) for d in nodes[after]["dependencyKeys"]}
     for sector in sectors:
         assert (f"ingest/{sector}", "rows_valid") in checks and (f"ingest/{sector}", "completeness") in checks
 

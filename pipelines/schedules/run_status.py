@@ -6,7 +6,10 @@ notification:
 
 * ``release_published``: the run wrote a new release (version and folder);
 * ``publication_blocked``: the run was to publish, and a blocking check failed
-  (the failed checks in plain words, and the quality report);
+  (the failed checks in plain words, and the quality report). Such a run ends
+  as a success: the ``quality/publication_gate`` asset was not materialized,
+  so Dagster skipped the rank robustness and the release; the verdict is the
+  ``publication_gate`` check on the province ranking;
 * ``draft_report``: a draft run wrote the period's quality report (passed, or
   which blocking checks fail today);
 * ``run_failed``: anything else went wrong (which step, the first line of the
@@ -103,7 +106,8 @@ def classify_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Notificati
         err = e.step_failure_data.error if e.step_failure_data else None
         return f"{e.step_key}: {error_text(err) if err else 'failed'}"  # the whole cause, as `cri run` says it
 
-    # Failures that are the gate doing its job: the blocking check, and publish refusing.
+    # Failures that are the gate doing its job: publish refusing (and, in runs recorded before the gate became an
+    # asset, the blocking check).
     gate_failures = [e for e in failures if e.step_failure_data and e.step_failure_data.error
                      and (e.step_failure_data.error.cls_name == CHECK_FAILED_ERROR
                           or "publication blocked" in _error_text(e.step_failure_data.error))]
