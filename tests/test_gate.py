@@ -14,9 +14,11 @@ scenario copies that CRI_HOME, adds its fault and runs the period again:
 * that same fault with a valid waiver: it publishes v2, and the waiver is in
   the quality report and the manifest; expired and unmatched waivers do nothing;
 * one output fault (the release contract promises a column the marts do not
-  have) through Dagster itself: the blocking ``publication_gate`` check fails
-  and the publish step never starts; and the publish asset materialized alone
-  refuses to publish because the checks did not run in that run.
+  have) and a negative count through Dagster itself: the run succeeds, the
+  ``quality/publication_gate`` asset is not materialized but observed as
+  "Bị chặn / Blocked" with the reasons, who must fix what and how, and the rank
+  robustness and publish steps are skipped; and the publish asset materialized
+  alone refuses to publish because the checks did not run in that run.
 
 These are the slow tests of the quality gate: five runs of the pipeline after
 the baseline. Each run is done once per test session, whichever xdist worker
@@ -375,7 +377,8 @@ def test_rest_of_the_file_loads(corpus_tables, fault):
 
 
 def test_corpus_run_publishes_nothing_and_keeps_v1_byte_for_byte(corpus, baseline):
-    assert corpus.outcome.published is False and corpus.outcome.success is False and not corpus.outcome.ok
+    # blocked is not a failed run: the run succeeded, nothing was published, `cri run` exits 1 (not ok)
+    assert corpus.outcome.published is False and corpus.outcome.success is True and not corpus.outcome.ok
     assert corpus.outcome.release_dir is None
     assert corpus.publish_after == corpus.publish_before == baseline.publish_after
     assert latest_version(corpus.home) == 1
@@ -528,6 +531,7 @@ def test_waiver_is_in_the_manifest(waived):
 def dagster_runs(baseline, tmp_path_factory) -> dict:
     """An output fault materialized through Dagster, then the publish asset alone on clean data."""
     def build(folder: Path) -> dict:
+        from pipelines.ops.run import step_errors
         from pipelines.publish import contract
 
         home = folder / "home"
@@ -543,6 +547,8 @@ def dagster_runs(baseline, tmp_path_factory) -> dict:
             # the published contract promises a column the ranking mart does not have
             mp.setitem(contract.TABLES, "province_ranking",
                        dataclasses.replace(table, columns=(*table.columns, promised)))
+            # and the culture agency sent a negative count
+            shutil.copy(CORPUS / PERIOD / "culture" / "q_negative_count.csv", home / "landing" / PERIOD / "culture")
             try:
                 full = job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(),
                                               raise_on_error=False, run_config=QUIET)
@@ -557,6 +563,16 @@ def dagster_runs(baseline, tmp_path_factory) -> dict:
             "full": {
                 "success": full.success,
                 "failed_steps": sorted(full.get_failed_step_keys()),
+                "skipped_steps": sorted(e.step_key for e in full.all_events if e.is_step_skipped),
+                "errors": step_errors(full),  # what `cri run` prints
+                "observations": {
+                    e.asset_key.to_user_string(): {
+                        "partition": e.event_specific_data.asset_observation.partition,
+                        "metadata": {k: getattr(v, "value", v)
+                                     for k, v in e.event_specific_data.asset_observation.metadata.items()}}
+                    for e in full.all_events if e.is_asset_observation},
+                "report_metadata": [{k: getattr(v, "value", v) for k, v in m.metadata.items()}
+                                    for m in full.asset_materializations_for_node("quality_gate")],
                 "publish_untouched": full.is_node_untouched("publish__release"),
                 "publish_events": [e.event_type_value for e in full.all_events if e.step_key == "publish__release"],
                 "materialized": sorted(e.asset_key.to_user_string() for e in full.get_asset_materialization_events()),
@@ -593,18 +609,53 @@ def test_dagster_publication_gate_fails_on_an_output_fault(dagster_runs):
     assert output["passed"] is False and output["metadata"]["blocking_failed"] == 1
     # the same checks, with their metadata, on the assets they guard
     assert evaluations[("ingest/health", "rows_valid")]["passed"] is True
+    assert evaluations[("ingest/culture", "rows_valid")]["passed"] is False  # the negative count, on its sector
     assert ("marts/fct_data_values", "consistency") in evaluations
     assert ("staging/stg_raw__data_values", "gx_raw_data_values") in evaluations
 
 
-def test_dagster_publish_step_does_not_run_after_a_failed_gate(dagster_runs):
+def test_dagster_publish_step_does_not_run_after_a_blocked_gate(dagster_runs):
     full = dagster_runs["full"]
-    assert full["success"] is False
-    assert full["failed_steps"] == ["quality_gate"]
-    assert full["publish_untouched"] is True and full["publish_events"] == []
-    assert "publish/release" not in full["materialized"]
-    assert "marts/fct_province_ranking" in full["materialized"]  # the models were built; only publishing stopped
-    assert dagster_runs["after_full"] == dagster_runs["before"]
+    # blocked is the gate doing its job: the run succeeds, nothing fails, the steps after the gate are skipped
+    assert full["success"] is True and full["failed_steps"] == []
+    assert full["skipped_steps"] == ["analysis__rank_robustness", "publish__release"]
+    assert full["publish_events"] == ["STEP_SKIPPED"]
+    assert not {"publish/release", "analysis/rank_robustness", "quality/publication_gate"} & set(full["materialized"])
+    # the models were built and the quality report written; only what follows the gate stopped
+    assert {"marts/fct_province_ranking", "quality/quality_report"} <= set(full["materialized"])
+    assert dagster_runs["after_full"] == dagster_runs["before"]  # no release folder written
+    assert sorted(p.name for p in (dagster_runs["home"] / "publish" / PERIOD).iterdir() if p.is_dir()) == ["v1"]
+
+
+def test_dagster_blocked_gate_says_why_who_must_fix_what_and_how(dagster_runs):
+    full = dagster_runs["full"]
+    gate = full["observations"]["quality/publication_gate"]
+    assert gate["partition"] == PERIOD
+    meta = gate["metadata"]
+    assert meta["decision"] == "Bị chặn / Blocked" and meta["blocking_failed"] == 2
+    assert meta["summary"].startswith(f"Bị chặn / Blocked: kỳ {PERIOD} không được công bố, 2 kiểm tra chặn không đạt")
+    assert "(ingest.negative_value, output.contract)" in meta["summary"]
+    # the reasons, in Vietnamese first: the check's code, the file, row and column, and what was expected
+    negative = next(line for line in meta["reasons"].splitlines() if "[ingest.negative_value]" in line)
+    assert negative.startswith(f"- {title_of('ingest.negative_value')} [ingest.negative_value]")
+    assert "tệp/file 2025/culture/q_negative_count.csv, dòng/row 3, cột/column 'value'" in negative
+    assert "giá trị âm '-2'" in negative and "cần số lớn hơn hoặc bằng 0" in negative
+    assert "[output.contract]" in meta["reasons"] and "pcri_lower_bound" in meta["reasons"]
+    # who must fix what: the culture agency its file, the operator the contract
+    who = meta["who_must_fix"].splitlines()
+    assert who[0] == ("- **Sở Văn hóa, Thể thao và Du lịch (culture)**: "
+                      f"{title_of('ingest.negative_value')} [ingest.negative_value] "
+                      "(tệp/file 2025/culture/q_negative_count.csv)")
+    assert who[1].startswith("- **Cán bộ vận hành") and "[output.contract]" in who[1] and len(who) == 2
+    assert f"cri run --period {PERIOD}" in meta["how"] and "waivers.yaml" in meta["how"]
+    assert meta["report"].endswith("quality_report.html")
+    # the quality report's materialization carries the same decision
+    (report,) = full["report_metadata"]
+    assert report["decision"] == "Bị chặn / Blocked" and report["summary"] == meta["summary"]
+    # what `cri run` prints for this run: the gate's sentence, then the skipped steps; no failure, no trace
+    assert full["errors"] == [f"quality_gate: {meta['summary']}",
+                              "analysis__rank_robustness: bỏ qua vì bước trước không đạt / skipped",
+                              "publish__release: bỏ qua vì bước trước không đạt / skipped"]
 
 
 def test_dagster_publish_alone_refuses_without_the_checks_of_the_run(dagster_runs):
