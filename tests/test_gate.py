@@ -549,11 +549,13 @@ def dagster_runs(baseline, tmp_path_factory) -> dict:
                        dataclasses.replace(table, columns=(*table.columns, promised)))
             # and the culture agency sent a negative count
             shutil.copy(CORPUS / PERIOD / "culture" / "q_negative_count.csv", home / "landing" / PERIOD / "culture")
+            instance = dg.DagsterInstance.ephemeral()
             try:
-                full = job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(),
+                full = job.execute_in_process(partition_key=PERIOD, instance=instance,
                                               raise_on_error=False, run_config=QUIET)
             finally:
                 mp.undo()
+            run_tags = dict(instance.get_run_by_id(full.run_id).tags)
             after_full = snapshot(home / "publish")
             alone = job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(),
                                            raise_on_error=False, run_config=QUIET,
@@ -562,6 +564,7 @@ def dagster_runs(baseline, tmp_path_factory) -> dict:
             "before": before, "after_full": after_full, "after_alone": snapshot(home / "publish"),
             "full": {
                 "success": full.success,
+                "gate_tag": run_tags.get("cri/gate"),
                 "failed_steps": sorted(full.get_failed_step_keys()),
                 "skipped_steps": sorted(e.step_key for e in full.all_events if e.is_step_skipped),
                 "errors": step_errors(full),  # what `cri run` prints
@@ -617,7 +620,7 @@ def test_dagster_publication_gate_fails_on_an_output_fault(dagster_runs):
 def test_dagster_publish_step_does_not_run_after_a_blocked_gate(dagster_runs):
     full = dagster_runs["full"]
     # blocked is the gate doing its job: the run succeeds, nothing fails, the steps after the gate are skipped
-    assert full["success"] is True and full["failed_steps"] == []
+    assert full["success"] is True and full["failed_steps"] == [] and full["gate_tag"] == "blocked"
     assert full["skipped_steps"] == ["analysis__rank_robustness", "publish__release"]
     assert full["publish_events"] == ["STEP_SKIPPED"]
     assert not {"publish/release", "analysis/rank_robustness", "quality/publication_gate"} & set(full["materialized"])

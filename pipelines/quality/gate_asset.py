@@ -32,6 +32,7 @@ from pipelines.resources import MethodologyResource, SettingsResource, Warehouse
 QUALITY_REPORT_KEY = dg.AssetKey(QUALITY_REPORT.split("/"))
 PUBLICATION_GATE_KEY = dg.AssetKey(PUBLICATION_GATE.split("/"))
 GATE_STEP = "quality_gate"
+GATE_TAG = "cri/gate"  # on the run, once the gate decided: "publishable" or "blocked" (the UI's run list shows it)
 PUBLISHABLE = "Được công bố / Publishable"
 BLOCKED = "Bị chặn / Blocked"
 OPERATOR = "Cán bộ vận hành, bộ phận kỹ thuật / the operator, the technical team"
@@ -139,6 +140,7 @@ def build_gate_asset(ingest_keys: dict[str, dg.AssetKey],
             decisions[period] = decision_metadata(outcome, method)
             if not outcome.passed:
                 blocked.append(period)
+        context.instance.add_run_tags(context.run_id, {GATE_TAG: "blocked" if blocked else "publishable"})
         yield dg.MaterializeResult(asset_key=QUALITY_REPORT_KEY, metadata=run_metadata(
             decisions, ("checks", "blocking_failed"), decisions="decision"))
         for period in blocked:  # not materialized: what Dagster skips downstream, and why, on the gate's page
