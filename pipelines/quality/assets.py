@@ -23,7 +23,7 @@ from pipelines.partitions import run_periods
 from pipelines.checks.catalogue import load_catalogue
 from pipelines.checks.core import CheckResult, plain_words
 from pipelines.checks.keys import MARTS_RANKING
-from pipelines.quality.gate import GateOutcome, evaluate_period
+from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
 from pipelines.quality.gate_asset import QUALITY_REPORT_KEY, cached_outcome
 from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
 
@@ -110,7 +110,7 @@ def _summary_result(key: dg.AssetKey, name: str, results: list[CheckResult], ext
 
 
 def build_quality_gate(
-    methodology: Methodology, ingest_keys: dict[str, dg.AssetKey], extra_checks=()
+    methodology: Methodology, ingest_keys: dict[str, dg.AssetKey], extra_checks: tuple[ExtraCheck, ...] = ()
 ) -> dg.AssetChecksDefinition:
     """The checks of each family on the asset it guards, after the gate's step (``quality/quality_report``).
     ``extra_checks``: what the gate's step runs (only when this step must evaluate the period itself)."""
