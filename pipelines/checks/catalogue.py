@@ -129,9 +129,15 @@ def _entry(n: int, raw) -> CheckEntry:
                       messages=_templates(where, raw.get("message") or {}))
 
 
+def _fields(template: str) -> list[str]:
+    """The value of each ``{...}`` of a template, as written (``{share:.0%}`` -> ``share``; ``{}`` -> "")."""
+    return [name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template)
+            if name is not None]
+
+
 def placeholders(template: str) -> set[str]:
     """The names of the values a template needs (``{n} rows, {share:.0%}`` -> {"n", "share"})."""
-    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+    return set(_fields(template))
 
 
 def _templates(where: str, raw) -> dict[str, str]:
@@ -139,10 +145,10 @@ def _templates(where: str, raw) -> dict[str, str]:
         raise CatalogueError(f"{where}: message: expected a mapping of names to templates (text)")
     for name, template in raw.items():
         try:
-            names = placeholders(template)
+            names = _fields(template)
         except ValueError as exc:
             raise CatalogueError(f"{where}: message {name}: {exc} in {template!r}") from None
-        if "" in names or any(not n.isidentifier() for n in names):
+        if any(not n.isidentifier() for n in names):
             raise CatalogueError(f"{where}: message {name}: every {{}} must name a value: {template!r}")
     return {str(k): v for k, v in raw.items()}
 

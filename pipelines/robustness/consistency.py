@@ -170,21 +170,21 @@ def _indicator_warnings(code: str, dom: str, x, row: dict[str, Any], to_dom, to_
             sig = min(res["pearson_p"], res["spearman_p"]) < alpha_level
             kind = "consistency.negative_correlation"
             warn("robustness.negative_correlation",
-                 (message(kind, "en", code=code, target=message(kind, f"{target}_en", dom=dom),
+                 (message(kind, "en", code=code, target=message(kind, f"en_{target}", dom=dom),
                           pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n,
                           significance=message(kind, "distinguishable") if sig else
                           message(kind, "indistinguishable", critical_r=rc)),
-                  message(kind, "vi", code=code, target=message(kind, f"{target}_vi", dom=dom),
+                  message(kind, "vi", code=code, target=message(kind, f"vi_{target}", dom=dom),
                           pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n)),
                  domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
                  spearman=res["spearman"], n=n, distinguishable_from_zero=bool(sig))
         elif not row[f"{target}_distinguishable_from_zero"] and not np.isnan(res["pearson"]):
             kind = "consistency.weak_correlation"
             warn("robustness.weak_correlation",
-                 (message(kind, "en", code=code, target=message(kind, f"{target}_en", dom=dom),
+                 (message(kind, "en", code=code, target=message(kind, f"en_{target}", dom=dom),
                           pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n, critical_r=rc,
                           significance=alpha_level),
-                  message(kind, "vi", code=code, target=message(kind, f"{target}_vi", dom=dom), n=n,
+                  message(kind, "vi", code=code, target=message(kind, f"vi_{target}", dom=dom), n=n,
                           critical_r=rc)),
                  domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
                  spearman=res["spearman"], n=n, critical_r=rc)
@@ -194,8 +194,8 @@ def _indicator_warnings(code: str, dom: str, x, row: dict[str, Any], to_dom, to_
             and not row["domain_rest_distinguishable_from_zero"]):
         warn("robustness.weak_correlation",
              messages("consistency.weak_correlation", ("rest_en", "rest_vi"), code=code, dom=dom,
-                    pearson=_fmt(to_rest["pearson"]), spearman=_fmt(to_rest["spearman"]), n=n, critical_r=rc,
-                    domain_pearson=_fmt(to_dom["pearson"])),
+                      pearson=_fmt(to_rest["pearson"]), spearman=_fmt(to_rest["spearman"]), n=n, critical_r=rc,
+                      domain_pearson=_fmt(to_dom["pearson"])),
              domain_code=dom, indicator_code=code, target="domain_rest", pearson=to_rest["pearson"],
              spearman=to_rest["spearman"], n=n, critical_r=rc)
 
@@ -218,14 +218,15 @@ def _pair(model: IndexModel, scores, dom: str, i: int, j: int, settings: Uncerta
            "negative": bool(low < 0)}
     if high > settings.collinear_above:
         warn("robustness.collinear_pair",
-             messages("consistency.collinear_pair", ("en", "vi"), a=a, b=b, dom=dom, limit=settings.collinear_above,
-                    pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=res["n"]),
+             messages("consistency.collinear_pair", ("en", "vi"), a=a, b=b, dom=dom,
+                      limit=settings.collinear_above, pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]),
+                      n=res["n"]),
              domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
              n=res["n"])
     if low < 0 and sig:
         warn("robustness.negative_pair",
-             messages("consistency.negative_pair", ("en", "vi"), a=a, b=b, dom=dom, pearson=_fmt(res["pearson"]),
-                    spearman=_fmt(res["spearman"]), n=res["n"]),
+             messages("consistency.negative_pair", ("en", "vi"), a=a, b=b, dom=dom,
+                      pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=res["n"]),
              domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
              n=res["n"])
     return row
@@ -238,7 +239,7 @@ def _alpha(scores, members, dom: str, settings: UncertaintySettings, warn) -> di
            "cronbach_alpha": alpha}
     if len(members) >= 2 and not np.isnan(alpha) and alpha < settings.alpha_min:
         warn("robustness.low_alpha",
-             messages("consistency.low_alpha", ("en", "vi"), dom=dom, alpha=alpha, alpha_min=settings.alpha_min,
-                    provinces=n_complete, indicators=len(members)),
+             messages("consistency.low_alpha", ("en", "vi"), dom=dom, alpha=alpha,
+                      alpha_min=settings.alpha_min, provinces=n_complete, indicators=len(members)),
              domain_code=dom, cronbach_alpha=alpha, provinces_complete=n_complete)
     return row
