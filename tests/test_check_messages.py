@@ -30,6 +30,8 @@ RENDERERS = {
     ("pipelines.quality.checks", "quarantine_message"): "quarantine",  # message(<a quarantine code>, name, ...)
 }
 QUARANTINE = "pipelines.quality.checks:ingest_checks"
+# a code computed at run time outside a check's own function: the kinds of checks of the module
+KINDS_OF_MODULE = {"pipelines.quality.expectations": ("expectation",), "pipelines.checks.dbt": ("dbt", "dbt_generic")}
 
 
 def _doc(entry: dict) -> dict:
@@ -172,7 +174,9 @@ def _entries_of(code, kind: str, implements: str | None, c: cat.Catalogue) -> li
         return [e for e in c.entries.values() if e.implementation == QUARANTINE]
     if isinstance(code, str):
         return [c.find(code)] if c.find(code) else []
-    return [e for e in c.entries.values() if e.kind == "python" and e.implementation == implements]
+    module = implements.split(":")[0] if implements else ""
+    return [e for e in c.entries.values() if (e.kind == "python" and e.implementation == implements)
+            or e.kind in KINDS_OF_MODULE.get(module, ())]
 
 
 def _renders() -> dict[tuple[str, str], list[tuple[set, str]]]:

@@ -3,11 +3,12 @@
 Each entry gives the code, the severity, the asset it guards, the family (the
 Dagster check it shows under), Vietnamese and English titles, the templates
 of its messages and exactly one implementation: a Python function, a Great
-Expectations expectation, a dbt test or a kind of dbt generic test. A check
-computes the values of its message; the words are the entry's, rendered by
-:func:`message` (``message("consistency.plausible_range", "failed", n=3)``). What runs a check reads its severity and
-title here; the Dagster check specs, the report's families, the codes a
-waiver may name and ``docs/checks.md`` are generated from it.
+Expectations expectation, a dbt test or a kind of dbt generic test. What runs
+a check reads its severity and title here; the Dagster check specs, the
+report's families, the codes a waiver may name and ``docs/checks.md`` are
+generated from it. A check computes the values of its messages and the entry
+holds the words: :func:`message` renders them
+(``message("consistency.plausible_range", "failed", n=3)``).
 
 ``python -m pipelines.checks.catalogue`` writes ``docs/checks.md``.
 """
