@@ -1,11 +1,14 @@
 """The check catalogue (``pipelines/checks/catalogue.yaml``): one entry per check code.
 
 Each entry gives the code, the severity, the asset it guards, the family (the
-Dagster check it shows under), Vietnamese and English titles and exactly one
-implementation: a Python function, a Great Expectations expectation, a dbt
-test or a kind of dbt generic test. What runs a check reads its severity and
-title here; the Dagster check specs, the report's families, the codes a
-waiver may name and ``docs/checks.md`` are generated from it.
+Dagster check it shows under), Vietnamese and English titles, the templates
+of its messages and exactly one implementation: a Python function, a Great
+Expectations expectation, a dbt test or a kind of dbt generic test. What runs
+a check reads its severity and title here; the Dagster check specs, the
+report's families, the codes a waiver may name and ``docs/checks.md`` are
+generated from it. A check computes the values of its messages and the entry
+holds the words: :func:`message` renders them
+(``message("consistency.plausible_range", "failed", n=3)``).
 
 ``python -m pipelines.checks.catalogue`` writes ``docs/checks.md``.
 """
@@ -15,13 +18,14 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from dataclasses import dataclass
+import string
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from pipelines.checks.core import BLOCKING, WARNING, CheckResult
+from pipelines.checks.core import BLOCKING, WARNING, CheckResult, result_from_failures
 from pipelines.checks.keys import ASSETS
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
@@ -46,6 +50,8 @@ class CheckEntry:
     title_en: str
     kind: str  # python | expectation | dbt | dbt_generic
     implementation: str
+    # the templates of its messages by name ("passed", "failed" and the parts they are made of), {value} fields
+    messages: dict[str, str] = field(default_factory=dict)
 
     @property
     def asset_key(self) -> str:
@@ -117,10 +123,35 @@ def _entry(n: int, raw) -> CheckEntry:
         raise CatalogueError(f"{where}: severity '{raw['severity']}' is neither {BLOCKING} nor {WARNING}")
     if raw["asset"] not in ASSETS:
         raise CatalogueError(f"{where}: unknown asset '{raw['asset']}' (known: {', '.join(ASSETS)})")
-    unknown = set(raw) - set(REQUIRED) - set(IMPLEMENTATIONS)
+    unknown = set(raw) - set(REQUIRED) - set(IMPLEMENTATIONS) - {"message"}
     if unknown:
         raise CatalogueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    return CheckEntry(**{k: str(raw[k]) for k in REQUIRED}, kind=kinds[0], implementation=str(raw[kinds[0]]))
+    return CheckEntry(**{k: str(raw[k]) for k in REQUIRED}, kind=kinds[0], implementation=str(raw[kinds[0]]),
+                      messages=_templates(where, raw.get("message") or {}))
+
+
+def _fields(template: str) -> list[str]:
+    """The value of each ``{...}`` of a template, as written (``{share:.0%}`` -> ``share``; ``{}`` -> "")."""
+    return [name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template)
+            if name is not None]
+
+
+def placeholders(template: str) -> set[str]:
+    """The names of the values a template needs (``{n} rows, {share:.0%}`` -> {"n", "share"})."""
+    return set(_fields(template))
+
+
+def _templates(where: str, raw) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise CatalogueError(f"{where}: message: expected a mapping of names to templates (text)")
+    for name, template in raw.items():
+        try:
+            names = _fields(template)
+        except ValueError as exc:
+            raise CatalogueError(f"{where}: message {name}: {exc} in {template!r}") from None
+        if any(not n.isidentifier() for n in names):
+            raise CatalogueError(f"{where}: message {name}: every {{}} must name a value: {template!r}")
+    return {str(k): v for k, v in raw.items()}
 
 
 def parse_catalogue(doc: dict) -> Catalogue:
@@ -193,6 +224,38 @@ def title_of(code: str) -> str:
     return e.title_vi if e is not None else code
 
 
+def message(code: str, name: str = "failed", /, **values) -> str:
+    """The message ``name`` of check ``code`` with its values: ``CatalogueError`` when the check or the
+    template is not in the catalogue, or a value the template names is not given."""
+    e = load_catalogue().find(code)
+    if e is None:
+        raise CatalogueError(f"check {code} is not in {CATALOGUE_PATH.name}")
+    template = e.messages.get(name)
+    if template is None:
+        raise CatalogueError(f"check {code} ({e.code} in {CATALOGUE_PATH.name}) has no message '{name}' "
+                             f"(it has: {', '.join(e.messages) or 'none'})")
+    missing = placeholders(template) - set(values)
+    if missing:
+        raise CatalogueError(f"message '{name}' of check {code} needs {', '.join(sorted(missing))}, not given "
+                             f"(given: {', '.join(sorted(values)) or 'nothing'})")
+    return template.format(**values)
+
+
+def messages(code: str, names: tuple[str, ...], /, **values) -> tuple[str, ...]:
+    """Several messages of check ``code`` with the same values (an English and a Vietnamese one)."""
+    return tuple(message(code, name, **values) for name in names)
+
+
+def catalogue_result(code: str, failures, *, severity: str, asset: str, title_vi: str,
+                     unit_column: str | None = "unit_code", **values) -> CheckResult:
+    """``result_from_failures`` with the message of the entry: its ``passed`` template, or its ``failed`` one
+    with ``n`` (the number of failures) and ``values``."""
+    r = result_from_failures(code, severity, failures, ok_message="", fail_message="", asset=asset,
+                             title_vi=title_vi, unit_column=unit_column)
+    r.message = message(code, "passed" if r.passed else "failed", n=r.failures, **values)
+    return r
+
+
 def docs_markdown(cat: Catalogue | None = None) -> str:
     """docs/checks.md: every check of the catalogue, by family."""
     cat = cat or load_catalogue()
@@ -205,13 +268,24 @@ def docs_markdown(cat: Catalogue | None = None) -> str:
         if not entries:
             continue
         lines += [f"## {vi} / {en} (`{family}`)", "", "| Mã / code | Mức / severity | Tài sản / asset | "
-                  "Kiểm tra / check | Check | Thực hiện / implementation |", "|---|---|---|---|---|---|"]
+                  "Kiểm tra / check | Check | Thực hiện / implementation | Thông báo / messages |",
+                  "|---|---|---|---|---|---|---|"]
         for e in entries:
             asset = e.asset_key or "mô hình dbt / the dbt model"
-            lines.append(f"| `{e.code}` | {e.severity} | {asset} | {e.title_vi} | {e.title_en} | "
-                         f"{e.kind}: `{e.implementation}` |")
+            lines.append(f"| `{e.code}` | {e.severity} | {asset} | {_md(e.title_vi)} | {_md(e.title_en)} | "
+                         f"{e.kind}: `{e.implementation}` | {_messages_cell(e)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Text for a cell of a Markdown table: its pipes escaped, angle brackets as text."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _messages_cell(e: CheckEntry) -> str:
+    """The templates of an entry in a table cell: ``name``: template, one per line."""
+    return "<br>".join(f"`{name}`: {_md(template)}" for name, template in e.messages.items()) or "-"
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@ of its catalogue entry (its own, or that of its kind of generic test)."""
 
 from __future__ import annotations
 
-from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.catalogue import load_catalogue, message as catalogue_message
 from pipelines.checks.core import BLOCKING, WARNING, CheckResult
 from pipelines.dbt_layout import model_asset_path
+
+ANY_DBT_TEST = "dbt.not_null_<column>"  # every dbt test has the same messages (catalogue)
 
 
 def dbt_result(code: str, asset: str, passed: bool, severity: str, failures: int, message: str,
@@ -34,9 +36,13 @@ def dbt_test_outcomes(run_results: dict, manifest: dict) -> list[CheckResult]:
         status = r.get("status")
         failures = int(r.get("failures") or 0) if status in ("fail", "warn") else (1 if status == "error" else 0)
         message = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
+        generic = (node.get("test_metadata") or {}).get("name")
+        entry = load_catalogue().dbt_entry(node["name"], generic)
         outcomes.append(dbt_result(
             node["name"], asset, status in ("pass", "success"), severity, failures,
-            f"dbt test {node['name']} on {asset}: " + ("passed" if status == "pass" else f"{status} {message}"),
-            generic=(node.get("test_metadata") or {}).get("name"),
+            catalogue_message(entry.code if entry is not None else ANY_DBT_TEST,
+                              "passed" if status == "pass" else "failed", test=node["name"], asset=asset,
+                              status=status, detail=message),
+            generic=generic,
         ))
     return outcomes

@@ -28,6 +28,7 @@ from pipelines.publish.published import PUBLISHED_TABLES
 from pipelines.publish.release import ReleaseError, ReleaseTables, build_release_tables, publish_period
 from pipelines.publish.report import write_report_html, write_report_pdf
 from pipelines.robustness.assets import ROBUSTNESS_KEY, copy_analysis, read_analysis
+from pipelines.checks.catalogue import message
 from pipelines.checks.core import BLOCKING, CheckResult, load_results
 from pipelines.checks.keys import MARTS_RANKING, PUBLICATION_GATE
 from pipelines.quality.gate import gate_decision
@@ -72,15 +73,15 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
 
         built = build_release_tables(con, period, m,
                                      earlier=earlier_versions(settings.publish_dir / period))
-        problems = [f"{name}: {p}" for name, df in built.tables.items() for p in contract.problems(name, df)]
+        problems = [message("output.contract", "problem", table=name, problem=p)
+                    for name, df in built.tables.items() for p in contract.problems(name, df)]
     except (ReleaseError, contract.ContractError) as exc:
         problems = [str(exc)]
     if cache is not None and not problems:  # kept for the publish step of the same run: built once a run
         cache[_built_key(period, m)] = built
     return [CheckResult(
         code="output.contract", severity=BLOCKING, passed=not problems, failures=len(problems),
-        message="Các bảng công bố đúng cấu trúc đã cam kết / release tables match the published contract"
-        if not problems else "; ".join(problems[:5]),
+        message=message("output.contract", "failed" if problems else "passed", problems="; ".join(problems[:5])),
         asset=MARTS_RANKING, title_vi="Đúng cấu trúc bảng công bố",
         examples=[{"problem": p} for p in problems[:20]],
     )]

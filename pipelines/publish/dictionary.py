@@ -28,7 +28,9 @@ from pipelines.publish.disclosure import DisclosureRule
 from pipelines.sensitive import sensitive_indicator_codes
 from pipelines.publish.published import SERIES_TABLES, decimals
 from pipelines.files import write_csv, write_text
+from pipelines.templating import render
 
+TEMPLATES = Path(__file__).with_name("templates")
 CSV_NAME = "dictionary.csv"
 MD_NAME = "dictionary.md"
 
@@ -158,62 +160,6 @@ def criteria_dictionary(methodology) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _assessment_markdown(methodology) -> list[str]:
-    assessment = getattr(methodology, "commune_assessment", None)
-    if assessment is None:
-        return []
-    a = assessment
-    L = ["## Đánh giá xã phù hợp với trẻ em / Child-friendly commune assessment", "",
-         f"{a.name_vi} ({a.source_vi}). {a.name_en} ({a.source_en}). Tệp / file `{a.path.name}`, phiên bản / "
-         f"version **{a.version}** (sha256 `{a.sha256}`).", "",
-         f"Xã được công nhận khi đạt cả {len(a.criteria)} tiêu chuẩn, không tiêu chuẩn nào 0 điểm và tổng điểm (thang "
-         f"{_num(a.total_points)}) đạt ngưỡng của loại xã; xã thiếu số liệu đầu vào thì không đánh giá. / A commune is "
-         f"recognised when all {len(a.criteria)} criteria are met, none scores 0 and the total (out of "
-         f"{_num(a.total_points)}) reaches the threshold of its type; a commune lacking an input is not assessed.", "",
-         ("Chỉ đánh giá kỳ năm. / Only annual periods are assessed." if a.periods == "annual"
-          else "Mọi kỳ đều được đánh giá. / Every period is assessed."), "",
-         "| loại xã / commune type | tên (vi) | name (en) | ngưỡng / threshold |", "|---|---|---|---|"]
-    for ct in a.commune_types:
-        default = " (mặc định / default)" if ct.is_default else ""
-        if getattr(ct, "default_for", ()):
-            default += f" (mặc định cho / default for: {', '.join(ct.default_for)})"
-        if getattr(ct, "assumed", False):
-            default += " (cách hiểu của dự án / the project's reading)"
-        L.append(f"| `{ct.code}`{default} | {_md(ct.name_vi)} | {_md(ct.name_en)} | {_num(ct.min_total_points)} |")
-    if any(getattr(ct, "default_for", ()) for ct in a.commune_types):
-        L += ["", "Các loại xã của quyết định không còn sau ngày 01/7/2025 và chưa có văn bản chuyển đổi: mỗi xã nhận "
-              "loại mặc định theo loại đơn vị (phường, xã, đặc khu); tệp `reference/commune_types.csv` của cán bộ vận "
-              "hành được ưu tiên. / The decision's commune types no longer exist after 1 July 2025 and no official "
-              "mapping exists: each commune gets the default type of its division type (phường, xã, đặc khu); the "
-              "operators' file `reference/commune_types.csv` overrides it."]
-    if a.replaces_element:
-        L += ["", f"Kết quả đánh giá thay cho số liệu báo cáo `{a.replaces_element}` trong các chỉ số (R3) ở những xã "
-              f"được đánh giá; khi ngành cũng báo cáo, chênh lệch giữa hai nguồn là một cảnh báo chất lượng. / Where "
-              f"a commune is assessed, its result stands in for the reported `{a.replaces_element}` in the indicators "
-              f"(R3); where the agency also reports it, a disagreement is a quality warning."]
-    L += ["", "**Giả định / assumed**: bảng điểm hoặc mức đạt do dự án đặt vì văn bản công khai không nêu; thay bằng "
-          "bảng điểm chính thức khi có (chỉ sửa tệp cấu hình). / point tables or pass marks set by the project "
-          "because the public decision does not give them; replace them with the official tables when available "
-          "(a change of the configuration file only).", "",
-          "| tiêu chuẩn / criterion | tối đa / max | mức đạt / pass | chỉ tiêu / item | đầu vào / input "
-          "| bảng điểm / bands | tối đa / max | giả định / assumed | nhạy cảm / sensitive |",
-          "|---|---|---|---|---|---|---|---|---|"]
-    for r in criteria_dictionary(methodology).itertuples(index=False):
-        pass_text = f"{_num(r.pass_points)}{' (giả định / assumed)' if r.pass_assumed else ''}"
-        L.append(
-            f"| `{r.criterion_code}` {_md(r.criterion_name_vi)}<br>{_md(r.criterion_name_en)} "
-            f"| {_num(r.criterion_max_points)} | {pass_text} | `{r.item_code}` {_md(r.item_name_vi)}<br>"
-            f"{_md(r.item_name_en)} | {_md(r.input_vi)}<br>{_md(r.input_en)} | {_md(r.bands)} "
-            f"| {_num(r.item_max_points)} | {'có / yes' if r.assumed else 'không / no'} "
-            f"| {'có / yes' if r.sensitive else 'không / no'} |")
-    L += ["", "Điểm của tiêu chuẩn có số liệu nhạy cảm bị ẩn ở xã có số liệu đó bị ẩn (cùng quy tắc bảo mật như bảng "
-          "indicator_values; cột suppressed); khi đó tổng điểm của xã cũng để trống. Chỉ số xếp hạng cấp xã không "
-          "dùng các chỉ số có tử số nhạy cảm. / Points of criteria fed by sensitive data are withheld where the "
-          "commune's count is suppressed (the rule of indicator_values; column suppressed), and the commune's total "
-          "is then empty. The commune index leaves out indicators with a sensitive numerator.", ""]
-    return L
-
-
 def dictionary_frame(methodology) -> pd.DataFrame:
     """The rows of ``dictionary.csv``: columns first, then indicators."""
     cols = column_dictionary().assign(section="column")
@@ -244,148 +190,23 @@ def _md(text) -> str:
 
 
 def dictionary_markdown(methodology, rule: DisclosureRule | None = None) -> str:
+    """``dictionary.md``: the words are in ``templates/dictionary.md``; this prepares what it shows."""
     rule = rule or DisclosureRule.from_methodology(methodology)
-    L: list[str] = []
-    L += [
-        f"# Từ điển dữ liệu / Data dictionary: {methodology.name_vi}",
-        "",
-        f"{methodology.name_en}. Phương pháp / methodology version **{methodology.version}** "
-        f"(sha256 `{methodology.sha256}`); hợp đồng cột / column contract version {contract.CONTRACT_VERSION}.",
-        "",
-    ]
-    L += _formats_markdown()
-    L += _tables_markdown()
-    L += _indicators_markdown(methodology)
-    L += _assessment_markdown(methodology)
-    L += _elements_markdown(methodology)
-
-    desc = rule.describe()
-    L += ["## Bảo mật số liệu nhạy cảm / Disclosure control of sensitive data", "",
-          desc["text_vi"], "", desc["text_en"], "",
-          f"Chỉ số áp dụng / indicators concerned: "
-          f"{', '.join(f'`{c}`' for c in sorted(sensitive_indicator_codes(methodology))) or '-'}.", ""]
-    return "\n".join(L)
-
-
-def _formats_markdown() -> list[str]:
-    return [
-        "## Định dạng tệp / File formats",
-        "",
-        "- Mỗi bảng có tệp `.parquet` và `.csv`. / Each table is published as `.parquet` and `.csv`.",
-        "- **Người dùng Excel: hãy mở tệp `ranking.xlsx`.** Tệp có mọi bảng công bố, mỗi bảng một trang tính "
-        "(mã tỉnh, xã là văn bản, giữ số 0 ở đầu; số là số, làm tròn như cột `decimals`), in sẵn trên giấy A4 "
-        "ngang, vừa chiều rộng trang, lặp dòng tiêu đề, chân trang ghi bản phát hành và số trang. Tệp CSV dành "
-        "cho máy và phần mềm thống kê. / **Excel users: open `ranking.xlsx`.** It holds every published table, "
-        "one sheet each (province and commune codes are text with their leading zeros; numbers are numbers, "
-        "rounded as the `decimals` column says), set up to print on A4 landscape, fit to the page width, header "
-        "rows repeated, the release and the page number in the footer. The CSV files are for machines and "
-        "statistical software.",
-        "- CSV: UTF-8 có BOM, dòng kết thúc bằng CRLF, dấu phẩy ngăn cách cột, dấu chấm thập phân, "
-        "không có dấu phân cách hàng nghìn, số làm tròn đến số chữ số thập phân ở cột `decimals` của từ điển "
-        "(tệp Parquet giữ đủ độ chính xác); ô trống là không có số liệu; đúng/sai ghi `true`/`false`. / "
-        "CSV: UTF-8 with BOM, CRLF line ends, comma-separated, decimal point, no thousands separator, numbers "
-        "rounded to the decimal places in the dictionary's `decimals` column (the Parquet files keep the full "
-        "precision); an empty cell is no value; booleans are `true`/`false`.",
-        "- Mã tỉnh, xã là văn bản có số 0 ở đầu: khi mở CSV bằng Excel, nhập các cột mã dưới dạng Text "
-        "(Data > From Text/CSV). / Province and commune codes are text with leading zeros: in Excel, import "
-        "the code columns as Text (Data > From Text/CSV).",
-        "- Máy dùng định dạng số Việt Nam (dấu phẩy thập phân): mở CSV qua Data > From Text/CSV và chọn "
-        "File Origin/Locale English, hoặc dùng tệp Excel của bản phát hành. / On a computer set to Vietnamese "
-        "number format (decimal comma), open the CSV through Data > From Text/CSV with an English locale, or "
-        "use the release's Excel workbook.",
-        "- Văn bản theo chuẩn Unicode NFC. / Text is Unicode NFC.",
-        "- Mỗi bản phát hành nằm trong `publish/<kỳ>/v<N>/` và không bao giờ bị sửa; `latest.json` chỉ bản mới "
-        "nhất; `manifest.json` ghi nguồn số liệu, phương pháp, kiểm tra chất lượng và mã sha256 của mọi tệp. / "
-        "Each release is in `publish/<period>/v<N>/` and is never changed; `latest.json` names the newest; "
-        "`manifest.json` records the inputs, methodology, quality checks and the sha256 of every file.",
-        "- Tên cột không bao giờ bị đổi; cột mới chỉ được thêm vào cuối bảng. / Column names are never renamed; "
-        "new columns are only added at the end of a table.",
-        "",
-    ]
-
-
-def _tables_markdown() -> list[str]:
-    L = [
-        "## Bảng / Tables",
-        "",
-    ]
-    for t in contract.TABLES.values():
-        L += [
-            f"### `{t.name}`: {t.name_vi} / {t.name_en}",
-            "",
-            f"{t.description_vi}",
-            "",
-            f"{t.description_en}",
-            "",
-            f"Khóa / key: {', '.join(f'`{k}`' for k in t.key)}. Thứ tự dòng / row order: {t.row_order_vi} / "
-            f"{t.row_order_en}.",
-            "",
-            "| cột / column | tên / name (vi) | name (en) | kiểu / type | mô tả / description |",
-            "|---|---|---|---|---|",
-        ]
-        for c in t.columns:
-            L.append(f"| `{c.name}` | {_md(c.name_vi)} | {_md(c.name_en)} | {_type_text(t.name, c)} | "
-                     f"{_md(c.description)} |")
-        L.append("")
-    L += ["### Các bảng khác / Other tables", "",
-          "Chuỗi thời gian, mục tiêu, chênh lệch giữa các nhóm và khoảng thứ hạng (xem `dictionary_history.csv`). "
-          "/ The series, targets, gaps between groups and rank intervals (see `dictionary_history.csv`).", ""]
-    for t in SERIES_TABLES.values():
-        L += [f"- `{t.name}`: {t.name_vi} / {t.name_en}: "
-              + ", ".join(f"`{c.name}` ({_type_text(t.name, c)})" for c in t.columns)
-              + (" và một cột điểm cho mỗi lĩnh vực / and one score column per domain" if t.name == "trend" else "")]
-    L.append("")
-    return L
-
-
-def _type_text(table: str, c) -> str:
-    places = decimals(table).get(c.name)
-    rounded = f", {places} chữ số thập phân / decimals" if places is not None else ""
-    return f"{c.type} ({_TYPE_VI[c.type]}{rounded})"
-
-
-def _indicators_markdown(methodology) -> list[str]:
     ind = indicator_dictionary(methodology)
-    L = ["## Chỉ số / Indicators", "",
-          "Giá trị = tổng tử số / tổng mẫu số x hệ số, tính từ số đếm ở mọi cấp (không lấy bình quân các tỷ lệ). "
-          "Điểm 0-100 theo ngưỡng (goalposts). / Value = sum of numerator / sum of denominator x multiplier, from "
-          "counts at every level (rates are never averaged). Score 0-100 by the goalposts.", ""]
-    for d in methodology.domains:
-        L += [f"### {d.code}: {d.name_vi} / {d.name_en} (trọng số / weight {_num(d.weight)})", "",
-              "| mã / code | tên (vi) | name (en) | tử số / numerator | mẫu số / denominator | hệ số / multiplier "
-              "| đơn vị / unit | chiều / direction | mục tiêu / target 2025 | 2030 | ngưỡng / goalposts "
-              "| trọng số / weight | nguồn / source | nhạy cảm / sensitive |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in ind[ind["domain_code"] == d.code].itertuples():
-            vi_dir, en_dir = _DIRECTION[r.direction]
-            L.append(
-                f"| `{r.indicator_code}` | {_md(r.name_vi)} | {_md(r.name_en)} | {_md(r.numerator_vi)}<br>"
-                f"{_md(r.numerator_en)} | {_md(r.denominator_vi)}<br>{_md(r.denominator_en)} | {_num(r.multiplier)} "
-                f"| {_md(r.unit_vi)} / {_md(r.unit_en)} | {vi_dir} / {en_dir} | {_num(r.target_2025)} "
-                f"| {_num(r.target_2030)} | {_num(r.goal_low)} - {_num(r.goal_high)} | {_num(r.weight)} "
-                f"| {_md(r.source_sectors_vi)}<br>{_md(r.source_sectors_en)} | {'có / yes' if r.sensitive else 'không / no'} |"
-            )
-        L.append("")
-    return L
-
-
-def _elements_markdown(methodology) -> list[str]:
     used = {c for i in methodology.indicators for c in i.numerator + i.denominator}
-    if getattr(methodology, "commune_assessment", None) is not None:
-        used |= set(methodology.commune_assessment.elements)
-    L = ["## Số liệu đầu vào / Data elements", "",
-          "| mã / code | tên (vi) | name (en) | ngành / sector | cấp / level | nhạy cảm / sensitive |",
-          "|---|---|---|---|---|---|"]
-    sectors = {s.code: s for s in methodology.sectors}
-    for e in methodology.data_elements:
-        if e.code not in used:
-            continue
-        s = sectors.get(e.sector)
-        sector = f"{s.name_vi} / {s.name_en}" if s else " / ".join(_REFERENCE_SECTOR)
-        L.append(f"| `{e.code}` | {_md(e.name_vi)} | {_md(e.name_en)} | {_md(sector)} | {e.level} | "
-                 f"{'có / yes' if e.sensitive else 'không / no'} |")
-    L.append("")
-    return L
+    assessment = getattr(methodology, "commune_assessment", None)
+    if assessment is not None:
+        used |= set(assessment.elements)
+    return render(
+        TEMPLATES, "dictionary.md", m=methodology, contract_version=contract.CONTRACT_VERSION,
+        tables=list(contract.TABLES.values()), series_tables=list(SERIES_TABLES.values()), decimals=decimals,
+        indicators={d.code: list(ind[ind["domain_code"] == d.code].itertuples()) for d in methodology.domains},
+        a=assessment, criteria=list(criteria_dictionary(methodology).itertuples(index=False)),
+        elements=[e for e in methodology.data_elements if e.code in used],
+        sectors={s.code: s for s in methodology.sectors}, disclosure=rule.describe(),
+        sensitive=sorted(sensitive_indicator_codes(methodology)),
+        md=_md, num=_num, TYPE_VI=_TYPE_VI, DIRECTION=_DIRECTION, REFERENCE_SECTOR=_REFERENCE_SECTOR,
+    )
 
 
 def write_dictionary(folder: Path, methodology, rule: DisclosureRule | None = None) -> list[Path]:

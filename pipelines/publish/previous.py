@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.checks.catalogue import severity_of, title_of
+from pipelines.checks.catalogue import message, severity_of, title_of
 from pipelines.checks.core import CheckResult
 from pipelines.checks.keys import MARTS_RANKING
 from pipelines.partitions import previous_period
@@ -26,6 +26,7 @@ from pipelines.files import sha256_file
 from pipelines.publish.history import MANIFEST_NAME, load_latest
 
 RANKING_FILE = "province_ranking.parquet"
+CODE = "output.previous_release"
 
 
 @dataclass
@@ -42,9 +43,7 @@ class PreviousRanks:
 
 
 def _missing(period: str, why: str) -> PreviousRanks:
-    return PreviousRanks(period, None, None, (
-        f"Không có bản công bố kỳ {period} ({why}): thứ hạng kỳ trước và thay đổi thứ hạng để trống / "
-        f"no release of {period} ({why}): previous_rank and rank_change are left empty"))
+    return PreviousRanks(period, None, None, message(CODE, "failed", period=period, why=why))
 
 
 def previous_ranks(publish_dir: Path | str, period: str) -> PreviousRanks:
@@ -55,21 +54,19 @@ def previous_ranks(publish_dir: Path | str, period: str) -> PreviousRanks:
     if problem:
         return _missing(prev, problem)
     if latest is None:
-        return _missing(prev, "chưa công bố / never published")
+        return _missing(prev, message(CODE, "never_published"))
     version = int(latest["version"])
     path = folder / f"v{version}" / RANKING_FILE
     try:
         manifest = json.loads((folder / f"v{version}" / MANIFEST_NAME).read_text(encoding="utf-8"))
         listed = {o.get("name"): o.get("sha256") for o in manifest.get("outputs", [])}
         if listed.get(RANKING_FILE) != sha256_file(path):
-            return _missing(prev, f"v{version}/{RANKING_FILE} does not match its manifest")
+            return _missing(prev, message(CODE, "not_in_manifest", version=version, file=RANKING_FILE))
         df = pd.read_parquet(path, columns=["province_code", "rank"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return _missing(prev, f"v{version} cannot be read: {type(exc).__name__}")
+        return _missing(prev, message(CODE, "unreadable", version=version, error=type(exc).__name__))
     ranks = {str(c): (None if pd.isna(r) else int(r)) for c, r in zip(df["province_code"], df["rank"])}
-    return PreviousRanks(prev, version, ranks, (
-        f"Thứ hạng kỳ trước lấy từ bản công bố {prev} v{version} / previous ranks from the release "
-        f"{prev} v{version}"))
+    return PreviousRanks(prev, version, ranks, message(CODE, "passed", period=prev, version=version))
 
 
 def apply_previous_ranks(ranking: pd.DataFrame, previous: PreviousRanks) -> pd.DataFrame:
@@ -87,9 +84,9 @@ def previous_release(publish_dir: Path, period: str) -> CheckResult:
     """The previous period's latest release, from which previous ranks are taken (a warning when missing)."""
     found = previous_ranks(publish_dir, period)
     return CheckResult(
-        code="output.previous_release", severity=severity_of("output.previous_release"),
+        code=CODE, severity=severity_of(CODE),
         passed=found.ranks is not None, failures=0 if found.ranks is not None else 1, message=found.note,
-        asset=MARTS_RANKING, title_vi=title_of("output.previous_release"),
+        asset=MARTS_RANKING, title_vi=title_of(CODE),
         examples=[] if found.ranks is not None else [{"period": found.period, "problem": found.note}],
     )
 

@@ -118,31 +118,30 @@ def _by_period(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 # -- release notes ------------------------------------------------------------------------------------------
-def _table_changes(old: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    lines = []
+def _table_changes(old: Path, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """Indicator cells changed, added and removed since the release in ``old``, and the provinces whose rank moved
+    (name, code, rank before, rank now; by rank now)."""
     new_values, old_values = tables["indicator_values"], pd.read_parquet(old / "indicator_values.parquet")
     key = ["unit_level", "unit_code", "indicator_code"]
     both = new_values.merge(old_values, on=key, how="outer", suffixes=("", "_old"), indicator=True)
     differs = ((both["value"] - both["value_old"]).abs() > 1e-9) | (both["value"].isna() != both["value_old"].isna())
     changed = both[(both["_merge"] == "both") & differs]
-    lines.append(f"- Giá trị chỉ số thay đổi / indicator cells changed: {len(changed)} "
-                 f"(thêm / added {int((both['_merge'] == 'left_only').sum())}, "
-                 f"bỏ / removed {int((both['_merge'] == 'right_only').sum())})")
     old_rank = pd.read_parquet(old / "province_ranking.parquet")[["province_code", "rank"]]
     ranks = tables["province_ranking"][["province_code", "province_name", "rank"]].merge(
         old_rank, on="province_code", how="outer", suffixes=("", "_old"))
     moved = ranks[(ranks["rank"] != ranks["rank_old"]) & ~(ranks["rank"].isna() & ranks["rank_old"].isna())]
-    lines.append(f"- Tỉnh đổi thứ hạng / provinces whose rank moved: {len(moved)}")
-    for r in moved.sort_values("rank").head(10).itertuples():
-        lines.append(f"  - {r.province_name} ({r.province_code}): {_fmt(r.rank_old)} → {_fmt(r.rank)}")
-    return lines
+    return {"changed": len(changed), "added": int((both["_merge"] == "left_only").sum()),
+            "removed": int((both["_merge"] == "right_only").sum()),
+            "moves": [(r.province_name, r.province_code, _fmt(r.rank_old), _fmt(r.rank))
+                      for r in moved.sort_values("rank").itertuples()]}
 
 
 def _fmt(rank) -> str:
     return "–" if pd.isna(rank) else str(int(rank))
 
 
-def _file_changes(old: Path, new: Path) -> list[str]:
+def _file_changes(old: Path, new: Path) -> dict[str, list[str]]:
+    """The files added, removed and replaced since the release in ``old``."""
     before = {o["name"]: o["sha256"] for o in _manifest(old).get("outputs", [])}
     now = {p.relative_to(new).as_posix(): p for p in new.rglob("*") if p.is_file()}
     added = sorted(set(now) - set(before) - {RELEASE_NOTES})
@@ -150,9 +149,7 @@ def _file_changes(old: Path, new: Path) -> list[str]:
     # parquet files carry the release number in their metadata: their content is compared through the CSV
     replaced = sorted(n for n in set(now) & set(before)
                       if n.endswith(".csv") and sha256_file(now[n]) != before[n])
-    return [f"- Tệp thêm / files added: {', '.join(added) or 'không / none'}",
-            f"- Tệp bỏ / files removed: {', '.join(removed) or 'không / none'}",
-            f"- Tệp dữ liệu thay đổi / data files replaced: {', '.join(replaced) or 'không / none'}"]
+    return {"added": added, "removed": removed, "replaced": replaced}
 
 
 def spearman(old: pd.DataFrame, new: pd.DataFrame) -> tuple[float | None, int]:
@@ -167,30 +164,25 @@ def spearman(old: pd.DataFrame, new: pd.DataFrame) -> tuple[float | None, int]:
 
 
 def release_notes(period: str, folder: Path, tables: Mapping[str, pd.DataFrame], previous: Path | None,
-                  methodology, other_versions: Mapping[str, str], inputs: list[str] | None = None) -> str:
-    """The text of ``release_notes.md`` (module text). ``inputs``: sha256 of this release's input files."""
-    lines = [f"# Ghi chú bản công bố / release notes: {period}", "",
-             f"Phương pháp / methodology: {methodology.version} ({methodology.path.name})", ""]
-    if other_versions:
-        lines += ["Kỳ công bố theo phương pháp khác, không đưa vào chuỗi số liệu / periods published with another "
-                  "methodology version, left out of the series (run a backfill to recompute them): "
-                  + ", ".join(f"{p} ({v})" for p, v in sorted(other_versions.items())), ""]
-    if previous is None:
-        return "\n".join(lines + ["Bản công bố đầu tiên của kỳ này / first release of this period.", ""])
-    old_manifest = _manifest(previous)
-    lines += [f"## So với bản trước / against the previous version ({previous.name})", ""]
-    lines += _table_changes(previous, tables) + _file_changes(previous, folder)
-    old_version = str(old_manifest.get("methodology", {}).get("version"))
-    if old_version != methodology.version:
-        rho, n = spearman(pd.read_parquet(previous / "province_ranking.parquet"), tables["province_ranking"])
-        inputs_old = sorted(i.get("sha256") for i in old_manifest.get("inputs", []))
-        same = ("dữ liệu đầu vào chưa rõ / input files not known" if inputs is None else
-                "cùng dữ liệu đầu vào / same input files" if sorted(inputs) == inputs_old else
-                "dữ liệu đầu vào khác / the input files differ")
-        lines += ["", f"## Phương pháp thay đổi / methodology changed: {old_version} → {methodology.version}", "",
-                  f"- Tương quan hạng Spearman / Spearman rank correlation: "
-                  f"{'–' if rho is None else f'{rho:.3f}'} ({n} tỉnh / provinces; {same})"]
-    return "\n".join(lines + [""])
+                  methodology, other_versions: Mapping[str, str], inputs: list[str] | None = None,
+                  unmapped: Mapping[str, Any] | None = None) -> str:
+    """The text of ``release_notes.md`` (``templates/release_notes.md``). ``inputs``: sha256 of this release's
+    input files; ``unmapped``: the old communes the crosswalk cannot map (``unmapped_note``)."""
+    context: dict[str, Any] = {"period": period, "methodology": methodology, "unmapped": unmapped,
+                               "other_versions": sorted(other_versions.items()), "previous": None, "changed": None}
+    if previous is not None:
+        old_manifest = _manifest(previous)
+        context.update(previous=previous.name, cells=_table_changes(previous, tables),
+                       files=_file_changes(previous, folder))
+        old_version = str(old_manifest.get("methodology", {}).get("version"))
+        if old_version != methodology.version:
+            rho, n = spearman(pd.read_parquet(previous / "province_ranking.parquet"), tables["province_ranking"])
+            inputs_old = sorted(i.get("sha256") for i in old_manifest.get("inputs", []))
+            same = "unknown" if inputs is None else "same" if sorted(inputs) == inputs_old else "differ"
+            context["changed"] = {"old_version": old_version, "rho": rho, "n": n, "inputs": same}
+    from pipelines.templating import render
+
+    return render(TEMPLATES, "release_notes.md", **context)
 
 
 # -- data dictionary ----------------------------------------------------------------------------------------
@@ -258,15 +250,13 @@ def history_writer(period: str, methodology, publish_dir: Path | str, con=None, 
             from pipelines.publish.sources import read_input_files
 
             inputs = [i["sha256"] for i in read_input_files(con, period)]
-        notes = release_notes(period, folder, tables, previous, methodology, other, inputs)
+        unmapped = None
         if con is not None:  # old communes the crosswalk cannot map, counted in their province only
             from pipelines.units.unmapped import unmapped_note
 
             unmapped = unmapped_note(con, period)
-            if unmapped:
-                notes += (f"\n## Xã cũ không chuyển đổi được / old communes not mapped\n\n{unmapped['note_vi']}\n\n"
-                          f"{unmapped['note_en']}\n")
-        write_text(folder / RELEASE_NOTES, notes)
+        write_text(folder / RELEASE_NOTES, release_notes(period, folder, tables, previous, methodology, other, inputs,
+                                                         unmapped))
 
     return history
 

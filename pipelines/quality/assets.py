@@ -23,6 +23,7 @@ from pipelines.partitions import run_periods
 from pipelines.checks.catalogue import load_catalogue
 from pipelines.checks.core import CheckResult, plain_words
 from pipelines.checks.keys import MARTS_RANKING
+from pipelines.quality.checks import quarantine_message
 from pipelines.quality.gate import ExtraCheck, GateOutcome, evaluate_period
 from pipelines.quality.gate_asset import QUALITY_REPORT_KEY, cached_outcome
 from pipelines.resources import MethodologyResource, SettingsResource, WarehouseResource
@@ -195,13 +196,14 @@ def _is_row_check(r: CheckResult) -> bool:
 def _sector_view(r: CheckResult, sector: str, failures: int) -> CheckResult:
     """One ingest check seen from one sector: that sector's rejects only (counted in the warehouse)."""
     examples = [e for e in r.examples if e.get("sector") == sector]
-    message = r.message if failures == r.failures else (
-        f"{failures} dòng/tệp bị từ chối / {failures} rows or files rejected" if failures else
-        "Không có dòng nào bị từ chối / no row rejected")
+    message = r.message if failures == r.failures else (quarantine_message(r.code, "sector_failed", n=failures)
+                                                        if failures else quarantine_message(r.code, "passed"))
     if failures and examples and failures != r.failures:
         first = examples[0]
-        row = "cả tệp/whole file" if first.get("row_number") is None else f"dòng/row {first['row_number']}"
-        message += f"; đầu tiên / first: tệp/file {first.get('source_file')}, {row}: {first.get('reason')}"
+        row = (quarantine_message(r.code, "whole_file") if first.get("row_number") is None
+               else quarantine_message(r.code, "row", row=first["row_number"]))
+        message = quarantine_message(r.code, "sector_first", message=message, file=first.get("source_file"),
+                                     row=row, reason=first.get("reason"))
     return CheckResult(code=r.code, severity=r.severity, passed=failures == 0, failures=failures, message=message,
                        asset=r.asset, title_vi=r.title_vi, examples=examples, waived=r.waived)
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from pipelines.methodology import Methodology
 from pipelines.reporting_calendar import deadline
-from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.catalogue import catalogue_result, load_catalogue, message
 from pipelines.checks.core import BLOCKING, WARNING, CheckResult, examples_from, result_from_failures
 from pipelines.checks.keys import MARTS_DATA_VALUES, MARTS_INDICATORS, MARTS_RANKING
 from pipelines.registries.checks import registry_counts
@@ -134,14 +134,16 @@ def locate_rejects(rejects: pd.DataFrame, units: pd.DataFrame, landing_dir: Path
 
 
 def _where(row: pd.Series) -> str:
-    """'tệp/file X, dòng/row N, cột/column C (commune, province)' of one reject, in plain words."""
-    parts = [f"tệp/file {row['source_file']}"]
+    """'tệp/file X, dòng/row N, cột/column C (commune, province)' of one reject, in plain words (the words of
+    the check catalogue's ``quarantine`` templates)."""
+    code = row["check_code"]
+    parts = [quarantine_message(code, "file", file=row["source_file"])]
     if pd.isna(row.get("row_number")):
-        parts.append("cả tệp/whole file")
+        parts.append(quarantine_message(code, "whole_file"))
     else:
-        parts.append(f"dòng/row {int(row['row_number'])}")
+        parts.append(quarantine_message(code, "row", row=int(row["row_number"])))
     if isinstance(row.get("column_name"), str) and row["column_name"]:
-        parts.append(f"cột/column '{row['column_name']}'")
+        parts.append(quarantine_message(code, "column", column=row["column_name"]))
     where = ", ".join(parts)
     names = [n for n in (row.get("unit_name"), row.get("province_name")) if isinstance(n, str) and n]
     if names and row.get("unit_code") != row.get("province_code"):
@@ -186,21 +188,23 @@ def ingest_checks(
         failures = rejects[rejects["check_code"] == code]
         result = result_from_failures(
             code, severity, failures[LOCATION_COLUMNS + REJECT_COLUMNS],
-            ok_message="Không có dòng nào bị từ chối / no row rejected",
+            ok_message=quarantine_message(code, "passed"),
             fail_message="",
             asset="ingest", title_vi=title, unit_column=None,
         )
         if len(failures):
             first = failures.iloc[0]
-            files = failures["source_file"].nunique()
-            result.message = (
-                f"{len(failures)} dòng/tệp bị từ chối và đưa vào khu cách ly, trong {files} tệp / "
-                f"{len(failures)} rows or files rejected and quarantined, in {files} file(s). "
-                f"Đầu tiên / first: {_where(first)}: {first['reason']}"
-            )
+            result.message = quarantine_message(code, "failed", n=len(failures),
+                                                 files=failures["source_file"].nunique(),
+                                                 where=_where(first), reason=first["reason"])
             result.failing_units = sorted({u if isinstance(u, str) else UNKNOWN_UNIT for u in failures["unit_code"]})
         results.append(result)
     return results
+
+
+def quarantine_message(code: str, name: str, **values) -> str:
+    """A message of a quarantine code; a code the catalogue does not hold says it in the words of them all."""
+    return message(code if load_catalogue().find(code) else "ingest.file_encoding", name, **values)
 
 
 def consistency_rules(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) -> list[CheckResult]:
@@ -230,12 +234,10 @@ def consistency_rules(con: duckdb.DuckDBPyConnection, period: str, m: Methodolog
             """,
             [period, rule["level"], rule["total"], *parts, float(rule["tolerance_share"])],
         )
-        results.append(result_from_failures(
-            f"consistency.{rule['code']}", BLOCKING, failures,
-            ok_message=f"{rule['name_en']}: holds for every unit",
-            fail_message=f"{rule['name_vi']}: sai ở {{n}} đơn vị / does not hold for {{n}} units "
-                         f"({' + '.join(parts)} vs {rule['total']}, tolerance {rule['tolerance_share']:.0%})",
-            asset=MARTS_DATA_VALUES, title_vi=rule["name_vi"],
+        results.append(catalogue_result(
+            f"consistency.{rule['code']}", failures, severity=BLOCKING, asset=MARTS_DATA_VALUES,
+            title_vi=rule["name_vi"], name_en=rule["name_en"], name_vi=rule["name_vi"], parts=" + ".join(parts),
+            total=rule["total"], tolerance=rule["tolerance_share"],
         ))
     return results
 
@@ -275,12 +277,9 @@ def numerator_le_denominator(con: duckdb.DuckDBPyConnection, period: str, m: Met
         """,
         [period, *codes],
     )
-    return result_from_failures(
-        "consistency.numerator_le_denominator", BLOCKING, failures,
-        ok_message=f"Every numerator is at most its denominator ({len(codes)} percentage indicators, every unit)",
-        fail_message="Tử số lớn hơn mẫu số ở {n} trường hợp (chỉ số tỷ lệ %) / "
-                     "numerator above denominator in {n} cases (percentage indicators)",
-        asset=MARTS_INDICATORS, title_vi="Tử số không vượt quá mẫu số",
+    return catalogue_result(
+        "consistency.numerator_le_denominator", failures, severity=BLOCKING,
+        asset=MARTS_INDICATORS, title_vi="Tử số không vượt quá mẫu số", indicators=len(codes),
     )
 
 
@@ -306,11 +305,8 @@ def plausible_ranges(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
         )
     finally:
         con.unregister("_ranges")
-    return result_from_failures(
-        "consistency.plausible_range", BLOCKING, failures,
-        ok_message="Every indicator value is inside its plausible range",
-        fail_message="{n} giá trị nằm ngoài khoảng hợp lý khai báo trong phương pháp / "
-                     "{n} values outside the plausible range declared in the methodology",
+    return catalogue_result(
+        "consistency.plausible_range", failures, severity=BLOCKING,
         asset=MARTS_INDICATORS, title_vi="Giá trị trong khoảng hợp lý",
     )
 
@@ -417,12 +413,10 @@ def completeness(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) ->
     finally:
         con.unregister("_elements")
     provinces = failures["province_code"].nunique() if len(failures) else 0
-    result = result_from_failures(
-        "completeness.commune_reporting", BLOCKING, failures,
-        ok_message=f"Every province reports every mandatory data element for at least {share:.0%} of its communes",
-        fail_message=f"{{n}} chỉ tiêu-tỉnh dưới {share:.0%} số xã báo cáo ({provinces} tỉnh) / "
-                     f"{{n}} province-element pairs below {share:.0%} of communes reporting",
+    result = catalogue_result(
+        "completeness.commune_reporting", failures, severity=BLOCKING,
         asset="ingest", title_vi="Đầy đủ báo cáo theo tỉnh", unit_column="province_code",
+        share=share, provinces=provinces,
     )
     return result, reporting_rates(con, period, m)
 
@@ -445,12 +439,10 @@ def year_on_year(con: duckdb.DuckDBPyConnection, period: str, previous: str, m: 
         """,
         [previous, period, limit],
     )
-    return result_from_failures(
-        "plausibility.year_on_year", WARNING, failures,
-        ok_message=f"No province indicator changed by more than {limit:.0%} since {previous}",
-        fail_message=f"{{n}} chỉ số cấp tỉnh thay đổi quá {limit:.0%} so với {previous} / "
-                     f"{{n}} province indicators changed by more than {limit:.0%} since {previous}",
+    return catalogue_result(
+        "plausibility.year_on_year", failures, severity=WARNING,
         asset=MARTS_INDICATORS, title_vi="Biến động bất thường so với kỳ trước", unit_column="province_code",
+        limit=limit, previous=previous,
     )
 
 
@@ -473,12 +465,9 @@ def commune_outliers(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
             z = 0.6745 * (df["value"] - median) / mad
         df = df.assign(modified_z=z.round(2))
         flagged = df[(mad > 0) & (z.abs() > threshold)].sort_values("modified_z", key=abs, ascending=False)
-    return result_from_failures(
-        "plausibility.commune_outliers", WARNING, flagged,
-        ok_message=f"No commune value with a modified z-score above {threshold} within its province",
-        fail_message=f"{{n}} giá trị cấp xã bất thường so với các xã cùng tỉnh (|z| > {threshold}) / "
-                     f"{{n}} commune values are outliers within their province",
-        asset=MARTS_INDICATORS, title_vi="Giá trị cấp xã bất thường",
+    return catalogue_result(
+        "plausibility.commune_outliers", flagged, severity=WARNING,
+        asset=MARTS_INDICATORS, title_vi="Giá trị cấp xã bất thường", threshold=threshold,
     )
 
 
@@ -514,16 +503,12 @@ def ranking_output(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) 
         [period],
     )
     return [
-        result_from_failures(
-            "output.all_provinces", BLOCKING, missing,
-            ok_message="All provinces are in the ranking",
-            fail_message="{n} tỉnh không có trong bảng xếp hạng / {n} provinces missing from the ranking",
+        catalogue_result(
+            "output.all_provinces", missing, severity=BLOCKING,
             asset=MARTS_RANKING, title_vi="Đủ 34 tỉnh trong bảng xếp hạng", unit_column="province_code",
         ),
-        result_from_failures(
-            "output.ranking_valid", BLOCKING, wrong,
-            ok_message="Ranks follow the PCRI, ties share the better rank, every ranked province has a tier",
-            fail_message="{n} dòng xếp hạng sai / {n} ranking rows are not a proper ranking",
+        catalogue_result(
+            "output.ranking_valid", wrong, severity=BLOCKING,
             asset=MARTS_RANKING, title_vi="Thứ hạng hợp lệ", unit_column="province_code",
         ),
     ]
@@ -532,12 +517,9 @@ def ranking_output(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) 
 def data_present(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
     n = con.execute("select count(*) from raw.data_values where period = ?", [period]).fetchone()[0]
     failures = pd.DataFrame({"period": [period]}) if n == 0 else pd.DataFrame({"period": []})
-    return result_from_failures(
-        "ingest.data_present", BLOCKING, failures,
-        ok_message=f"{n} data values loaded for {period}",
-        fail_message=f"Không có dữ liệu nào cho kỳ {period} / no data value loaded for {period}: "
-                     f"put the agencies' files in landing/{period}/<sector>/",
-        asset="ingest", title_vi="Có dữ liệu cho kỳ báo cáo", unit_column=None,
+    return catalogue_result(
+        "ingest.data_present", failures, severity=BLOCKING,
+        asset="ingest", title_vi="Có dữ liệu cho kỳ báo cáo", unit_column=None, values=n, period=period,
     )
 
 

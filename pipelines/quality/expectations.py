@@ -17,11 +17,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.checks.catalogue import load_catalogue
+from pipelines.checks.catalogue import load_catalogue, message
 from pipelines.checks.core import BLOCKING, CheckResult, examples_from
 from pipelines.checks.keys import ASSETS
 from pipelines.settings import EXPECTATIONS_DIR
 
+ANY_EXPECTATION = "gx.raw_data_values.value_not_null"  # every expectation has the same messages (catalogue)
 ID_COLUMNS = ["sector", "source_file", "row_number", "unit_level", "province_code", "unit_code", "unit_name",
               "indicator_code", "data_element"]
 
@@ -100,8 +101,8 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
             severity=entry.severity if entry is not None else BLOCKING,
             passed=bool(res.success),
             failures=0 if res.success else failures,
-            message=_message(res.expectation_config.type, kwargs, bool(res.success), failures,
-                             info.get("observed_value"), suite.name),
+            message=_message(check_code(suite.name, meta["id"]), res.expectation_config.type, kwargs,
+                             bool(res.success), failures, info.get("observed_value"), suite.name),
             asset=suite.asset,
             title_vi=entry.title_vi if entry is not None else "",
             examples=examples,
@@ -110,14 +111,16 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, period: str, context
     return results
 
 
-def _message(kind: str, kwargs: dict, success: bool, failures: int, observed, suite: str) -> str:
-    """What the expectation says and how the batch fared, in plain words."""
+def _message(code: str, kind: str, kwargs: dict, success: bool, failures: int, observed, suite: str) -> str:
+    """What the expectation says and how the batch fared, in plain words (the catalogue's ``expectation``
+    templates; an expectation the catalogue does not hold in the words of them all)."""
+    code = code if load_catalogue().find(code) else ANY_EXPECTATION
     rule = f"{kind} {json.dumps(kwargs, ensure_ascii=False, default=str)} ({suite})"
     if success:
-        return f"Đạt / passed: {rule}"
+        return message(code, "passed", rule=rule)
     if "column" in kwargs or "column_list" in kwargs:
-        return f"{failures} dòng không đạt / {failures} rows do not meet {rule}"
-    return f"Không đạt / not met: {rule}; giá trị quan sát / observed: {observed}"
+        return message(code, "failed_rows", n=failures, rule=rule)
+    return message(code, "failed", rule=rule, observed=observed)
 
 
 def run_all(con: duckdb.DuckDBPyConnection, period: str, suites: list[Suite] | None = None) -> list[CheckResult]:

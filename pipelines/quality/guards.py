@@ -23,7 +23,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.methodology import Methodology
-from pipelines.checks.core import BLOCKING, CheckResult, result_from_failures
+from pipelines.checks.catalogue import catalogue_result, message
+from pipelines.checks.core import BLOCKING, CheckResult
 from pipelines.checks.keys import MARTS_DATA_VALUES, MARTS_RANKING
 from pipelines.warehouse import table_exists
 
@@ -67,17 +68,14 @@ def sector_files(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) ->
         ).df()
     finally:
         cur.close()
+    code = "completeness.sector_files"
     names = "; ".join(
-        f"{r.sector_name} ({r.sector}): "
-        + ("không có tệp / no file" if r.files == 0 else f"{r.files} tệp, không dòng nào được nạp / "
-                                                          f"{r.files} file(s), no row loaded")
-        + f", landing/{period}/{r.sector}/"
+        message(code, "sector", name=r.sector_name, sector=r.sector, period=period,
+                state=message(code, "no_file") if r.files == 0 else message(code, "no_row", files=r.files))
         for r in failures.itertuples(index=False))
-    return result_from_failures(
-        "completeness.sector_files", BLOCKING, failures,
-        ok_message=f"Every sector sent data for {period} ({len(sectors)} sectors)",
-        fail_message=f"{{n}} ngành không có số liệu kỳ {period} / {{n}} sector(s) sent no data for {period}: {names}",
-        asset="ingest", title_vi="Đủ số liệu của mọi ngành", unit_column=None,
+    return catalogue_result(
+        code, failures, severity=BLOCKING, asset="ingest", title_vi="Đủ số liệu của mọi ngành", unit_column=None,
+        period=period, sectors=len(sectors), names=names,
     )
 
 
@@ -114,12 +112,9 @@ def value_bounds(con: duckdb.DuckDBPyConnection, period: str, m: Methodology) ->
         ).df()
     finally:
         cur.close()
-    return result_from_failures(
-        "consistency.value_bounds", BLOCKING, failures,
-        ok_message=f"Every reported value is within the hard bounds of the methodology ({len(bounds)} data elements)",
-        fail_message="{n} giá trị báo cáo vượt giới hạn hợp lý của phương pháp (quality.value_bounds) / "
-                     "{n} reported values above the methodology's hard bounds (quality.value_bounds)",
-        asset=MARTS_DATA_VALUES, title_vi="Giá trị báo cáo không vượt giới hạn hợp lý",
+    return catalogue_result(
+        "consistency.value_bounds", failures, severity=BLOCKING,
+        asset=MARTS_DATA_VALUES, title_vi="Giá trị báo cáo không vượt giới hạn hợp lý", elements=len(bounds),
     )
 
 
@@ -130,12 +125,10 @@ def enough_ranked(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
         "where period = ? order by province_code", [period]).df()
     ranked = int(ranking["rank"].notna().sum())
     failures = ranking[ranking["rank"].isna()] if ranked < MIN_RANKED else ranking.iloc[0:0]
-    return result_from_failures(
-        "output.enough_ranked", BLOCKING, failures[["province_code", "province_name", "not_ranked_reason"]],
-        ok_message=f"{ranked} provinces are ranked",
-        fail_message=(f"Chỉ xếp hạng được {ranked} tỉnh, cần ít nhất {MIN_RANKED} / only {ranked} province(s) "
-                      f"can be ranked, at least {MIN_RANKED} are needed"),
-        asset=MARTS_RANKING, title_vi="Đủ tỉnh để xếp hạng", unit_column=None,
+    return catalogue_result(
+        "output.enough_ranked", failures[["province_code", "province_name", "not_ranked_reason"]],
+        severity=BLOCKING, asset=MARTS_RANKING, title_vi="Đủ tỉnh để xếp hạng", unit_column=None,
+        ranked=ranked, needed=MIN_RANKED,
     )
 
 

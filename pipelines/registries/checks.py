@@ -13,8 +13,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines.checks.catalogue import severity_of
-from pipelines.checks.core import CheckResult, result_from_failures
+from pipelines.checks.catalogue import catalogue_result, message, severity_of
+from pipelines.checks.core import CheckResult
 from pipelines.checks.keys import REGISTRIES
 from pipelines.registries.load import CHECKS
 
@@ -40,12 +40,9 @@ def rejected_checks(con: duckdb.DuckDBPyConnection, period: str) -> list[CheckRe
     for code, (vi, en) in CHECKS.items():
         failures = rejects[rejects.check_code == code]
         counts = failures.groupby("registry").size().to_dict()
-        out.append(result_from_failures(
-            code, severity_of(code), failures,
-            ok_message=f"No record refused: {en}",
-            fail_message=(f"{{n}} bản ghi bị từ chối: {vi} / {{n}} records refused: {en} ("
-                          + ", ".join(f"{r} {n}" for r, n in counts.items()) + "); see raw.rejected_records"),
-            asset=ASSET, title_vi=vi, unit_column=None,
+        out.append(catalogue_result(
+            code, failures, severity=severity_of(code), asset=ASSET, title_vi=vi, unit_column=None,
+            check_vi=vi, check_en=en, counts=", ".join(f"{r} {n}" for r, n in counts.items()),
         ))
     return out
 
@@ -67,14 +64,11 @@ def aggregate_conflicts(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataF
 
 def conflict_check(con: duckdb.DuckDBPyConnection, period: str) -> CheckResult:
     failures = aggregate_conflicts(con, period)
-    named = "; ".join(f"{r.data_element} ({r.registry} / {r.source_file})" for r in failures.head(5).itertuples())
-    return result_from_failures(
-        CONFLICT, severity_of(CONFLICT), failures,
-        ok_message="No data element comes both from a registry extract and from an aggregate file",
-        fail_message=("{n} chỉ tiêu vừa có từ sổ đăng ký vừa có trong tệp tổng hợp / {n} data elements come both "
-                      f"from a registry extract and an aggregate file: {named}. Remove the element from the "
-                      "aggregate file, or the registry extract from the landing folder"),
-        asset=ASSET, title_vi="Chỉ tiêu trùng nguồn: sổ đăng ký và tệp tổng hợp", unit_column=None,
+    named = "; ".join(message(CONFLICT, "element", element=r.data_element, registry=r.registry, file=r.source_file)
+                      for r in failures.head(5).itertuples())
+    return catalogue_result(
+        CONFLICT, failures, severity=severity_of(CONFLICT), asset=ASSET,
+        title_vi="Chỉ tiêu trùng nguồn: sổ đăng ký và tệp tổng hợp", unit_column=None, named=named,
     )
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.files import write_csv
+from pipelines.templating import render
 from pipelines.robustness.config import (
     UncertaintyConfigError,
     UncertaintySettings,
@@ -52,6 +53,8 @@ from pipelines.robustness.engine import (
 )
 from pipelines.robustness.profiles import build_profiles
 from pipelines.robustness.sensitivity import alternatives, sensitivity_report, sobol_indices
+
+TEMPLATES = Path(__file__).with_name("templates")  # the sentences of the warnings
 
 # the same words as the ranking report (pipelines/publish/report_data.py INTERVAL_LABELS_VI)
 LABELS_VI = {
@@ -195,13 +198,10 @@ def analyse(values: pd.DataFrame, methodology: Any, nominal_ranking: pd.DataFram
         pub = np.array([published.get(p) for p in model.ranked_provinces], dtype=float)
         differ = [(p, int(a), int(b)) for p, a, b in zip(model.ranked_provinces, pub, engine_nominal) if a != b]
         if differ:
-            listed = ", ".join(f"{p}: {a} vs {b}" for p, a, b in differ[:10])
             warnings.append({
                 "code": "robustness.nominal_mismatch", "severity": "warning",
-                "message": f"{len(differ)} province(s) have a published rank different from the rank recomputed "
-                           f"from the values under the nominal method (published vs recomputed: {listed}). "
-                           "Intervals are centred on the recomputed ranking; labels compare with the published rank.",
-                "message_vi": f"{len(differ)} tỉnh có thứ hạng công bố khác thứ hạng tính lại từ số liệu.",
+                "message": render(TEMPLATES, "nominal_mismatch_en.txt", differ=differ).strip(),
+                "message_vi": render(TEMPLATES, "nominal_mismatch_vi.txt", differ=differ).strip(),
                 "provinces": [p for p, _, _ in differ],
             })
         nominal_ranks = pub.astype(int)

@@ -22,6 +22,7 @@ import pandas as pd
 from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, run_metadata, run_periods, single_run
+from pipelines.checks.catalogue import message
 from pipelines.checks.core import WARNING, CheckResult
 from pipelines.checks.keys import PUBLICATION_GATE
 from pipelines.robustness import RobustnessInputError, analyse, load_uncertainty
@@ -55,23 +56,24 @@ def internal_consistency_check(con: duckdb.DuckDBPyConnection, period: str, m: M
     ranked = ranking.set_index("province_code")["rank"].notna()
     if ranked.sum() < 3:
         return [CheckResult(code="consistency.internal", severity=WARNING, passed=True, failures=0,
-                            message="Fewer than 3 ranked provinces: internal consistency not assessed",
+                            message=message("consistency.internal", "too_few", minimum=3),
                             asset="marts/fct_indicator_values", title_vi="Tính nhất quán nội tại của chỉ số")]
     settings = load_uncertainty(m)
     model = IndexModel.build(values, m, settings, ranked=ranked)
     warnings, _ = consistency_checks(model, nominal_evaluation(model), settings)
     if not warnings:
         return [CheckResult(code="consistency.internal", severity=WARNING, passed=True, failures=0,
-                            message="Indicators agree with their domains; no pair above 0.9",
+                            message=message("consistency.internal", "passed"),
                             asset="marts/fct_indicator_values", title_vi="Tính nhất quán nội tại của chỉ số")]
     by_code: dict[str, list[dict]] = {}
     for w in warnings:
         by_code.setdefault(w["code"], []).append(w)
+    codes = {code: code if code.startswith("consistency.") else f"consistency.{code.split('.')[-1]}"
+             for code in by_code}
     return [
         CheckResult(
-            code=code if code.startswith("consistency.") else f"consistency.{code.split('.')[-1]}",
-            severity=WARNING, passed=False, failures=len(items),
-            message=f"{len(items)}: " + "; ".join(w["message"] for w in items[:3]),
+            code=codes[code], severity=WARNING, passed=False, failures=len(items),
+            message=message(codes[code], "failed", n=len(items), warnings="; ".join(w["message"] for w in items[:3])),
             asset="marts/fct_indicator_values", title_vi=items[0].get("message_vi", "Tính nhất quán nội tại")[:120],
             examples=[{k: v for k, v in w.items() if k not in ("severity",)} for w in items[:20]],
         )

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.checks.catalogue import message, messages
 from pipelines.robustness.config import UncertaintySettings
 from pipelines.robustness.engine import Evaluation, IndexModel
 
@@ -95,9 +96,9 @@ def consistency_checks(model: IndexModel, nominal: Evaluation, settings: Uncerta
     warnings: list[dict[str, Any]] = []
     ind_rows, pair_rows, alpha_rows = [], [], []
 
-    def warn(code: str, message: str, message_vi: str, **detail: Any) -> None:
-        warnings.append({"code": code, "severity": SEVERITY, "message": message, "message_vi": message_vi,
-                         **detail})
+    def warn(code: str, text: tuple[str, str], **detail: Any) -> None:
+        """A warning: its code, its (English, Vietnamese) message and its figures."""
+        warnings.append({"code": code, "severity": SEVERITY, "message": text[0], "message_vi": text[1], **detail})
 
     for d, dom in enumerate(model.domains):
         members = np.nonzero(model.domain_of == d)[0]
@@ -160,33 +161,31 @@ def _indicator_warnings(code: str, dom: str, x, row: dict[str, Any], to_dom, to_
                         alpha_level: float, warn) -> None:
     n, rc = row["n"], row["critical_r"]
     if n >= 3 and np.ptp(x[~np.isnan(x)]) == 0:
-        warn("robustness.no_variation",
-             f"{code} ({dom}) has the same score in every ranked province: it does not separate "
-             "provinces and no correlation is defined.",
-             f"{code} ({dom}) có cùng điểm ở mọi tỉnh được xếp hạng: chỉ tiêu không phân biệt được các tỉnh.",
+        warn("robustness.no_variation", messages("consistency.no_variation", ("en", "vi"), code=code, dom=dom),
              domain_code=dom, indicator_code=code)
         return
-    for target, res, label_vi in (("domain", to_dom, f"điểm lĩnh vực {dom}"), ("pcri", to_pcri, "PCRI")):
-        target_en = f"its domain score ({dom})" if target == "domain" else "the PCRI"
+    for target, res in (("domain", to_dom), ("pcri", to_pcri)):
         neg = [res[k] for k in ("pearson", "spearman") if not np.isnan(res[k]) and res[k] < 0]
         if neg:
             sig = min(res["pearson_p"], res["spearman_p"]) < alpha_level
+            kind = "consistency.negative_correlation"
             warn("robustness.negative_correlation",
-                 f"{code} correlates negatively with {target_en}: Pearson {_fmt(res['pearson'])}, "
-                 f"Spearman {_fmt(res['spearman'])} (n = {n}; "
-                 + ("distinguishable from zero" if sig else f"|r| < {rc:.2f} cannot be told from zero")
-                 + "). Check its direction and whether it belongs in the domain.",
-                 f"{code} tương quan âm với {label_vi}: Pearson {_fmt(res['pearson'])}, "
-                 f"Spearman {_fmt(res['spearman'])} (n = {n}). Kiểm tra chiều và sự phù hợp của chỉ tiêu.",
+                 (message(kind, "en", code=code, target=message(kind, f"en_{target}", dom=dom),
+                          pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n,
+                          significance=message(kind, "distinguishable") if sig else
+                          message(kind, "indistinguishable", critical_r=rc)),
+                  message(kind, "vi", code=code, target=message(kind, f"vi_{target}", dom=dom),
+                          pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n)),
                  domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
                  spearman=res["spearman"], n=n, distinguishable_from_zero=bool(sig))
         elif not row[f"{target}_distinguishable_from_zero"] and not np.isnan(res["pearson"]):
+            kind = "consistency.weak_correlation"
             warn("robustness.weak_correlation",
-                 f"{code} and {target_en}: Pearson {_fmt(res['pearson'])}, Spearman "
-                 f"{_fmt(res['spearman'])}; with n = {n} provinces a correlation below {rc:.2f} "
-                 f"cannot be told from zero (p >= {alpha_level:g}).",
-                 f"{code} và {label_vi}: tương quan quá yếu để phân biệt với 0 với n = {n} tỉnh "
-                 f"(|r| < {rc:.2f}).",
+                 (message(kind, "en", code=code, target=message(kind, f"en_{target}", dom=dom),
+                          pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=n, critical_r=rc,
+                          significance=alpha_level),
+                  message(kind, "vi", code=code, target=message(kind, f"vi_{target}", dom=dom), n=n,
+                          critical_r=rc)),
                  domain_code=dom, indicator_code=code, target=target, pearson=res["pearson"],
                  spearman=res["spearman"], n=n, critical_r=rc)
     # the domain score contains the indicator itself; against the rest of the domain the
@@ -194,12 +193,9 @@ def _indicator_warnings(code: str, dom: str, x, row: dict[str, Any], to_dom, to_
     if (others >= 2 and not np.isnan(to_rest["pearson"]) and to_dom["pearson"] >= 0
             and not row["domain_rest_distinguishable_from_zero"]):
         warn("robustness.weak_correlation",
-             f"{code} and the rest of its domain {dom} (its other indicators): Pearson "
-             f"{_fmt(to_rest['pearson'])}, Spearman {_fmt(to_rest['spearman'])}; with n = {n} provinces a "
-             f"correlation below {rc:.2f} cannot be told from zero. Its correlation with the domain score "
-             f"({_fmt(to_dom['pearson'])}) is mostly the indicator correlating with itself.",
-             f"{code} gần như không tương quan với các chỉ tiêu còn lại của lĩnh vực {dom} "
-             f"(|r| < {rc:.2f} với n = {n} tỉnh).",
+             messages("consistency.weak_correlation", ("rest_en", "rest_vi"), code=code, dom=dom,
+                      pearson=_fmt(to_rest["pearson"]), spearman=_fmt(to_rest["spearman"]), n=n, critical_r=rc,
+                      domain_pearson=_fmt(to_dom["pearson"])),
              domain_code=dom, indicator_code=code, target="domain_rest", pearson=to_rest["pearson"],
              spearman=to_rest["spearman"], n=n, critical_r=rc)
 
@@ -222,18 +218,15 @@ def _pair(model: IndexModel, scores, dom: str, i: int, j: int, settings: Uncerta
            "negative": bool(low < 0)}
     if high > settings.collinear_above:
         warn("robustness.collinear_pair",
-             f"{a} and {b} ({dom}) correlate above {settings.collinear_above:g}: Pearson "
-             f"{_fmt(res['pearson'])}, Spearman {_fmt(res['spearman'])} (n = {res['n']}). "
-             "They may measure the same thing and double its weight.",
-             f"{a} và {b} ({dom}) tương quan trên {settings.collinear_above:g}: có thể trùng lặp.",
+             messages("consistency.collinear_pair", ("en", "vi"), a=a, b=b, dom=dom,
+                      limit=settings.collinear_above, pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]),
+                      n=res["n"]),
              domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
              n=res["n"])
     if low < 0 and sig:
         warn("robustness.negative_pair",
-             f"{a} and {b} ({dom}) correlate negatively: Pearson {_fmt(res['pearson'])}, Spearman "
-             f"{_fmt(res['spearman'])} (n = {res['n']}, distinguishable from zero): a trade-off "
-             "inside the domain, which the domain mean averages away.",
-             f"{a} và {b} ({dom}) tương quan âm rõ rệt: hai chỉ tiêu bù trừ nhau trong lĩnh vực.",
+             messages("consistency.negative_pair", ("en", "vi"), a=a, b=b, dom=dom,
+                      pearson=_fmt(res["pearson"]), spearman=_fmt(res["spearman"]), n=res["n"]),
              domain_code=dom, indicator_codes=[a, b], pearson=res["pearson"], spearman=res["spearman"],
              n=res["n"])
     return row
@@ -246,9 +239,7 @@ def _alpha(scores, members, dom: str, settings: UncertaintySettings, warn) -> di
            "cronbach_alpha": alpha}
     if len(members) >= 2 and not np.isnan(alpha) and alpha < settings.alpha_min:
         warn("robustness.low_alpha",
-             f"Cronbach's alpha of {dom} is {alpha:.2f} (< {settings.alpha_min:g}) over {n_complete} provinces "
-             f"with all {len(members)} indicators: the indicators do not move together as one dimension.",
-             f"Hệ số Cronbach's alpha của {dom} là {alpha:.2f} (< {settings.alpha_min:g}): các chỉ tiêu "
-             "chưa thống nhất với nhau.",
+             messages("consistency.low_alpha", ("en", "vi"), dom=dom, alpha=alpha,
+                      alpha_min=settings.alpha_min, provinces=n_complete, indicators=len(members)),
              domain_code=dom, cronbach_alpha=alpha, provinces_complete=n_complete)
     return row

@@ -16,12 +16,14 @@ the provenance columns existed (they read as empty).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from pipelines import formats
+from pipelines.templating import render
 
 MATCH_SUMMARY_COLUMNS = [
     "sector", "source_file", "file_format", "unit_scheme", "rows_total", "rows_loaded", "rows_by_code",
@@ -29,10 +31,7 @@ MATCH_SUMMARY_COLUMNS = [
 ]
 _COUNTS = ["rows_total", "rows_loaded", "rows_by_code", "rows_by_name", "rows_crosswalk", "rows_apportioned",
            "rows_rejected"]
-_RULE_VI = {"area": "theo tỷ lệ diện tích của các xã mới nhận phần xã cũ",
-            "equal": "chia đều cho các xã mới nhận phần xã cũ"}
-_RULE_EN = {"area": "by the area share of the new communes that received part of the old one",
-            "equal": "in equal shares between the new communes that received part of the old one"}
+TEMPLATES = Path(__file__).with_name("templates")  # the notes' sentences
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -166,32 +165,8 @@ def rebase_note(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any]:
 def _note_texts(period: str, rebased: bool, before: bool, units_vi: str, units_en: str, sectors: list[str],
                 rules: list[str], source: str, rows_crosswalk: int, rows_apportioned: int,
                 incomplete: int) -> tuple[str, str]:
-    """The sentence of :func:`rebase_note` in Vietnamese and in English."""
-    if rebased:
-        how_vi = "; ".join(_RULE_VI.get(r, r) for r in rules) or _RULE_VI["area"]
-        how_en = "; ".join(_RULE_EN.get(r, r) for r in rules) or _RULE_EN["area"]
-        note_vi = (f"Kỳ {period} được tính lại trên {units_vi} áp dụng từ ngày 1/7/2025 để so sánh thứ hạng cùng một "
-                   f"hệ đơn vị: {rows_crosswalk + rows_apportioned} dòng số liệu theo đơn vị hành chính cũ (ngành "
-                   f"{', '.join(sectors)}) được cộng vào đơn vị mới qua bảng chuyển đổi ({source}); "
-                   f"{rows_apportioned} dòng của xã cũ được chia cho nhiều xã mới được phân bổ {how_vi}, số đếm "
-                   f"giữ nguyên là số nguyên và tổng không đổi")
-        note_en = (f"Period {period} is computed on the {units_en} in force since 1 July 2025, so that rank changes "
-                   f"compare like with like: {rows_crosswalk + rows_apportioned} rows keyed by the units before the "
-                   f"reform (sector(s) {', '.join(sectors)}) were summed into the new units through the crosswalk "
-                   f"({source}); {rows_apportioned} rows of old communes split between several new ones were "
-                   f"apportioned {how_en}, counts kept whole and totals unchanged")
-        if incomplete:
-            note_vi += (f"; {incomplete} giá trị của đơn vị mới thiếu số liệu của một số đơn vị cũ "
-                        f"hợp thành")
-            note_en += f"; {incomplete} re-based values lack some of the legacy units they are made of"
-        note_vi += "."
-        note_en += "."
-    elif before:
-        note_vi = (f"Kỳ {period} (trước ngày 1/7/2025) được tính trên {units_vi} mới; mọi số liệu đã được báo cáo "
-                   f"theo đơn vị mới, không cần chuyển đổi.")
-        note_en = (f"Period {period} (before 1 July 2025) is computed on the new {units_en}; every value was "
-                   f"reported for the new units, nothing was re-based.")
-    else:
-        note_vi = f"Kỳ {period} được báo cáo theo {units_vi} áp dụng từ ngày 1/7/2025; không chuyển đổi."
-        note_en = f"Period {period} was reported on the {units_en} in force since 1 July 2025; nothing was re-based."
-    return note_vi, note_en
+    """The sentence of :func:`rebase_note` in Vietnamese and in English (``templates/rebase_note_*.txt``)."""
+    values = dict(period=period, rebased=rebased, before=before, sectors=sectors, rules=rules, source=source,
+                  rows_crosswalk=rows_crosswalk, rows_apportioned=rows_apportioned, incomplete=incomplete)
+    return (render(TEMPLATES, "rebase_note_vi.txt", units=units_vi, **values).strip(),
+            render(TEMPLATES, "rebase_note_en.txt", units=units_en, **values).strip())

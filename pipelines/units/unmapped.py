@@ -20,11 +20,15 @@ Without a known province the row stays rejected (``units.unknown_legacy_unit``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipelines.templating import render
+
 METHOD = "province_only"
+TEMPLATES = Path(__file__).with_name("templates")  # the notes' sentences
 UNKNOWN = "units.unknown_legacy_unit"
 
 
@@ -76,13 +80,6 @@ def unmapped_note(con, period: str) -> dict[str, Any] | None:
         return None
     units = sorted({u.strip() for s in df["source_units"].dropna() for u in str(s).split(";") if u.strip()})
     provinces = sorted(df["province_code"].unique())
-    shown = ", ".join(units[:10]) + (f", … (+{len(units) - 10})" if len(units) > 10 else "")
-    return {
-        "rows": int(len(df)), "communes": units, "provinces": provinces,
-        "note_vi": (f"{len(units)} xã cũ không có trong bảng chuyển đổi (đã sáp nhập trước năm 2025): {shown}; "
-                    f"{len(df)} giá trị của các xã này chỉ được cộng vào số liệu tỉnh ({', '.join(provinces)}), "
-                    f"không có số liệu cấp xã."),
-        "note_en": (f"{len(units)} old communes are not in the crosswalk (merged before 2025): {shown}; their "
-                    f"{len(df)} values are counted in the province figure only ({', '.join(provinces)}), with no "
-                    f"commune figure."),
-    }
+    values = {"rows": int(len(df)), "communes": units, "provinces": provinces}
+    return {**values, **{f"note_{lang}": render(TEMPLATES, f"unmapped_note_{lang}.txt", **values).strip()
+                         for lang in ("vi", "en")}}
