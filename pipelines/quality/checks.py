@@ -435,7 +435,7 @@ def year_on_year(con: duckdb.DuckDBPyConnection, period: str, previous: str, m: 
          and p.indicator_code = c.indicator_code and p.period = ?
         where c.period = ? and c.unit_level = 'province' and p.value <> 0
           and abs(c.value - p.value) / abs(p.value) > ?
-        order by abs(c.value - p.value) / abs(p.value) desc
+        order by abs(c.value - p.value) / abs(p.value) desc, c.province_code, c.indicator_code
         """,
         [previous, period, limit],
     )
@@ -452,7 +452,8 @@ def commune_outliers(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
     df = _df(
         con,
         "select province_code, unit_code, unit_name, indicator_code, value from marts.fct_indicator_values "
-        "where period = ? and unit_level = 'commune' and value is not null",
+        "where period = ? and unit_level = 'commune' and value is not null "
+        "order by province_code, unit_code, indicator_code",
         [period],
     )
     if df.empty:
@@ -464,7 +465,8 @@ def commune_outliers(con: duckdb.DuckDBPyConnection, period: str, m: Methodology
         with np.errstate(divide="ignore", invalid="ignore"):
             z = 0.6745 * (df["value"] - median) / mad
         df = df.assign(modified_z=z.round(2))
-        flagged = df[(mad > 0) & (z.abs() > threshold)].sort_values("modified_z", key=abs, ascending=False)
+        flagged = df[(mad > 0) & (z.abs() > threshold)].sort_values(
+            "modified_z", key=abs, ascending=False, kind="stable")  # ties keep the query's order: the same each run
     return catalogue_result(
         "plausibility.commune_outliers", flagged, severity=WARNING,
         asset=MARTS_INDICATORS, title_vi="Giá trị cấp xã bất thường", threshold=threshold,
