@@ -182,23 +182,38 @@ def test_unit_tests_pass(tmp_path):
     assert set(unit.values()) == {"pass"}, unit
 
 
-def test_end_to_end_against_hand_computed_numbers(tmp_path):
-    warehouse = make_warehouse(tmp_path)
-    # Only 6 of 20 indicators have data here: lower the share (read from ref.methodology, not SQL).
-    con = duckdb.connect(str(warehouse))
-    con.execute("update ref.methodology set min_indicator_share = 0.3")
-    con.close()
-    rows, communes = hand_made_rows(warehouse)
-    insert_values(warehouse, rows)
+MIN_INDICATOR_SHARE = 0.3  # 6 of 20 indicators have data in the hand-made rows
 
-    # Two communes of each province report: accept that coverage for this test.
-    # (unit tests have their own test above)
-    proc, results = run_dbt(
-        tmp_path, warehouse, "build", "--exclude", "test_type:unit",
-        "--vars", '{"min_commune_reporting_share": 0.0}',
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    assert not [k for k, r in results.items() if r["status"] not in ("pass", "success")]
+
+def built_hand_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """(warehouse, communes by province, build result) of ``dbt build`` (models and data tests) over the hand-made
+    rows, once per session (shared with ``tests/test_pcri_agreement.py``). Never modify the warehouse."""
+    from tests.fixtures.quality.support import session_cached
+
+    def build(folder: Path) -> dict:
+        warehouse = make_warehouse(folder)
+        # Only 6 of 20 indicators have data here: lower the share (read from ref.methodology, not SQL).
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("update ref.methodology set min_indicator_share = ?", [MIN_INDICATOR_SHARE])
+        rows, communes = hand_made_rows(warehouse)
+        insert_values(warehouse, rows)
+        # Two communes of each province report: accept that coverage for this test.
+        # (unit tests have their own test above)
+        proc, results = run_dbt(
+            folder, warehouse, "build", "--exclude", "test_type:unit",
+            "--vars", '{"min_commune_reporting_share": 0.0}',
+        )
+        return {"communes": communes, "returncode": proc.returncode, "stdout": proc.stdout[-6000:],
+                "statuses": {k: r["status"] for k, r in results.items()}}
+
+    folder, result = session_cached(tmp_path_factory, "hand_made_dbt_build", build)
+    return folder / "warehouse.duckdb", result["communes"], result
+
+
+def test_end_to_end_against_hand_computed_numbers(tmp_path_factory):
+    warehouse, communes, result = built_hand_made(tmp_path_factory)
+    assert result["returncode"] == 0, result["stdout"]
+    assert not [k for k, status in result["statuses"].items() if status not in ("pass", "success")]
 
     a1, a2 = communes["01"]
     iv = query(warehouse, "select * from marts.fct_indicator_values where period = '2025'")

@@ -191,14 +191,14 @@ def test_the_quality_report_shows_no_sensitive_commune_figure():
 @pytest.mark.slow
 @pytest.mark.xdist_group("national")
 def test_the_national_demo_releases_pass_the_audit(tmp_path_factory):
-    """The national demo data (3,321 communes), 2024 and 2025, through the real command path."""
+    """The national demo data (3,321 communes) of 2025, through the real command path."""
     import json
 
     from pipelines.publish.disclosure_audit import audit_release_folder
-    from tests.fixtures.runs import national_run
+    from tests.fixtures.runs import NATIONAL_PERIODS, national_run
 
     home, outcomes = national_run(tmp_path_factory)  # run once, shared with test_pipeline_e2e's national test
-    for period in ("2024", "2025"):
+    for period in NATIONAL_PERIODS:
         outcome = outcomes[period]
         assert outcome.success and outcome.published, outcome.errors
         folder = home / "publish" / period / "v1"

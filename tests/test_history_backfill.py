@@ -4,7 +4,9 @@ The UI's "Launch backfill" on the job ``period_official`` sends the GraphQL
 mutation ``launchPartitionBackfill`` with the job's partition set and the
 periods chosen; the daemon (here the real ``dagster-daemon``) turns it into
 runs. Every asset has ``backfill_policy=single_run``: two consecutive years are
-one run, and each year gets its whole release.
+one run, and each year gets its whole release. The backfill starts from a copy of
+the session's small run of 2024 and 2025 (``tests/fixtures/runs.py``): both
+periods are published again, as v2.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from pipelines.ops.backfill import period_ranges
 from pipelines.settings import REPO_ROOT, get_settings
+from tests.fixtures.runs import copy_home, small_history_run
 
 
 def test_periods_are_cut_into_ranges_of_consecutive_partitions():
@@ -62,18 +65,28 @@ def _stop(daemon: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("history_backfill")
-def test_a_backfill_launched_as_the_ui_does_publishes_each_period_whole(cri_home, small_methodology):
+@pytest.mark.xdist_group("e2e")
+def test_a_backfill_launched_as_the_ui_does_publishes_each_period_whole(tmp_path_factory, tmp_path, monkeypatch):
+    import json
+
     from dagster._core.execution.backfill import BulkActionStatus  # the backfill's status, as the UI shows it
 
-    from pipelines.demo import write_demo_data
+    from pipelines.partitions import period_partitions
+    from pipelines.publish.history import latest_version
     from pipelines.publish.verify import verify_release
 
+    shared, methodology, _ = small_history_run(tmp_path_factory)
+    home = copy_home(shared, tmp_path / "home")
+    for name, value in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
+                        "DAGSTER_HOME": home / "dagster", "CRI_METHODOLOGY": methodology}.items():
+        monkeypatch.setenv(name, str(value))
     settings = get_settings()
-    settings.ensure_dirs()
-    write_demo_data(settings.landing_dir, periods=("2024", "2025"), small=True)
+    # years come first among the partitions: 2024 and 2025 are one range, as a backfill of the two asks
+    assert period_partitions.get_partition_keys_in_range(dg.PartitionKeyRange("2024", "2025")) == ["2024", "2025"]
+    before = {p: latest_version(settings.publish_dir, p) for p in ("2024", "2025")}
+    assert before == {"2024": 1, "2025": 1}
     env = {**os.environ, "CRI_LANDING_SETTLE_SECONDS": "0", "CRI_LANDING_SENSOR_INTERVAL": "3600"}
-    log = cri_home / "daemon.log"
+    log = home / "daemon.log"
     with dg.DagsterInstance.get() as instance:
         backfill_id = _launch_backfill(instance, ["2024", "2025"])
         with open(log, "wb") as out:
@@ -93,24 +106,33 @@ def test_a_backfill_launched_as_the_ui_does_publishes_each_period_whole(cri_home
                 pytest.fail("the backfill did not finish:\n" + log.read_text(errors="replace")[-3000:])
         finally:
             _stop(daemon)
+        checks = [e.dagster_event.event_specific_data for e in instance.all_logs(
+            runs[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)] if runs else []
     # one run for the two years (single_run backfill policy), of the official job, and it succeeded
     [run] = runs
     assert run.job_name == "period_official" and run.status == dg.DagsterRunStatus.SUCCESS
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
         "2024", "2025")
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+    # the gate judged both periods in the one run
+    gate = [c for c in checks if c.check_name == "publication_gate"]
+    assert len(gate) == 1 and gate[0].passed
+    assert gate[0].metadata["periods"].value == ["2024", "2025"]
     for period in ("2024", "2025"):
-        # each period published whole: v1, every file its manifest lists there and unchanged, none missing
+        # each period published whole: v2, every file its manifest lists there and unchanged, none missing
         result = verify_release(settings.publish_dir, period)
-        assert result.ok and result.version == 1, result
-        folder = settings.publish_period_dir(period) / "v1"
+        assert result.ok and result.version == before[period] + 1 == 2, result
+        # the period's quality report is this run's, and it passed
+        report = json.loads((settings.reports_dir / period / "quality_report.json").read_text(encoding="utf-8"))
+        assert report["run_id"] == run.run_id and report["passed"] is True
+        folder = settings.publish_period_dir(period) / "v2"
         for name in ("province_ranking.parquet", "report.html", "report.pdf", "trend.parquet", "targets.parquet",
                      "release_notes.md", "manifest.json"):
             assert (folder / name).exists(), (period, name)
     # the later year's series holds the earlier one, which the same run published just before
     import pandas as pd
 
-    trend = pd.read_parquet(settings.publish_period_dir("2025") / "v1" / "trend.parquet")
+    trend = pd.read_parquet(settings.publish_period_dir("2025") / "v2" / "trend.parquet")
     assert sorted(trend["period"].unique()) == ["2024", "2025"]
 
 

@@ -275,24 +275,16 @@ def test_demo_groups_add_up_to_the_totals(tmp_path):
 
 @pytest.fixture(scope="module")
 def two_releases(tmp_path_factory):
-    from pipelines.cli import run_period
-    from pipelines.demo import write_demo_data
-    from tests.conftest import write_methodology_variant
+    """The session's small run of 2024 and 2025 with the rows by group (``tests/fixtures/runs.py``), read only."""
+    from tests.fixtures.runs import home_env, small_history_run
 
-    home = tmp_path_factory.mktemp("history") / "home"
-    methodology = write_methodology_variant(home.parent / "pcri-small.yaml", min_commune_reporting_share=0.0)
-    mp = pytest.MonkeyPatch()
-    for k, v in {"CRI_HOME": str(home), "CRI_METHODOLOGY": str(methodology),
-                 "CRI_WAREHOUSE_PATH": str(home / "warehouse.duckdb"), "DAGSTER_HOME": str(home / "dagster")}.items():
-        mp.setenv(k, v)
-    write_demo_data(home / "landing", periods=("2024", "2025"), small=True, groups=True)
-    outcomes = [run_period("2024"), run_period("2025")]
-    yield home, outcomes
-    mp.undo()
+    home, methodology, outcomes = small_history_run(tmp_path_factory)
+    with home_env(home, methodology):
+        yield home, [outcomes["2024"], outcomes["2025"]]
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("history_e2e")
+@pytest.mark.xdist_group("e2e")
 def test_release_carries_series_targets_equity_and_notes(two_releases):
     home, outcomes = two_releases
     assert all(o.published for o in outcomes)

@@ -17,22 +17,13 @@ from pipelines.methodology import load_methodology
 from pipelines.robustness import load_uncertainty
 from pipelines.robustness.engine import IndexModel, nominal_evaluation
 from pipelines.settings import DEFAULT_METHODOLOGY
-from tests.test_dbt_models import ASSIGNMENT, hand_made_rows, insert_values, make_warehouse, run_dbt
-
-MIN_INDICATOR_SHARE = 0.3  # 6 of 20 indicators have data in the hand-made rows
-
+from tests.test_dbt_models import ASSIGNMENT, MIN_INDICATOR_SHARE, built_hand_made
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pcri")
-    warehouse = make_warehouse(tmp)
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("update ref.methodology set min_indicator_share = ?", [MIN_INDICATOR_SHARE])
-    rows, _ = hand_made_rows(warehouse)
-    insert_values(warehouse, rows)
-    proc, _ = run_dbt(tmp, warehouse, "run", "--select", "+fct_province_ranking", "+fct_indicator_values",
-                      "--vars", '{"min_commune_reporting_share": 0.0}')
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    """The dbt build over the hand-made rows that ``test_dbt_models`` checks by hand (one build a session)."""
+    warehouse, _, result = built_hand_made(tmp_path_factory)
+    assert result["returncode"] == 0, result["stdout"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         values = con.execute("select period, unit_code as province_code, indicator_code, value "
                              "from marts.fct_indicator_values where unit_level = 'province'").df()

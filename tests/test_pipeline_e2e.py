@@ -1,7 +1,8 @@
 """End to end: landing files -> cri run -> published release, checked by hand.
 
 The small demo data (3 provinces, 4 communes each) is run through the real
-command path for 2024 and 2025. Expected values are computed here from the
+command path for 2024 and 2025 (once per session, shared with the series
+tests: ``tests/fixtures/runs.py``). Expected values are computed here from the
 landing CSV files with plain arithmetic, independently of the pipeline.
 """
 
@@ -16,20 +17,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.cli import main, run_period
-from pipelines.demo import SMALL_PROVINCES, write_demo_data
-from tests.conftest import write_methodology_variant
+from pipelines.cli import main
+from pipelines.demo import SMALL_PROVINCES
+from tests.fixtures.runs import copy_home, home_env, small_history_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 
 def landing_values(landing: Path, period: str) -> dict[tuple[str, str], float]:
-    """(unit_code, data_element) -> value, read straight from the CSV files."""
+    """(unit_code, data_element) -> value of the totals (not the rows by group), read straight from the CSV files."""
     values = {}
     for path in sorted((landing / period).glob("*/*.csv")):
         with path.open(encoding="utf-8-sig", newline="") as fh:
             for row in csv.DictReader(fh):
-                values[(row["unit_code"], row["data_element"])] = float(row["value"])
+                if not row.get("disaggregation"):
+                    values[(row["unit_code"], row["data_element"])] = float(row["value"])
     return values
 
 
@@ -39,17 +41,20 @@ def clip(x: float) -> float:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e") / "home"
-    methodology = write_methodology_variant(home.parent / "pcri-small.yaml", min_commune_reporting_share=0.0)
-    env = {"CRI_HOME": str(home), "CRI_METHODOLOGY": str(methodology),
-           "CRI_WAREHOUSE_PATH": str(home / "warehouse.duckdb"), "DAGSTER_HOME": str(home / "dagster")}
-    mp = pytest.MonkeyPatch()
-    for k, v in env.items():
-        mp.setenv(k, v)
-    write_demo_data(home / "landing", periods=("2024", "2025"), small=True)
-    outcomes = {p: run_period(p) for p in ("2024", "2025")}
-    yield home, outcomes
-    mp.undo()
+    """The shared small run of 2024 and 2025, read only: every path of the pipeline points at it."""
+    home, methodology, outcomes = small_history_run(tmp_path_factory)
+    with home_env(home, methodology):
+        yield home, outcomes
+
+
+@pytest.fixture
+def own_home(small_run, tmp_path, monkeypatch) -> Path:
+    """A copy of the shared small run for a test that runs the pipeline again; every path points at it."""
+    home = copy_home(small_run[0], tmp_path / "home")
+    for name, value in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
+                        "DAGSTER_HOME": home / "dagster"}.items():
+        monkeypatch.setenv(name, str(value))
+    return home
 
 
 def test_both_periods_publish(small_run):
@@ -222,8 +227,8 @@ def test_model_materializations_carry_row_counts_and_a_preview(small_run):
     assert "province_code" in meta["preview"] and "2025" in meta["preview"]
 
 
-def test_cli_run_exit_code_and_a_second_release(small_run, capsys):
-    home, _ = small_run
+def test_cli_run_exit_code_and_a_second_release(own_home, capsys):
+    home = own_home
     v1 = {p.name: p.read_bytes() for p in (home / "publish" / "2025" / "v1").iterdir()}
     assert main(["run", "--period", "2025"]) == 0
     out = capsys.readouterr().out
@@ -231,31 +236,6 @@ def test_cli_run_exit_code_and_a_second_release(small_run, capsys):
     assert {p.name: p.read_bytes() for p in (home / "publish" / "2025" / "v1").iterdir()} == v1
     assert main(["releases", "verify", "2025"]) == 0
     assert main(["run", "--period", "1999"]) == 2  # not a period
-
-
-def test_a_backfill_of_two_years_is_one_run_that_releases_both(small_run):
-    import dagster as dg
-
-    from pipelines.definitions import defs
-    from pipelines.partitions import RANGE_END, RANGE_START, period_partitions
-    from pipelines.publish.history import latest_version
-
-    home, _ = small_run
-    # years come first among the partitions: 2024 and 2025 are one range, as a backfill of the two asks
-    assert period_partitions.get_partition_keys_in_range(dg.PartitionKeyRange("2024", "2025")) == ["2024", "2025"]
-    before = {p: latest_version(home / "publish", p) for p in ("2024", "2025")}
-    job = defs.resolve_job_def("period_official")
-    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
-        result = job.execute_in_process(instance=instance, tags={RANGE_START: "2024", RANGE_END: "2025"},
-                                        raise_on_error=False)
-    assert result.success
-    for period in ("2024", "2025"):
-        assert latest_version(home / "publish", period) == before[period] + 1
-        report = json.loads((home / "reports" / period / "quality_report.json").read_text(encoding="utf-8"))
-        assert report["run_id"] == result.run_id and report["passed"] is True
-    gate = [e for e in result.get_asset_check_evaluations() if e.check_name == "publication_gate"]
-    assert len(gate) == 1 and gate[0].passed
-    assert gate[0].metadata["periods"].value == ["2024", "2025"]
 
 
 @pytest.mark.xdist_group("national")

@@ -280,7 +280,7 @@ def records_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("e2e")
+@pytest.mark.xdist_group("records")
 def test_a_run_with_a_births_extract_publishes_on_time_registration_from_records(records_run):
     home, outcome, before, summary = records_run
     assert outcome.success and outcome.published, outcome.errors
@@ -301,7 +301,7 @@ def test_a_run_with_a_births_extract_publishes_on_time_registration_from_records
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("e2e")
+@pytest.mark.xdist_group("records")
 def test_a_release_carries_no_record_identifier_or_date(records_run):
     home, outcome, _, summary = records_run
     ids = pd.read_parquet(summary.files[0]).child_id
