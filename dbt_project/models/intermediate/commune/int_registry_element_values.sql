@@ -1,12 +1,20 @@
--- Commune counts of the data elements produced by the record-level registries, by their rules:
--- births: `count` = every accepted record (LIVE_BIRTHS), `within_days` = registered at most `days`
--- days after birth (BIRTHS_REG_ONTIME). Every commune of a province the extract covers gets a value
--- (0 when none of its children is in the extract). Grain: period x commune x data element.
+-- Commune counts of the data elements produced by the record-level registries, by the rules of
+-- methodology/registries.yaml, one code path for every registry:
+--   count           every record;
+--   within_days     records whose `to` date is at most `days` days after their `from` date (births
+--                   registered within 60 days);
+--   valid_on        children with a record valid on the period's last day, under `max_age_years` then
+--                   (under-6 insured on 31 December);
+--   all_before_age  children whose birthday of `age_years` falls in the period, with a record of every code
+--                   of `codes` dated before it (all 8 antigens before the first birthday).
+-- Record rules count records; child rules count each child (subject_key) once, in the commune of their
+-- latest record that meets the rule. Every commune of a province a registry's extract covers gets a value
+-- (0 when none of its records counts). Grain: period x commune x data element.
 with
 
-births as (
+records as (
 
-    select * from {{ ref('stg_raw__registry_births') }}
+    select * from {{ ref('stg_raw__registry_records') }}
 
 ),
 
@@ -28,29 +36,118 @@ communes as (
 
 ),
 
--- one row per commune and delay: the rules then read a small table, not the records
-births_by_delay as (
+ruled as (
+
+    select
+        records.period,
+        records.registry_code,
+        records.data_element,
+        records.commune_code,
+        records.subject_key,
+        records.code,
+        registry_elements.rule,
+        registry_elements.codes,
+        coalesce(records.event_date, records.from_date) as record_date,
+        -- the first day the child is no longer under the rule's age
+        cast(records.birth_date + to_years(
+            coalesce(registry_elements.age_years, registry_elements.max_age_years)) as date) as age_day,
+        registry_elements.period_start,
+        registry_elements.period_end,
+        case registry_elements.rule
+            when 'count' then true
+            when 'within_days' then datediff('day', records.from_date, records.to_date) <= registry_elements.days
+            when 'valid_on' then records.from_date <= registry_elements.period_end
+                and coalesce(records.to_date, registry_elements.period_end) >= registry_elements.period_end
+                and records.birth_date <= registry_elements.period_end
+                and (registry_elements.max_age_years is null
+                    or cast(records.birth_date + to_years(registry_elements.max_age_years) as date)
+                        > registry_elements.period_end)
+            when 'all_before_age' then records.event_date
+                < cast(records.birth_date + to_years(registry_elements.age_years) as date)
+                and list_contains(registry_elements.codes, records.code)
+        end as meets_rule,
+
+    from records
+    inner join registry_elements
+        on records.period = registry_elements.period
+        and records.registry_code = registry_elements.registry_code
+        and records.data_element = registry_elements.data_element
+
+),
+
+-- count, within_days and a valid_on without key: one record, one unit
+record_units as (
 
     select
         period,
+        registry_code,
+        data_element,
         commune_code,
-        registration_delay_days,
-        count(*) as records,
+        count(*) filter (where meets_rule) as value,
 
-    from births
+    from ruled
+    where subject_key is null or rule in ('count', 'within_days')
     group by all
+
+),
+
+-- valid_on with key, all_before_age: one child, one unit
+subjects as (
+
+    select
+        period,
+        registry_code,
+        data_element,
+        subject_key,
+        any_value(rule) as rule,
+        arg_max(commune_code, record_date) filter (where meets_rule) as commune_code,
+        count(distinct code) filter (where meets_rule) as codes_met,
+        any_value(len(codes)) as codes_needed,
+        min(age_day) as age_day,
+        any_value(period_start) as period_start,
+        any_value(period_end) as period_end,
+
+    from ruled
+    where subject_key is not null and rule in ('valid_on', 'all_before_age')
+    group by all
+
+),
+
+subject_units as (
+
+    select
+        period,
+        registry_code,
+        data_element,
+        commune_code,
+        count(*) as value,
+
+    from subjects
+    where commune_code is not null
+        and (rule = 'valid_on'
+            or (codes_met = codes_needed and age_day between period_start and period_end))
+    group by all
+
+),
+
+units as (
+
+    select * from record_units
+    union all
+    select * from subject_units
 
 ),
 
 covered_provinces as (
 
     select distinct
-        births_by_delay.period,
+        records.period,
+        records.registry_code,
         communes.province_code,
 
-    from births_by_delay
+    from records
     inner join communes
-        on births_by_delay.commune_code = communes.unit_code
+        on records.commune_code = communes.unit_code
 
 ),
 
@@ -60,16 +157,15 @@ grid as (
         covered_provinces.period,
         communes.unit_code,
         communes.province_code,
+        registry_elements.registry_code,
         registry_elements.data_element,
-        registry_elements.rule,
-        registry_elements.days,
 
     from covered_provinces
     inner join communes
         on covered_provinces.province_code = communes.province_code
     inner join registry_elements
         on covered_provinces.period = registry_elements.period
-    where registry_elements.registry_code = 'births'
+        and covered_provinces.registry_code = registry_elements.registry_code
 
 ),
 
@@ -80,19 +176,14 @@ final as (
         grid.unit_code,
         grid.province_code,
         grid.data_element,
-        cast(coalesce(sum(
-            case
-                when grid.rule = 'count' then births_by_delay.records
-                when grid.rule = 'within_days'
-                    and births_by_delay.registration_delay_days <= grid.days then births_by_delay.records
-                else 0
-            end
-        ), 0) as double) as value,
+        cast(coalesce(sum(units.value), 0) as double) as value,
 
     from grid
-    left join births_by_delay
-        on grid.period = births_by_delay.period
-        and grid.unit_code = births_by_delay.commune_code
+    left join units
+        on grid.period = units.period
+        and grid.registry_code = units.registry_code
+        and grid.data_element = units.data_element
+        and grid.unit_code = units.commune_code
     group by all
 
 )
