@@ -136,8 +136,8 @@ def _dbt_run(home: Path) -> None:
 
     profile = yaml.safe_load((REPO / "dbt_project" / "profiles.yml").read_text(encoding="utf-8"))
     for output in profile["cri"]["outputs"].values():
-        output.setdefault("settings", {}).update(memory_limit=os.environ["CRI_DUCKDB_MEMORY_LIMIT"],
-                                                 temp_directory=(home / "tmp_dbt").as_posix())
+        # it spills to <warehouse>.tmp (a temp_directory set here would be set again on each cursor: refused)
+        output.setdefault("settings", {})["memory_limit"] = os.environ["CRI_DUCKDB_MEMORY_LIMIT"]
     folder = home / "dbt_profile"
     folder.mkdir(exist_ok=True)
     (folder / "profiles.yml").write_text(yaml.safe_dump(profile), encoding="utf-8")

@@ -143,6 +143,8 @@ def _produce(doc: dict, where: str, columns: dict[str, Column], elements: dict |
     for f in COLUMN_FIELDS:
         if doc.get(f) is not None and doc[f] not in columns:
             raise RegistryError(f"{where}: {f} must name a column of the registry, got {doc[f]!r}")
+    if len(doc.get("codes") or ()) > 63:  # a child's codes are counted as the bits of a 64-bit mask
+        raise RegistryError(f"{where}: at most 63 codes")
     if doc.get("codes") is not None and doc.get("code") in columns and columns[doc["code"]].values:
         unknown = sorted(set(map(str, doc["codes"])) - set(columns[doc["code"]].values))
         if unknown:

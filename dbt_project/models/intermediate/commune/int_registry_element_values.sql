@@ -12,7 +12,8 @@
 -- (0 when none of its records counts). Grain: period x commune x data element.
 with
 
-records as (
+-- not materialized: these read tens of millions of records once each, streamed, never copied
+records as not materialized (
 
     select * from {{ ref('stg_raw__registry_records') }}
 
@@ -36,7 +37,7 @@ communes as (
 
 ),
 
-ruled as (
+ruled as not materialized (
 
     select
         records.period,
@@ -44,15 +45,12 @@ ruled as (
         records.data_element,
         records.commune_code,
         records.subject_key,
-        records.code,
         registry_elements.rule,
-        registry_elements.codes,
+        -- the bit of the record's code among the rule's codes (all_before_age): a child's codes are a bit mask
+        coalesce(1::bigint << (list_position(registry_elements.codes, records.code) - 1), 0) as code_bit,
         coalesce(records.event_date, records.from_date) as record_date,
-        -- the first day the child is no longer under the rule's age
-        cast(records.birth_date + to_years(
-            coalesce(registry_elements.age_years, registry_elements.max_age_years)) as date) as age_day,
-        registry_elements.period_start,
-        registry_elements.period_end,
+        -- the birthday of all_before_age's age (a first birthday)
+        cast(records.birth_date + to_years(registry_elements.age_years) as date) as age_day,
         case registry_elements.rule
             when 'count' then true
             when 'within_days' then datediff('day', records.from_date, records.to_date) <= registry_elements.days
@@ -91,7 +89,8 @@ record_units as (
 
 ),
 
--- valid_on with key, all_before_age: one child, one unit
+-- valid_on with key, all_before_age: one child, one unit, in the commune of their latest record meeting
+-- the rule (a child meeting it nowhere: the commune of their latest record, counted 0 there)
 subjects as (
 
     select
@@ -99,13 +98,10 @@ subjects as (
         registry_code,
         data_element,
         subject_key,
-        any_value(rule) as rule,
-        arg_max(commune_code, record_date) filter (where meets_rule) as commune_code,
-        count(distinct code) filter (where meets_rule) as codes_met,
-        any_value(len(codes)) as codes_needed,
+        arg_max(commune_code, record_date) filter (where meets_rule) as rule_commune,
+        arg_max(commune_code, record_date) as last_commune,
+        bit_count(coalesce(bit_or(code_bit) filter (where meets_rule), 0)) as codes_met,
         min(age_day) as age_day,
-        any_value(period_start) as period_start,
-        any_value(period_end) as period_end,
 
     from ruled
     where subject_key is not null and rule in ('valid_on', 'all_before_age')
@@ -116,20 +112,26 @@ subjects as (
 subject_units as (
 
     select
-        period,
-        registry_code,
-        data_element,
-        commune_code,
-        count(*) as value,
+        subjects.period,
+        subjects.registry_code,
+        subjects.data_element,
+        coalesce(subjects.rule_commune, subjects.last_commune) as commune_code,
+        count(*) filter (where subjects.rule_commune is not null
+            and (registry_elements.rule = 'valid_on'
+                or (subjects.codes_met = len(registry_elements.codes)
+                    and subjects.age_day between registry_elements.period_start and registry_elements.period_end)))
+            as value,
 
     from subjects
-    where commune_code is not null
-        and (rule = 'valid_on'
-            or (codes_met = codes_needed and age_day between period_start and period_end))
+    inner join registry_elements
+        on subjects.period = registry_elements.period
+        and subjects.registry_code = registry_elements.registry_code
+        and subjects.data_element = registry_elements.data_element
     group by all
 
 ),
 
+-- every commune with a record of the element, with its count (0: none of its records counts)
 units as (
 
     select * from record_units
@@ -141,13 +143,13 @@ units as (
 covered_provinces as (
 
     select distinct
-        records.period,
-        records.registry_code,
+        units.period,
+        units.registry_code,
         communes.province_code,
 
-    from records
+    from units
     inner join communes
-        on records.commune_code = communes.unit_code
+        on units.commune_code = communes.unit_code
 
 ),
 
