@@ -9,8 +9,12 @@ export CRI_HOME ?= $(CURDIR)/data
 # make ui PORT=3001 HOST=0.0.0.0: another port, or reachable from other machines of the office network
 PORT   ?= 3000
 HOST   ?= 127.0.0.1
+# make bench RECORDS_REGISTRY=all: the record-level benchmark of every registry (births, health_insurance,
+# immunisation), RECORDS_ROWS records each
+RECORDS_REGISTRY ?= births
+RECORDS_ROWS ?= 10000000
 
-.PHONY: help install manifest demo demo-history demo-quick test ui bench clean
+.PHONY: help install manifest demo demo-history demo-quick test ui bench bench-records-100m clean
 
 help:
 	@echo "make demo   - set up, generate the demo's history, run 2019-2025 and the 2025 half-years, print the ranking"
@@ -18,6 +22,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)"
 	@echo "make bench  - print the benchmark figures"
+	@echo "make bench-records-100m - a decade of doses (100 million records) through the registry ingest and models"
 
 $(STAMP): pyproject.toml
 	@echo "==> Setting up $(VENV) (Python: $$($(PYTHON) --version))"
@@ -57,9 +62,13 @@ bench: manifest
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_workbook.py
-	$(BIN)/python benchmarks/bench_records.py --rows 10000000 --runs 1
+	$(BIN)/python benchmarks/bench_records.py --rows $(RECORDS_ROWS) --registry $(RECORDS_REGISTRY) --runs 1
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_tests.py
+
+# not part of make bench: it takes tens of minutes and about 10 GB of disk (docs/scaling.md)
+bench-records-100m: manifest
+	$(BIN)/python benchmarks/bench_records.py --rows 100000000 --registry immunisation --runs 1 --skip-pandas
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20251115)
     p.add_argument("--history", action="store_true", help="2019-2025 and the half-years of 2025, years before "
                    "2025 partly keyed by the units of the time")
-    p.add_argument("--records", type=int, metavar="N", help="also a births extract of N records a period (0: the demo's births)")
+    p.add_argument("--records", type=int, metavar="N", help="also registry extracts: N births a period (0: the demo's), "
+                   "insurance cards and doses in proportion")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("run", help="materialize the whole graph for a period")

@@ -1,4 +1,5 @@
-"""Synthetic record-level extracts for the demo: the civil registry's births, child by child.
+"""Synthetic record-level extracts for the demo: the civil registry's births, child by child, and the
+other registries (insurance cards, doses: ``pipelines.demo.registry_records``).
 
 ``write_demo_records`` reads the aggregate landing files the demo has just written and turns the births
 registry's data elements into records: N births per period shared between communes in proportion to
@@ -33,12 +34,13 @@ MALE_SHARE = 0.512        # sex ratio at birth about 105 boys per 100 girls
 @dataclass
 class RecordsSummary:
     files: list[Path] = field(default_factory=list)
-    records: dict[str, int] = field(default_factory=dict)
+    records: dict[str, dict[str, int]] = field(default_factory=dict)  # registry -> period -> records
     key_file: Path | None = None
 
     def __str__(self) -> str:
-        counts = ", ".join(f"{p}: {n:,}" for p, n in self.records.items())
-        return f"{len(self.files)} registry extract(s), births {counts}"
+        counts = "; ".join(f"{r} " + ", ".join(f"{p}: {n:,}" for p, n in periods.items())
+                           for r, periods in self.records.items())
+        return f"{len(self.files)} registry extract(s): {counts}"
 
 
 def _aggregates(landing_dir: Path, period: str) -> pd.DataFrame:
@@ -121,29 +123,69 @@ def ensure_key(home: Path) -> Path | None:
     return path
 
 
+# records a year per birth, nationally (8 million insured children, 20 million doses, 1.4 million births)
+PER_BIRTH = {"health_insurance": 8 / 1.4, "immunisation": 20 / 1.4}
+
+
+def _rule_element(registry: Registry, rule: str) -> str:
+    return next(p.data_element for p in registry.produces if p.rule == rule)
+
+
+def _scaled(values: pd.Series, scale: float | None) -> np.ndarray:
+    """The demo's counts (scale None), or in proportion to them, scaled."""
+    values = values.to_numpy()
+    return values.astype(np.int64) if scale is None else allocate(values, round(values.sum() * scale))
+
+
+def _registry_table(registry: Registry, rows: pd.DataFrame, period: str, n: int, scale: float | None,
+                    rng: np.random.Generator, id_base: int) -> pa.Table | None:
+    """The extract of one registry for a period, from the aggregate rows of its data elements."""
+    from pipelines.demo.registry_records import dose_records, insurance_records
+
+    if registry.code == "births":
+        births = _element(rows, _rule_element(registry, "count"))
+        births = births[births > 0]
+        on_time = (_element(rows, _rule_element(registry, "within_days")).reindex(births.index).fillna(0)
+                   / births).to_numpy()
+        counts = allocate(births.to_numpy(), n) if n else births.to_numpy().astype(np.int64)
+        return birth_records(births.index.to_numpy(), counts, on_time, period, rng, id_base=id_base)
+    if registry.code == "health_insurance":
+        insured = _element(rows, _rule_element(registry, "valid_on"))
+        insured = insured[insured > 0]
+        return insurance_records(insured.index.to_numpy(), _scaled(insured, scale), period, rng, id_base)
+    if registry.code == "immunisation":
+        rule = next(p for p in registry.produces if p.rule == "all_before_age")
+        full = _element(rows, rule.data_element)
+        full = full[full > 0]
+        counts = _scaled(full, scale)
+        doses = round((n or _element(rows, "LIVE_BIRTHS").sum()) * PER_BIRTH[registry.code])
+        return dose_records(full.index.to_numpy(), counts, tuple(rule.param("codes")), period, rng, id_base, doses)
+    return None
+
+
 def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed: int = 20251115,
-                       registry: Registry | None = None) -> RecordsSummary:
-    """Births extracts for each period (n births each; 0: as many as the demo's live births)."""
-    registry = registry or load_registries().get("births")
+                       registries: tuple[Registry, ...] | None = None) -> RecordsSummary:
+    """Extracts of every loaded registry for each period: n births each (0: as many as the demo's live
+    births), and the other registries in proportion (``PER_BIRTH``; 0: as many as the demo's counts)."""
+    registries = registries or load_registries().loaded
     landing_dir = Path(landing_dir)
     summary = RecordsSummary(key_file=ensure_key(landing_dir.parent))
-    count_element = next(p.data_element for p in registry.produces if p.rule == "count")
-    on_time_element = next(p.data_element for p in registry.produces if p.rule == "within_days")
     for index, period in enumerate(periods):
         rows = _aggregates(landing_dir, period)
         if rows.empty:
             continue
-        births = _element(rows, count_element)
-        births = births[births > 0]
-        on_time = (_element(rows, on_time_element).reindex(births.index).fillna(0) / births).to_numpy()
-        counts = allocate(births.to_numpy(), n) if n else births.to_numpy().astype(np.int64)
-        rng = np.random.default_rng([seed, index])
-        table = birth_records(births.index.to_numpy(), counts, on_time, period, rng,
-                              id_base=(int(period[:4]) % 100 * 10 + index) * 10**8)
-        path = landing_dir / period / registry.sector / f"births_{period}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd")
-        _drop_elements(rows, registry.elements)
-        summary.files.append(path)
-        summary.records[period] = table.num_rows
+        births_total = _element(rows, "LIVE_BIRTHS").sum()
+        scale = n / births_total if n and births_total else None
+        for r_index, registry in enumerate(registries):
+            rng = np.random.default_rng([seed, index, r_index])
+            id_base = ((int(period[:4]) % 100 * 10 + index) * 10 + r_index) * 10**8
+            table = _registry_table(registry, rows, period, n, scale, rng, id_base)
+            if table is None:
+                continue
+            path = landing_dir / period / registry.sector / f"{registry.files.rstrip('*')}_{period}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path, compression="zstd")
+            summary.files.append(path)
+            summary.records.setdefault(registry.code, {})[period] = table.num_rows
+        _drop_elements(rows, tuple(e for r in registries for e in r.elements))
     return summary

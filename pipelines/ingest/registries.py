@@ -26,11 +26,13 @@ REGISTRY_ASSET_KEY = dg.AssetKey(["ingest", "registries"])
     kinds={"parquet", "csv", "duckdb"},
     tags={"layer": "raw"},
     description=(
-        "Nạp sổ đăng ký theo từng trẻ (khai sinh, ...): đọc thẳng bằng DuckDB, kiểm tra từng bản ghi, mã hóa "
-        "định danh (HMAC-SHA256), ghi `raw.registry_<mã>`; bản ghi lỗi ghi vào raw.rejected_records kèm lý do.\n\n"
-        "Loads the record-level registry extracts (births, ...) declared in methodology/registries.yaml: read "
-        "straight into DuckDB, every record checked, identifiers pseudonymised with a keyed hash, accepted "
-        "records in `raw.registry_<code>`, refused ones in raw.rejected_records with the reason."
+        "Nạp sổ đăng ký theo từng trẻ (khai sinh, thẻ bảo hiểm y tế, mũi tiêm): đọc thẳng bằng DuckDB, "
+        "kiểm tra từng bản ghi, mã hóa định danh (HMAC-SHA256), ghi `raw.registry_<mã>`; bản ghi lỗi ghi vào "
+        "raw.rejected_records kèm lý do.\n\n"
+        "Loads the record-level registry extracts (births, insurance cards, doses) declared in "
+        "methodology/registries.yaml: read straight into DuckDB, every record checked, identifiers "
+        "pseudonymised with a keyed hash, accepted records in `raw.registry_<code>`, refused ones in "
+        "raw.rejected_records with the reason."
     ),
 )
 def registry_ingest(context, settings: SettingsResource, methodology: MethodologyResource,

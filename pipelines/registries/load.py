@@ -188,18 +188,28 @@ def _conditions(registry: Registry, period: str, min_date: str) -> list[tuple[st
     today = datetime.now(UTC).date().isoformat()
     for c in registry.columns:
         if c.type == "date":
-            out.append((f"{_q(c.name)} < date {_lit(min_date)} or {_q(c.name)} > date {_lit(today)}",
-                        "registry.date_out_of_range", c.name))
+            late = "" if c.future else f" or {_q(c.name)} > date {_lit(today)}"
+            out.append((f"{_q(c.name)} < date {_lit(min_date)}{late}", "registry.date_out_of_range", c.name))
     for c in registry.columns:
         if c.not_before:
             out.append((f"{_q(c.name)} < {_q(c.not_before)}", "registry.date_order", c.name))
     if registry.period_date:
-        start, end = period_bounds(period)
-        out.append((f"{_q(registry.period_date)} not between date '{start}' and date '{end}'",
-                     "registry.period_mismatch", registry.period_date))
+        out.append((_period_mismatch(registry, period), "registry.period_mismatch", registry.period_date))
     out.append((f"{_q(registry.commune)} not in (select unit_code from _registry_communes)",
                 "registry.unknown_unit", registry.commune))
     return out
+
+
+def _period_mismatch(registry: Registry, period: str) -> str:
+    """The condition of a record outside the period: its date (plus ``period_years``) not in the period,
+    or, with ``period_until``, its span from ``period_date`` to ``period_until`` (empty: open) not meeting it."""
+    start, end = period_bounds(period)
+    day = _q(registry.period_date)
+    if registry.period_until:
+        return f"{day} > date '{end}' or coalesce({_q(registry.period_until)}, date '{end}') < date '{start}'"
+    if registry.period_years:
+        day = f"cast({day} + interval {int(registry.period_years)} year as date)"
+    return f"{day} not between date '{start}' and date '{end}'"
 
 
 def _file_problem(con, path: Path, registry: Registry) -> tuple[str | None, str | None, dict[str, str]]:

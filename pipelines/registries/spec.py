@@ -29,6 +29,8 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 # rules whose date fields must name date columns
 DATE_FIELDS = ("from", "to", "birth", "date")
+# fields naming any column of the registry: `key` (the child counted once), `code` (e.g. the antigen)
+COLUMN_FIELDS = ("key", "code")
 
 
 class RegistryError(ValueError):
@@ -43,6 +45,7 @@ class Column:
     identifier: bool = False
     values: tuple[str, ...] = ()
     not_before: str | None = None
+    future: bool = False          # a date that may be after the day of loading (a card's end of validity)
     name_vi: str = ""
     name_en: str = ""
 
@@ -70,6 +73,8 @@ class Registry:
     columns: tuple[Column, ...]
     produces: tuple[Produce, ...]
     loaded: bool = True
+    period_until: str | None = None   # with period_date: its span [period_date, period_until] meets the period
+    period_years: int = 0             # the record belongs to the period of period_date plus this many years
 
     @property
     def table(self) -> str:
@@ -117,7 +122,8 @@ def _column(doc: dict, where: str) -> Column:
     return Column(name=str(doc["name"]), type=kind, required=bool(doc.get("required", False)),
                   identifier=bool(doc.get("identifier", False)),
                   values=tuple(str(v) for v in doc.get("values") or ()),
-                  not_before=doc.get("not_before"), name_vi=str(doc.get("name_vi", "")),
+                  not_before=doc.get("not_before"), future=bool(doc.get("future", False)),
+                  name_vi=str(doc.get("name_vi", "")),
                   name_en=str(doc.get("name_en", "")))
 
 
@@ -134,6 +140,15 @@ def _produce(doc: dict, where: str, columns: dict[str, Column], elements: dict |
     for f in DATE_FIELDS:
         if f in RULES[rule] and (doc[f] not in columns or columns[doc[f]].type != "date"):
             raise RegistryError(f"{where}: {f} must name a date column of the registry, got {doc[f]!r}")
+    for f in COLUMN_FIELDS:
+        if doc.get(f) is not None and doc[f] not in columns:
+            raise RegistryError(f"{where}: {f} must name a column of the registry, got {doc[f]!r}")
+    if len(doc.get("codes") or ()) > 63:  # a child's codes are counted as the bits of a 64-bit mask
+        raise RegistryError(f"{where}: at most 63 codes")
+    if doc.get("codes") is not None and doc.get("code") in columns and columns[doc["code"]].values:
+        unknown = sorted(set(map(str, doc["codes"])) - set(columns[doc["code"]].values))
+        if unknown:
+            raise RegistryError(f"{where}: codes {unknown} are not values of column {doc['code']}")
     if elements is not None:
         element = elements.get(code)
         if element is None:
@@ -154,14 +169,20 @@ def _registry(doc: dict, elements: dict | None) -> Registry:
     by_name = {c.name: c for c in columns}
     if len(by_name) != len(columns) or not columns:
         raise RegistryError(f"{where}: columns must be given, each name once")
-    for field_name in ("commune", "period_date"):
+    for field_name in ("commune", "period_date", "period_until"):
         value = doc.get(field_name)
         if value is not None and value not in by_name:
             raise RegistryError(f"{where}: {field_name} {value!r} is not one of its columns")
     if not doc.get("commune"):
         raise RegistryError(f"{where}: commune (the column with the commune code) is required")
-    if doc.get("period_date") and by_name[doc["period_date"]].type != "date":
-        raise RegistryError(f"{where}: period_date must name a date column")
+    for field_name in ("period_date", "period_until"):
+        if doc.get(field_name) and by_name[doc[field_name]].type != "date":
+            raise RegistryError(f"{where}: {field_name} must name a date column")
+    if (doc.get("period_until") or doc.get("period_years")) and not doc.get("period_date"):
+        raise RegistryError(f"{where}: period_until and period_years need period_date")
+    years = doc.get("period_years") or 0
+    if not isinstance(years, int) or isinstance(years, bool) or years < 0:
+        raise RegistryError(f"{where}: period_years must be a whole number of years, 0 or more")
     key = tuple(doc.get("key") or ())
     if not key or any(k not in by_name for k in key):
         raise RegistryError(f"{where}: key must list columns of the registry, got {list(key)}")
@@ -175,7 +196,8 @@ def _registry(doc: dict, elements: dict | None) -> Registry:
     return Registry(code=str(doc["code"]), name_vi=str(doc.get("name_vi", "")), name_en=str(doc.get("name_en", "")),
                     sector=str(doc.get("sector", "")), files=str(doc.get("files") or f"{doc['code']}*"),
                     key=key, period_date=doc.get("period_date"), commune=str(doc["commune"]),
-                    columns=tuple(columns), produces=tuple(produces), loaded=bool(doc.get("loaded", True)))
+                    columns=tuple(columns), produces=tuple(produces), loaded=bool(doc.get("loaded", True)),
+                    period_until=doc.get("period_until"), period_years=int(doc.get("period_years") or 0))
 
 
 def parse_registries(doc: dict, path: Path | None = None, methodology=None) -> Registries:

@@ -4,7 +4,9 @@
 pseudonym (``<column>`` ending ``_id`` becomes ``<stem>_key``, the first 128 bits of HMAC-SHA256 as hex);
 ``raw.rejected_records``: every refused record or file, with its check code and reason (never the
 identifier); ``raw.registry_files``: one row per extract file; ``raw.registry_elements``: the data elements
-each registry produced for a period, with the rule (what the conflict check and the dbt models read).
+each registry produced for a period, with the rule (what the conflict check and the dbt models read);
+``raw.registry_rule_inputs``: a view of the accepted records by the data element they produce, the columns
+each rule reads under the names of their roles (what the dbt models read).
 """
 
 from __future__ import annotations
@@ -73,14 +75,45 @@ def record_ddl(registry: Registry) -> str:
             f"    {cols},\n    loaded_at timestamp not null\n);")
 
 
+RULE_INPUTS = "raw.registry_rule_inputs"
+# the roles of a rule's fields (methodology/registries.yaml) -> the view's column and its type
+ROLES = {"key": ("subject_key", "varchar"), "from": ("from_date", "date"), "to": ("to_date", "date"),
+         "date": ("event_date", "date"), "birth": ("birth_date", "date"), "code": ("code", "varchar")}
+
+
+def rule_inputs_sql(registries: Registries) -> str:
+    """``raw.registry_rule_inputs``: one row per accepted record and data element its registry produces,
+    with the columns the element's rule reads under the names of their roles (``ROLES``), so that one dbt
+    model (``int_registry_element_values``) applies every rule of every registry. A view: nothing copied."""
+    parts = []
+    for registry in registries.registries:
+        by_name = {c.name: c for c in registry.columns}
+        for p in registry.produces:
+            cols = []
+            for role, (name, kind) in ROLES.items():
+                column = p.param(role)
+                value = f"cast({stored_name(by_name[column])} as {kind})" if column in by_name else f"null::{kind}"
+                cols.append(f"{value} as {name}")
+            parts.append(f"select period, '{registry.code}' as registry_code, '{p.data_element}' as data_element, "
+                         f"cast({registry.commune} as varchar) as commune_code, {', '.join(cols)} "
+                         f"from {registry.table}")
+    if not parts:
+        cols = ", ".join(f"null::{kind} as {name}" for name, kind in ROLES.values())
+        parts.append("select null::varchar as period, null::varchar as registry_code, null::varchar as data_element, "
+                     f"null::varchar as commune_code, {cols} where false")
+    return f"create or replace view {RULE_INPUTS} as\n" + "\nunion all\n".join(parts)
+
+
 def ensure_registry_tables(con: duckdb.DuckDBPyConnection, registries: Registries | None = None) -> None:
-    """Create the registry tables that do not exist yet (every declared registry, loaded or not)."""
+    """Create the registry tables that do not exist yet (every declared registry, loaded or not), and the
+    view of their records by rule."""
     registries = registries or load_registries()
     con.execute(COMMON_DDL)
     for registry in registries.registries:
         con.execute(record_ddl(registry))
+    con.execute(rule_inputs_sql(registries))
 
 
 def registry_tables(registries: Registries) -> tuple[str, ...]:
     return ("raw.rejected_records", "raw.registry_files", "raw.registry_elements",
-            *(r.table for r in registries.registries))
+            *(r.table for r in registries.registries))  # and the view RULE_INPUTS over them
