@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from pipelines.partitions import PERIOD_RE, is_period
+from pipelines.yamlfile import safe_load
 
 DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "methodology" / "reporting-calendar.yaml"
 # The periods each scheduled kind concerns: period = f"{year}{suffix}".
@@ -146,7 +147,7 @@ def load_calendar(path: str | Path | None = None) -> ReportingCalendar:
     if cached and cached[0] == key:
         return cached[1]
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_load(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CalendarError(f"{path}: not a readable UTF-8 YAML file: {exc}") from None
     calendar = parse_calendar(doc, path)

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from pipelines.checks.core import BLOCKING, WARNING, CheckResult, result_from_failures
 from pipelines.checks.keys import ASSETS
+from pipelines.yamlfile import safe_load
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
@@ -174,7 +173,7 @@ def parse_catalogue(doc: dict) -> Catalogue:
 
 @lru_cache(maxsize=1)
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
-    return parse_catalogue(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return parse_catalogue(safe_load(path.read_text(encoding="utf-8")))
 
 
 def missing_implementations(cat: Catalogue, dbt_manifest: dict | None = None) -> list[str]:

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.settings import METHODOLOGY_DIR
 from pipelines.units.names import strip_diacritics
+from pipelines.yamlfile import safe_load
 
 TEMPLATES_DIR = METHODOLOGY_DIR / "templates"
 COMMON_MAPPING = "_common.yaml"  # what every sector's mapping shares (unit columns, totals rows, breakdowns)
@@ -187,8 +186,8 @@ def load_mapping(sector: str, methodology: Any = None, directory: str | Path | N
     common = Path(directory or TEMPLATES_DIR) / COMMON_MAPPING
     if not common.exists():
         common = TEMPLATES_DIR / COMMON_MAPPING
-    doc = {**(yaml.safe_load(common.read_text(encoding="utf-8")) or {}),
-           **(yaml.safe_load(path.read_text(encoding="utf-8")) or {})}
+    doc = {**(safe_load(common.read_text(encoding="utf-8")) or {}),
+           **(safe_load(path.read_text(encoding="utf-8")) or {})}
     if doc.get("sector", sector) != sector:
         raise MappingError(f"{path}: declares sector '{doc.get('sector')}', expected '{sector}'")
     by_code = {e.code: e for e in methodology.elements_of_sector(sector) if e.kind != "unit_count"}

@@ -22,6 +22,7 @@ from pipelines.methodology.base import (
     _num,
     _req,
 )
+from pipelines.yamlfile import safe_load
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def load_commune_assessment(name: str | Path, methodology_path: Path,
     path = resolve_assessment_path(name, methodology_path)
     data = path.read_bytes()
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        doc = safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MethodologyError(f"{path}: not a readable UTF-8 YAML file: {exc}") from exc
     if not isinstance(doc, dict):

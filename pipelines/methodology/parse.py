@@ -29,6 +29,7 @@ from pipelines.methodology.base import (
 )
 from pipelines.methodology.model import Methodology, parse_value_bounds
 from pipelines.tiers import TierError, parse_tiers
+from pipelines.yamlfile import safe_load
 
 
 def parse_methodology(doc: dict[str, Any], path: Path, sha256: str) -> Methodology:
@@ -182,7 +183,7 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
 def _load_cached(path: Path) -> Methodology:
     data = path.read_bytes()
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        doc = safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MethodologyError(f"{path}: not a readable UTF-8 YAML file: {exc}") from exc
     if not isinstance(doc, dict):

@@ -21,7 +21,6 @@ from pipelines.methodology import Methodology
 from pipelines.ops.progress import say
 from pipelines.partitions import period_partitions, previous_period, run_metadata, run_periods, single_run
 from pipelines.publish import contract
-from pipelines.publish.excel import write_ranking_xlsx
 from pipelines.publish.series import history_writer
 from pipelines.publish.history import HistoryError
 from pipelines.publish.published import PUBLISHED_TABLES

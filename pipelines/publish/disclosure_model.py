@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.publish import contract
 from pipelines.publish.disclosure import DisclosureRule
+from pipelines.yamlfile import safe_load
 
 MODEL_FILE = "disclosure.yaml"
 READERS = ("none", "count", "rate", "score", "province_sum", "points_band", "pass", "total_points", "recognition",
@@ -95,7 +94,7 @@ def load_disclosure_model(methodology, path: Path | str | None = None) -> Disclo
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DisclosureModelError(f"{path}: the disclosure model file is missing") from None
-    doc = yaml.safe_load(raw.decode("utf-8")) or {}
+    doc = safe_load(raw.decode("utf-8")) or {}
     return parse_disclosure_model(doc, methodology, path, hashlib.sha256(raw).hexdigest())
 
 

@@ -42,6 +42,7 @@ from openpyxl.worksheet.worksheet import Worksheet as _Sheet
 from pipelines.methodology import Methodology
 from pipelines.files import neutralise_formulas, round_half_up, safe_text
 from pipelines.publish.published import PUBLISHED_TABLES, decimals
+from pipelines.publish.xlsx_rows import append_rows
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
 __all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]
@@ -256,8 +257,7 @@ def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:
     # text is text, whole numbers show as such: only decimals need a format
     cells = [_styled(ws, "0." + "0" * places[c] if places.get(c) else None) for c in columns]
     values = [_sheet_values(df.iloc[:, n], kind, places.get(c)) for n, (kind, c) in enumerate(zip(kinds, columns))]
-    for row in zip(*values):
-        ws.append(_row(list(row), cells))
+    append_rows(ws, zip(*values), cells)
 
 
 def _sheet_values(series: pd.Series, kind: str, places: int | None) -> list[Any]:

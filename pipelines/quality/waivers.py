@@ -29,6 +29,7 @@ import yaml
 
 from pipelines.checks.catalogue import load_catalogue
 from pipelines.checks.core import CheckResult
+from pipelines.yamlfile import safe_load
 
 REQUIRED = ("check", "reason", "approved_by", "date")
 QUOTE_UNIT = 'write the unit code in quotes (unit: "00004") so that its leading zeros are kept'
@@ -55,7 +56,7 @@ def load_waivers(path: Path) -> list[Waiver]:
     if not path.exists():
         return []
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         doc, problem = {}, f"{path.name} cannot be read: {str(exc).splitlines()[0]}"
     else:

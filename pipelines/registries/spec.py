@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.settings import METHODOLOGY_DIR
+from pipelines.yamlfile import safe_load
 
 DEFAULT_REGISTRIES = METHODOLOGY_DIR / "registries.yaml"
 REGISTRIES_ENV = "CRI_REGISTRIES"
@@ -240,7 +241,7 @@ def load_registries(path: str | Path | None = None, methodology=None) -> Registr
     """Read the registries file (default: ``CRI_REGISTRIES``, else methodology/registries.yaml)."""
     path = Path(path).resolve() if path is not None else registries_path()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RegistryError(f"{path}: not a readable UTF-8 YAML file: {exc}") from exc
     return parse_registries(doc, path, methodology)

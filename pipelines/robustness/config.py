@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pipelines.yamlfile import safe_load
 
 DEFAULTS_PATH = Path(__file__).with_name("uncertainty-defaults.yaml")
 
@@ -110,7 +110,7 @@ def _number(doc: dict, path: str) -> float:
 
 
 def default_document() -> dict[str, Any]:
-    return yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8"))["uncertainty"]
+    return safe_load(DEFAULTS_PATH.read_text(encoding="utf-8"))["uncertainty"]
 
 
 def parse_uncertainty(override: dict[str, Any] | None = None) -> UncertaintySettings:
