@@ -18,7 +18,7 @@ SDG_INDEX_SHARE = 0.80
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def _text(macro: str, /, **values) -> str:
+def method_text(macro: str, /, **values) -> str:
     """The paragraph ``macro`` of ``templates/method_notes.txt`` with its values."""
     from pipelines.templating import environment
 
@@ -31,11 +31,11 @@ def _pct(share: float) -> str:
 
 
 def province_rule_text(methodology: Any) -> str:
-    return _text("province_rule", share=_pct(float(methodology.quality.get("min_commune_reporting_share", 0.9))))
+    return method_text("province_rule", share=_pct(float(methodology.quality.get("min_commune_reporting_share", 0.9))))
 
 
 def min_share_text(methodology: Any) -> str:
-    return _text("min_share", share=_pct(float(methodology.method["min_indicator_share"])),
+    return method_text("min_share", share=_pct(float(methodology.method["min_indicator_share"])),
                  sdg_share=_pct(SDG_INDEX_SHARE))
 
 
@@ -43,7 +43,7 @@ def stricter_share_text(provinces: Iterable[Any], share: float = SDG_INDEX_SHARE
     """The ranked provinces with fewer than ``share`` of their indicators (ProvinceRow: name, rank, used, total)."""
     out = [p for p in provinces
            if p.rank is not None and p.total and (p.used or 0) / p.total + 1e-9 < share]
-    return _text("stricter_share", share=_pct(share), provinces=sorted(out, key=lambda p: p.rank))
+    return method_text("stricter_share", share=_pct(share), provinces=sorted(out, key=lambda p: p.rank))
 
 
 def criterion6_text(methodology: Any) -> str | None:
@@ -51,7 +51,7 @@ def criterion6_text(methodology: Any) -> str | None:
     criterion = next((c for c in assessment.criteria if c.code == "C06"), None) if assessment else None
     if criterion is None:
         return None
-    return _text("criterion6", name=criterion.name_vi, max_points=f"{criterion.max_points:g}",
+    return method_text("criterion6", name=criterion.name_vi, max_points=f"{criterion.max_points:g}",
                  items=[(i.name_vi, f"{i.max_points:g}") for i in criterion.items])
 
 
@@ -59,7 +59,7 @@ def commune_types_text(methodology: Any) -> str | None:
     assessment = getattr(methodology, "commune_assessment", None)
     if assessment is None:
         return None
-    return _text("commune_types", types=[(t.name_vi, f"{t.min_total_points:g}", t.default_for, t.is_default)
+    return method_text("commune_types", types=[(t.name_vi, f"{t.min_total_points:g}", t.default_for, t.is_default)
                                          for t in assessment.commune_types])
 
 
@@ -69,15 +69,15 @@ def calendar_text() -> str:
     try:
         calendar = load_calendar()
     except CalendarError as exc:
-        return _text("calendar_unreadable", error=exc)
-    return _text("calendar", lines=calendar_lines_vi(calendar), level=calendar.level.name_vi,
+        return method_text("calendar_unreadable", error=exc)
+    return method_text("calendar", lines=calendar_lines_vi(calendar), level=calendar.level.name_vi,
                  file=calendar.path.name)
 
 
 def method_note_pairs(methodology: Any) -> list[tuple[str, str]]:
     """(label, text) pairs for the method note: texts, province rule, minimum share, commune assessment, calendar."""
     pairs = [
-        ("Văn bản căn cứ", _text("sources")),
+        ("Văn bản căn cứ", method_text("sources")),
         ("Giá trị cấp tỉnh", province_rule_text(methodology)),
         ("Ngưỡng số chỉ số để xếp hạng", min_share_text(methodology)),
         ("Tiêu chuẩn 6 (xã phù hợp với trẻ em)", criterion6_text(methodology)),

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipelines import formats
 from pipelines.methodology import Indicator, Methodology
-from pipelines.publish.method_notes import method_note_pairs
+from pipelines.publish.method_notes import method_note_pairs, method_text
 from pipelines.tiers import tier_rule_texts
 
 DASH = "–"
@@ -337,41 +337,20 @@ def target_gaps(indicator_values: pd.DataFrame, methodology: Methodology, period
                                       "relative_gap"])
 
 
-# --------------------------------------------------------------------------- method text (shared with excel.py)
-
-NORMALISATION_VI = {
-    "goalposts": "Chuẩn hóa theo ngưỡng cố định (goalposts) của từng chỉ số: điểm = 100 × (giá trị − ngưỡng thấp) / "
-                 "(ngưỡng cao − ngưỡng thấp) với chỉ số càng cao càng tốt, đảo chiều với chỉ số càng thấp càng tốt, "
-                 "giới hạn trong khoảng 0–100. Ngưỡng cố định nên điểm so sánh được giữa các năm.",
-    "minmax": "Chuẩn hóa min–max: như trên, với ngưỡng là giá trị nhỏ nhất và lớn nhất giữa các đơn vị cùng cấp "
-              "trong kỳ; điểm chỉ so sánh được trong cùng một kỳ.",
-    "zscore": "Chuẩn hóa theo điểm z giữa các đơn vị cùng cấp trong kỳ, quy đổi thành 50 + 10 × z và giới hạn "
-              "trong khoảng 0–100.",
-}
-
+# ---------------------------------------------- method text (shared with excel.py); the words: templates/method_notes.txt
 
 def aggregation_text(methodology: Methodology) -> str:
     method = methodology.method
-    text = "Điểm lĩnh vực là trung bình có trọng số của điểm các chỉ số có số liệu trong lĩnh vực. "
-    if method.get("aggregation") == "geometric":
-        floor = formats.number(float(method.get("geometric_floor", 1.0)), 1)
-        return text + ("PCRI là trung bình nhân có trọng số của điểm các lĩnh vực (điểm lĩnh vực thấp hơn "
-                       f"{floor} được tính bằng {floor}), nên điểm cao ở lĩnh vực này không bù được điểm thấp ở "
-                       "lĩnh vực khác.")
-    return text + "PCRI là trung bình cộng có trọng số của điểm các lĩnh vực."
+    geometric = method.get("aggregation") == "geometric"
+    floor = formats.number(float(method.get("geometric_floor", 1.0)), 1) if geometric else ""
+    return method_text("aggregation", geometric=geometric, floor=floor)
 
 
 def ranking_rule_text(methodology: Methodology) -> str:
     method = methodology.method
-    share = float(method["min_indicator_share"])
-    per_domain = int(method.get("min_indicators_per_domain", 1))
-    decimals = int(method.get("rank_decimals", 2))
-    return (f"Tỉnh/thành phố được xếp hạng khi có số liệu cho ít nhất {formats.percent(share)} số chỉ số và mỗi "
-            "lĩnh vực "
-            f"có ít nhất {per_domain} chỉ số có số liệu; nếu không, tỉnh không được xếp hạng và lý do được ghi rõ. "
-            f"Thứ hạng 1 là tốt nhất; PCRI được so sánh sau khi làm tròn {decimals} chữ số thập phân, các tỉnh "
-            "bằng nhau cùng nhận thứ hạng cao hơn. Thay đổi thứ hạng = thứ hạng kỳ trước − thứ hạng kỳ này "
-            "(số dương: tăng hạng).")
+    return method_text("ranking_rule", share=formats.percent(float(method["min_indicator_share"])),
+                       per_domain=int(method.get("min_indicators_per_domain", 1)),
+                       decimals=int(method.get("rank_decimals", 2)))
 
 
 def tier_rule_lines(methodology: Methodology) -> list[str]:
@@ -380,18 +359,13 @@ def tier_rule_lines(methodology: Methodology) -> list[str]:
 
 
 def disclosure_text(methodology: Methodology) -> str:
-    low = int(methodology.disclosure.get("suppress_min", 1))
-    high = int(methodology.disclosure.get("suppress_max", 4))
     sensitive = [e.name_vi[:1].lower() + e.name_vi[1:] for e in methodology.data_elements if e.sensitive]
-    what = "; ".join(sensitive) if sensitive else "các nội dung nhạy cảm"
-    return (f"Số liệu cấp xã về các nội dung nhạy cảm ({what}) có giá trị từ {low} đến {high} được ẩn, cùng các tỷ "
-            "lệ tính từ chúng, để không thể nhận diện trẻ em; không có bản ghi về từng trẻ em nào được công bố.")
+    return method_text("disclosure", sensitive=sensitive, low=int(methodology.disclosure.get("suppress_min", 1)),
+                       high=int(methodology.disclosure.get("suppress_max", 4)))
 
 
-COUNTS_TEXT = ("Các số liệu được tính từ số liệu do các ngành gửi (số đếm tử số và mẫu số), theo công thức trong tệp "
-               "phương pháp: giá trị = tổng tử số / tổng mẫu số × hệ số; tỷ lệ của tỉnh được tính từ tổng số đếm "
-               "của các xã báo cáo đủ mọi số liệu của chỉ số (xem \"Giá trị cấp tỉnh\"), không lấy trung bình các "
-               "tỷ lệ.")
+def normalisation_text(methodology: Methodology) -> str:
+    return method_text("normalisation", kind=str(methodology.method.get("normalisation")))
 
 
 def method_summary(methodology: Methodology) -> list[tuple[str, str]]:
@@ -401,9 +375,8 @@ def method_summary(methodology: Methodology) -> list[tuple[str, str]]:
         ("Phương pháp", methodology.name_vi),
         ("Phiên bản phương pháp", methodology.version),
         ("Mã SHA-256 của tệp phương pháp", methodology.sha256),
-        ("Nguồn số liệu", COUNTS_TEXT),
-        ("Chuẩn hóa", NORMALISATION_VI.get(str(methodology.method.get("normalisation")),
-                                           str(methodology.method.get("normalisation")))),
+        ("Nguồn số liệu", method_text("counts")),
+        ("Chuẩn hóa", normalisation_text(methodology)),
         ("Tổng hợp", aggregation_text(methodology)),
         ("Lĩnh vực và trọng số", domains),
         ("Điều kiện xếp hạng", ranking_rule_text(methodology)),
