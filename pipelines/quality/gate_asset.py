@@ -18,6 +18,8 @@ decision again itself before it writes anything.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines.checks.catalogue import load_catalogue
@@ -35,6 +37,7 @@ GATE_STEP = "quality_gate"
 GATE_TAG = "cri/gate"  # on the run, once the gate decided: "publishable" or "blocked" (the UI's run list shows it)
 PUBLISHABLE = "Được công bố / Publishable"
 BLOCKED = "Bị chặn / Blocked"
+TEMPLATES = Path(__file__).with_name("templates")
 OPERATOR = "Cán bộ vận hành, bộ phận kỹ thuật / the operator, the technical team"
 
 
@@ -54,36 +57,32 @@ def cached_outcome(warehouse: WarehouseResource, period: str) -> GateOutcome | N
     return warehouse.run_cache().get(("gate_outcome", period))
 
 
+def _text(macro: str, /, **values) -> str:
+    """The sentence ``macro`` of ``templates/gate_decision.txt`` with its values."""
+    from pipelines.templating import environment
+
+    return str(getattr(environment(str(TEMPLATES)).get_template("gate_decision.txt").module, macro)(**values))
+
+
 def _how(period: str) -> str:
-    return (f"Các sở, ngành sửa tệp theo rejected_rows.csv và quality_report.html, gửi lại vào landing/{period}/<ngành>/, "
-            f"rồi chạy lại kỳ: cri run --period {period}. Lỗi output. và dbt. là lỗi phương pháp hoặc phần mềm: báo "
-            "bộ phận kỹ thuật. Một lỗi đã được xác nhận là đúng có thể được miễn trừ trong waivers.yaml (có người "
-            "phê duyệt). / Agencies correct their files (rejected_rows.csv, quality_report.html) and send them "
-            f"again, then re-run the period; output. and dbt. failures go to the technical team; a failure "
-            "confirmed as correct can be waived in waivers.yaml.")
+    return _text("how", period=period)
 
 
 def who_must_fix(outcome: GateOutcome, methodology) -> str:
     """The blocking failures under the agency that must fix them (or the operator), as Markdown."""
     doc = {"results": [r.to_dict() for r in outcome.results if r.blocks]}
-    lines = []
-    for owner in owners(doc, {}, methodology):  # the agency by name, its sector by code
-        who = f"{owner['agency']} ({owner['sector']})" if owner["agency"] else OPERATOR
-        items = "; ".join(f"{i['title']} [{i['code']}]" + (f" (tệp/file {', '.join(i['files'])})" if i["files"] else "")
-                          for i in owner["items"])
-        lines.append(f"- **{who}**: {items}")
-    return "\n".join(lines)
+    return "\n".join(_text("owner", who=f"{owner['agency']} ({owner['sector']})" if owner["agency"] else OPERATOR,
+                            items=owner["items"])
+                     for owner in owners(doc, {}, methodology))  # the agency by name, its sector by code
 
 
 def summary_line(outcome: GateOutcome) -> str:
     """One line: the decision, and for a blocked period the codes of its blocking failures and where to read more."""
     if outcome.passed:
-        return f"{PUBLISHABLE}: kỳ {outcome.period} đạt mọi kiểm tra chặn / every blocking check passed"
-    codes = sorted({r.code for r in outcome.results if r.blocks})
+        return _text("publishable", period=outcome.period)
     where = outcome.report_dir / "quality_report.html" if outcome.report_dir else "quality_report.html"
-    return (f"{BLOCKED}: kỳ {outcome.period} không được công bố, {len(codes)} kiểm tra chặn không đạt / period "
-            f"{outcome.period} not published, {len(codes)} blocking checks failed ({', '.join(codes)}); "
-            f"ai cần sửa gì / who must fix what: {where}")
+    return _text("blocked", period=outcome.period, codes=sorted({r.code for r in outcome.results if r.blocks}),
+                 where=where)
 
 
 def decision_metadata(outcome: GateOutcome, methodology) -> dict:
