@@ -109,7 +109,7 @@ def test_births_registry_declares_the_elements_of_the_birth_registration_indicat
     rules = {p.data_element: (p.rule, p.param("days")) for p in births.produces}
     indicator = next(i for i in load_methodology().indicators if i.code == "P5_BIRTH_REG_ONTIME")
     assert rules == {indicator.denominator[0]: ("count", None), indicator.numerator[0]: ("within_days", 60)}
-    assert [r.code for r in registries.loaded][0] == "births"
+    assert [r.code for r in registries.loaded] == ["births", "health_insurance", "immunisation"]
 
 
 def test_a_registry_producing_an_unknown_element_is_refused_with_its_name():
@@ -120,6 +120,21 @@ def test_a_registry_producing_an_unknown_element_is_refused_with_its_name():
         parse_registries(doc, methodology=load_methodology())
     doc["registries"][0]["produces"] = [{"data_element": "LIVE_BIRTHS", "rule": "within_days", "days": 60}]
     with pytest.raises(RegistryError, match="within_days needs from, to"):
+        parse_registries(doc)
+
+
+def test_a_code_listed_twice_in_a_rule_is_refused():
+    import copy
+
+    import yaml
+
+    from pipelines.settings import REPO_ROOT
+
+    doc = yaml.safe_load((REPO_ROOT / "methodology" / "registries.yaml").read_text(encoding="utf-8"))
+    parse_registries(copy.deepcopy(doc))  # as shipped: valid
+    [rule] = [p for r in doc["registries"] if r["code"] == "immunisation" for p in r["produces"]]
+    rule["codes"] = [*rule["codes"], rule["codes"][0]]  # every code must be met: a repeated one never would be
+    with pytest.raises(RegistryError, match=rf"codes \['{rule['codes'][0]}'\] listed more than once"):
         parse_registries(doc)
 
 
@@ -309,14 +324,15 @@ def test_a_release_carries_no_record_identifier_or_date(records_run):
     secrets = [v for row in firsts for c in ("child_id", "card_id") if c in row
                for v in (row[c], pseudonymise(KEY, row[c]))]
     assert len(summary.files) == 3 and len(secrets) == 8
-    files = [p for p in outcome.release_dir.rglob("*") if p.is_file()]
-    assert files
+    # the release, and what the operator and the agencies read beside it: the quality report and the run's logs
+    files = [p for folder in (outcome.release_dir, home / "reports" / "2025") for p in folder.rglob("*") if p.is_file()]
+    assert files and any(p.name == "quality_report.json" for p in files)
     for path in files:
         if path.suffix == ".parquet":
             df = pd.read_parquet(path)
             assert not RECORD_COLUMNS & set(df.columns), path.name
             text = df.astype(str).to_csv()
-        elif path.suffix in (".csv", ".json", ".md", ".html", ".txt"):
+        elif path.suffix in (".csv", ".json", ".jsonl", ".md", ".html", ".txt", ".log"):
             text = path.read_text(encoding="utf-8-sig")
         else:
             continue

@@ -274,3 +274,34 @@ def test_demo_scales_the_other_registries_with_the_births_asked():
     assert doses.num_rows == 15_000
     cards = insurance_records(np.array([C1]), np.array([600]), "2025", rng, 0).to_pandas()
     assert 600 < len(cards) < 800  # one expired card for about six valid ones
+
+
+def test_an_outdated_registry_table_is_made_again_when_empty_and_refused_in_a_sentence_when_not():
+    """A warehouse made by an earlier declaration (cards with ``card_valid_from``, no ``card_key``)."""
+    from pipelines.registries.spec import RegistryError
+    from pipelines.registries.tables import ensure_registry_tables
+
+    old = ("create table raw.registry_health_insurance (period varchar not null, source_file varchar not null, "
+           "file_sha256 varchar not null, row_number bigint not null, child_key varchar, card_valid_from date, "
+           "commune_code varchar, loaded_at timestamp not null)")
+
+    def columns(con) -> list[str]:
+        return [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'registry_health_insurance' order by ordinal_position").fetchall()]
+
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(old)
+    ensure_registry_tables(con)  # empty: made again with the declared columns, and the view reads it
+    assert columns(con)[4:6] == ["card_key", "child_key"] and "valid_from" in columns(con)
+    assert con.execute("select count(*) from raw.registry_rule_inputs").fetchone()[0] == 0
+
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(old)
+    con.execute("insert into raw.registry_health_insurance values "
+                "('2024', 'a.csv', 'x', 1, 'k', date '2024-01-01', '00004', now())")
+    with pytest.raises(RegistryError, match=r"raw\.registry_health_insurance holds records .* Nothing was changed"):
+        ensure_registry_tables(con)
+    assert con.execute("select count(*) from raw.registry_health_insurance").fetchone()[0] == 1  # kept

@@ -7,7 +7,7 @@ formatting and style ids) one row element at a time. A row holding anything else
 plain text (a formula, an error code, a date) goes through openpyxl's own path, unchanged.
 
 It relies on how openpyxl 3.1 streams a write-only sheet (``WriteOnlyWorksheet._values_to_row`` and the
-``write_row`` of its writer), the version pinned by the project; tests/test_report.py compares the two paths.
+``write_row`` of its writer), the version pinned by the project; tests/test_xlsx_rows.py compares the two paths.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.registries.spec import Column, Registries, Registry, load_registries
+from pipelines.registries.spec import Column, Registries, Registry, RegistryError, load_registries
 
 SQL_TYPES = {"varchar": "varchar", "date": "date", "integer": "bigint"}
 
@@ -110,8 +110,31 @@ def ensure_registry_tables(con: duckdb.DuckDBPyConnection, registries: Registrie
     registries = registries or load_registries()
     con.execute(COMMON_DDL)
     for registry in registries.registries:
+        _drop_if_outdated(con, registry)
         con.execute(record_ddl(registry))
     con.execute(rule_inputs_sql(registries))
+
+
+def _drop_if_outdated(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """A registry table made for other columns than the declaration's (an earlier version of
+    methodology/registries.yaml): dropped when it holds no record, so that it is made again; refused with a
+    sentence when it holds records, which are never dropped silently."""
+    schema, name = registry.table.split(".")
+    have = [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, name]).fetchall()]
+    want = ["period", "source_file", "file_sha256", "row_number", *(stored_name(c) for c in registry.columns),
+            "loaded_at"]
+    if not have or have == want:
+        return
+    if con.execute(f"select count(*) from {registry.table}").fetchone()[0] == 0:
+        con.execute(f"drop view if exists {RULE_INPUTS}")
+        con.execute(f"drop table {registry.table}")
+        return
+    raise RegistryError(
+        f"{registry.table} holds records with the columns {', '.join(have)}, but methodology/registries.yaml now "
+        f"declares {', '.join(want)} for the registry '{registry.code}'. Nothing was changed: export the records "
+        f"if they are still needed, drop the table ({registry.table}) and load the period's extracts again.")
 
 
 def registry_tables(registries: Registries) -> tuple[str, ...]:

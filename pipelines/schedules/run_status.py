@@ -160,7 +160,8 @@ def _notify_run(context) -> None:
     monitor_all_code_locations=True,
     minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Thông báo bản công bố mới và báo cáo nháp / notifies new releases and draft quality reports.",
+    description=("Thông báo bản công bố mới, công bố bị chặn và báo cáo nháp / notifies new releases, blocked "
+                 "publications (a blocked period ends as a successful run) and draft quality reports."),
 )
 def notify_on_success(context: dg.RunStatusSensorContext):
     _notify_run(context)
@@ -171,7 +172,7 @@ def notify_on_success(context: dg.RunStatusSensorContext):
     monitor_all_code_locations=True,
     minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Thông báo lần chạy lỗi và công bố bị chặn / notifies failed runs and blocked publications.",
+    description="Thông báo lần chạy lỗi / notifies failed runs.",
 )
 def notify_on_failure(context: dg.RunFailureSensorContext):
     _notify_run(context)

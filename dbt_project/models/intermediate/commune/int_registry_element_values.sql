@@ -98,8 +98,8 @@ subjects as (
         registry_code,
         data_element,
         subject_key,
-        arg_max(commune_code, record_date) filter (where meets_rule) as rule_commune,
-        arg_max(commune_code, record_date) as last_commune,
+        arg_max(commune_code, (record_date, commune_code)) filter (where meets_rule) as rule_commune,
+        arg_max(commune_code, (record_date, commune_code)) as last_commune,
         bit_count(coalesce(bit_or(code_bit) filter (where meets_rule), 0)) as codes_met,
         min(age_day) as age_day,
 
