@@ -93,13 +93,18 @@
         sum({{ domains }}.indicators_total) as indicators_total,
         count({{ domains }}.domain_shortfall) as domains_short,
         string_agg({{ domains }}.domain_shortfall, '; ' order by {{ domains }}.domain_ordinal) as domain_shortfalls,
-        sum({{ domains }}.domain_weight * {{ domains }}.score) filter (where {{ domains }}.score is not null)
-            / nullif(sum({{ domains }}.domain_weight) filter (where {{ domains }}.score is not null), 0)
+        {#- summed in domain order: a parallel sum's order would move the last bit from one run to the next #}
+        sum({{ domains }}.domain_weight * {{ domains }}.score order by {{ domains }}.domain_ordinal)
+            filter (where {{ domains }}.score is not null)
+            / nullif(sum({{ domains }}.domain_weight order by {{ domains }}.domain_ordinal)
+                filter (where {{ domains }}.score is not null), 0)
             as index_arithmetic,
         exp(
-            sum({{ domains }}.domain_weight * ln(greatest({{ domains }}.score, {{ domains }}.geometric_floor)))
+            sum({{ domains }}.domain_weight * ln(greatest({{ domains }}.score, {{ domains }}.geometric_floor))
+                order by {{ domains }}.domain_ordinal)
                 filter (where {{ domains }}.score is not null)
-            / nullif(sum({{ domains }}.domain_weight) filter (where {{ domains }}.score is not null), 0)
+            / nullif(sum({{ domains }}.domain_weight order by {{ domains }}.domain_ordinal)
+                filter (where {{ domains }}.score is not null), 0)
         ) as index_geometric,
 {%- endmacro %}
 

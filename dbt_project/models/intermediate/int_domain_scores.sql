@@ -23,8 +23,9 @@ aggregated as (
         unit_code,
         province_code,
         domain_code,
-        sum(indicator_weight * score) filter (where score is not null)
-            / nullif(sum(indicator_weight) filter (where score is not null), 0) as score,
+        -- summed in a fixed order: a parallel sum's order moves the last bit from one run to the next
+        sum(indicator_weight * score order by indicator_code) filter (where score is not null)
+            / nullif(sum(indicator_weight order by indicator_code) filter (where score is not null), 0) as score,
         count(score) as indicators_used,
         count(*) as indicators_total,
 

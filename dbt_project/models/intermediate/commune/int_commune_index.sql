@@ -86,8 +86,11 @@ domain_scores as (
         commune_scores.domain_code,
         domains.domain_weight,
         domains.domain_ordinal,
-        sum(commune_scores.indicator_weight * commune_scores.score) filter (where commune_scores.score is not null)
-            / nullif(sum(commune_scores.indicator_weight) filter (where commune_scores.score is not null), 0)
+        -- summed in a fixed order: a parallel sum's order moves the last bit from one run to the next
+        sum(commune_scores.indicator_weight * commune_scores.score order by commune_scores.indicator_code)
+            filter (where commune_scores.score is not null)
+            / nullif(sum(commune_scores.indicator_weight order by commune_scores.indicator_code)
+                filter (where commune_scores.score is not null), 0)
             as score,
         count(commune_scores.score) as indicators_used,
         count(*) as indicators_total,
