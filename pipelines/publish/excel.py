@@ -42,7 +42,7 @@ from openpyxl.worksheet.worksheet import Worksheet as _Sheet
 from pipelines.methodology import Methodology
 from pipelines.files import neutralise_formulas, round_half_up, safe_text
 from pipelines.publish.published import PUBLISHED_TABLES, decimals
-from pipelines.publish.xlsx_rows import append_rows
+from pipelines.publish.xlsx_rows import append_rows, styled_row
 from pipelines.publish.report import as_float, as_int, as_text, method_summary, tier_styles, write_bytes_atomic
 
 __all__ = ["write_ranking_xlsx", "RANKING_SHEET", "DOMAIN_SHEET", "NOTES_SHEET"]
@@ -127,16 +127,6 @@ def _styled(ws: Worksheet, number_format: str | None, **style: Any) -> WriteOnly
     return cell
 
 
-def _row(values: list[Any], cells: list[WriteOnlyCell | None]) -> list[Any]:
-    """A row to append: a plain value as is, a styled column's value in its cell (written when appended)."""
-    out = list(values)
-    for n, cell in enumerate(cells):
-        if cell is not None:
-            cell.value = values[n]
-            out[n] = cell
-    return out
-
-
 def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], kinds: list[str],
                  widths: dict[int, float] | None = None, special: dict[int, dict[Any, WriteOnlyCell]] | None = None,
                  header_height: float = 32) -> None:
@@ -152,7 +142,7 @@ def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], kinds
         cells = plain
         if special:
             cells = [special.get(n, {}).get(v, c) for n, (v, c) in enumerate(zip(values, plain))]
-        ws.append(_row(values, cells))
+        ws.append(styled_row(values, cells))
 
 
 def _fit_columns(ws: Worksheet, headers: list[str], rows: list[list[Any]], fixed: dict[int, float]) -> None:
@@ -239,7 +229,7 @@ def _notes_sheet(ws: Worksheet, ranking: pd.DataFrame, methodology: Methodology)
         # wrapped text: set the height, since not every spreadsheet program fits it on opening
         lines = max(math.ceil(len(as_text(v)) / (widths[c] - 2)) for v, c in zip(values, widths))
         ws.row_dimensions[n].height = 15 * max(lines, 1)
-        ws.append(_row(values, [label_cell, text_cell]))
+        ws.append(styled_row(values, [label_cell, text_cell]))
 
 
 def _table_sheet(ws: Worksheet, name: str, df: pd.DataFrame) -> None:

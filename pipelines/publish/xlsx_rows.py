@@ -65,7 +65,7 @@ def _cell(ref: str, value: Any, style: str | None) -> str:
 
 @contextmanager
 def _fast_rows(ws: WriteOnlyWorksheet, cells: list[WriteOnlyCell | None]):
-    """While open, ``ws.append(values)`` writes ``values`` as ``ws.append(_row(values, cells))`` would."""
+    """While open, ``ws.append(values)`` writes ``values`` as ``ws.append(styled_row(values, cells))`` would."""
     ws._get_writer()
     writer = ws._writer
     styles = [None if c is None or not c.has_style else f"{c.style_id}" for c in cells]
@@ -80,7 +80,7 @@ def _fast_rows(ws: WriteOnlyWorksheet, cells: list[WriteOnlyCell | None]):
             xml = "".join([_cell(letter + n, value, style) for letter, value, style in zip(letters, values, styles)
                            if value is not None or style is not None])
         except _Unusual:
-            original_write(xf, original_values(_openpyxl_row(values, cells), row_idx), row_idx)
+            original_write(xf, original_values(styled_row(values, cells), row_idx), row_idx)
             return
         row = fromstring(f"<row>{xml}</row>")
         row.attrib.update(attrs)
@@ -93,7 +93,8 @@ def _fast_rows(ws: WriteOnlyWorksheet, cells: list[WriteOnlyCell | None]):
         writer.write_row, ws._values_to_row = original_write, original_values
 
 
-def _openpyxl_row(values: list[Any], cells: list[WriteOnlyCell | None]) -> list[Any]:
+def styled_row(values: list[Any], cells: list[WriteOnlyCell | None]) -> list[Any]:
+    """A row to append: a plain value as is, a styled column's value in its cell (written when appended)."""
     out = list(values)
     for n, cell in enumerate(cells):
         if cell is not None:
