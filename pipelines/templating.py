@@ -45,3 +45,8 @@ def environment(folder: str) -> Environment:
 
 def render(folder: Path, template: str, **context) -> str:
     return environment(str(folder)).get_template(template).render(**context)
+
+
+def render_macro(folder: Path, template: str, macro: str, /, **values) -> str:
+    """One macro of a template (a sentence or a paragraph kept with others of its kind), with its values."""
+    return str(getattr(environment(str(folder)).get_template(template).module, macro)(**values))

@@ -20,9 +20,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 def method_text(macro: str, /, **values) -> str:
     """The paragraph ``macro`` of ``templates/method_notes.txt`` with its values."""
-    from pipelines.templating import environment
+    from pipelines.templating import render_macro  # Jinja2 and Babel, loaded when a text is first needed
 
-    return str(getattr(environment(str(TEMPLATES)).get_template("method_notes.txt").module, macro)(**values))
+    return render_macro(TEMPLATES, "method_notes.txt", macro, **values)
 
 
 def _pct(share: float) -> str:

@@ -59,9 +59,9 @@ def cached_outcome(warehouse: WarehouseResource, period: str) -> GateOutcome | N
 
 def _text(macro: str, /, **values) -> str:
     """The sentence ``macro`` of ``templates/gate_decision.txt`` with its values."""
-    from pipelines.templating import environment
+    from pipelines.templating import render_macro  # Jinja2 and Babel, loaded when a text is first needed
 
-    return str(getattr(environment(str(TEMPLATES)).get_template("gate_decision.txt").module, macro)(**values))
+    return render_macro(TEMPLATES, "gate_decision.txt", macro, **values)
 
 
 def _how(period: str) -> str:
