@@ -10,6 +10,7 @@ problem is one sentence naming the registry and the field.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def _produce(doc: dict, where: str, columns: dict[str, Column], elements: dict |
             raise RegistryError(f"{where}: {f} must name a column of the registry, got {doc[f]!r}")
     if len(doc.get("codes") or ()) > 63:  # a child's codes are counted as the bits of a 64-bit mask
         raise RegistryError(f"{where}: at most 63 codes")
-    repeated = sorted({str(c) for c in doc.get("codes") or () if list(map(str, doc["codes"])).count(str(c)) > 1})
+    repeated = sorted(c for c, n in Counter(map(str, doc.get("codes") or ())).items() if n > 1)
     if repeated:  # the rule asks for every code: a code listed twice could never be met
         raise RegistryError(f"{where}: codes {repeated} listed more than once")
     if doc.get("codes") is not None and doc.get("code") in columns and columns[doc["code"]].values:
