@@ -91,7 +91,8 @@ def test_a_version_published_meanwhile_is_audited_with_the_files(tmp_path):
     _write(tmp_path / "v1", earlier)
     _write(tmp_path / "v2", done.tables)
     result = audit_release_folder(tmp_path / "v2", M, MODEL, period_dir=tmp_path, version=2, memo=done.memo)
-    assert result.reused == 0 and interval(result, "A") == (2, 2) and not result.ok  # every key has v1 now
+    # province 01 says the same in v1 and v2: read once, as protection audited it; 02 is solved with v1
+    assert result.reused == 1 and interval(result, "A") == (2, 2) and not result.ok
 
 
 def test_the_fingerprint_reads_values_as_the_audit_does():
@@ -121,3 +122,32 @@ def test_an_empty_memo_gives_the_audit_without_one():
     assert interval(plain, "P") == interval(first, "P") == interval(again, "P") == (1, 1)
     pd.testing.assert_frame_equal(first.cells, plain.cells)
     pd.testing.assert_frame_equal(again.cells, plain.cells)
+
+
+# several versions of the period: S hides P and R (P + R = 12 - 6 = 6); T hides P and Q, publishing R = 5
+S = {"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, True)}
+T = {"P": (1, 5000, True), "Q": (6, 5000, True), "R": (5, 5000, False)}
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_versions_that_repeat_another_give_the_audit_of_every_version(exact):
+    two = _in("02", release(TWO))
+    same = [_both(_in("01", release(S)), two) for _ in range(4)]  # published four times with the same figures
+    full, short = (audit_tables(same, M, MODEL, exact=exact, distinct=d) for d in (False, True))
+    assert interval(short, "P") == interval(full, "P") == (0, 6) and interval(short, "A") == (0, 5)
+    assert short.ok and full.ok
+    # S, T, S, T: together R = 5 (T), Q = 6 (S), so P = 12 - 6 - 5 = 1 whatever the repeats
+    mixed = [_both(_in("01", release(v)), two) for v in (S, T, S, T)]
+    full, short = (audit_tables(mixed, M, MODEL, exact=exact, distinct=d) for d in (False, True))
+    assert interval(short, "P") == interval(full, "P") == (1, 1) and interval(short, "Q") == (6, 6)
+    pd.testing.assert_frame_equal(short.exposed, full.exposed)
+    if exact:  # every interval exact: the same cell by cell
+        pd.testing.assert_frame_equal(short.cells, full.cells)
+
+
+def test_a_correction_between_repeated_versions_is_still_read():
+    # S, then T (a correction), then S again as the release: T's R = 5 is still known, P = 1
+    versions = [_in("01", release(v)) for v in (S, T, S)]
+    short = audit_tables(versions, M, MODEL)
+    assert interval(short, "P") == (1, 1) and not short.ok
+    assert audit_tables([versions[0], versions[2]], M, MODEL).ok  # without T: P + R = 6, 0 to 6

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pipelines.publish.disclosure_lp import EPS, Problem as _Problem
-from pipelines.publish.disclosure_memo import AuditMemo, province_fingerprints, province_key, spec_fingerprint
+from pipelines.publish.disclosure_memo import (AuditMemo, distinct_versions, province_fingerprints, province_key,
+                                              spec_fingerprint)
 from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_model
 
 # the wording of a hidden criterion in a coarsened reason: says nothing about met or not
@@ -490,6 +491,7 @@ def audit_tables(
     primary_counts: Mapping[tuple[str, str], int] | None = None,
     exact: bool = False,
     memo: AuditMemo | None = None,
+    distinct: bool = True,
 ) -> AuditResult:
     """Audit the last of ``releases`` (the others: earlier versions of the same period, oldest first).
 
@@ -499,6 +501,8 @@ def audit_tables(
     solutions found on the way is not solved alone (exposed cells always get their exact interval).
     ``memo``: province audits kept under a hash of everything they read, reused where it matches
     (:mod:`pipelines.publish.disclosure_memo`); the new ones are added to it.
+    ``distinct``: a version of a province that repeats another (the same rows) is audited once
+    (:func:`~pipelines.publish.disclosure_memo.distinct_versions`).
     """
     started = time.perf_counter()
     model = model or load_disclosure_model(methodology)
@@ -509,20 +513,22 @@ def audit_tables(
     rows, notes, solves, reused = [], [], 0, 0
     enough = None if exact else model.min_values
     split: list[dict[str, _Version]] = []  # split when a province is solved (not when every one is reused)
-    if memo is not None:
-        spec_fp = spec_fingerprint(spec, model.rule)
-        prints = [province_fingerprints(t, AUDITED_TABLES) for t in releases]
+    spec_fp = spec_fingerprint(spec, model.rule)
+    prints = [province_fingerprints(t, AUDITED_TABLES) for t in releases] if memo is not None or distinct else []
     for prov in sorted(wanted):
         known = {e: n for (pv, e), n in (primary_counts or {}).items() if pv == prov}
         # a version holding no row of the province says nothing of it (the audit does not read it)
-        key = None if memo is None else province_key(spec_fp, [f[prov] for f in prints if prov in f], known, enough)
+        held = [i for i, f in enumerate(prints) if prov in f] if prints else list(range(len(releases)))
+        if distinct:
+            held = distinct_versions(held, [prints[i][prov] for i in held])
+        key = None if memo is None else province_key(spec_fp, [prints[i][prov] for i in held], known, enough)
         kept = None if key is None else memo.get(key)
         if kept is not None:
             found, n, note = kept
             reused += 1
         else:
             split = split or [_split(t, spec) for t in releases]
-            versions = [s[prov] for s in split if prov in s]
+            versions = [split[i][prov] for i in held if prov in split[i]]
             found, n, note = _audit_province(prov, versions, spec, known, model.rule, enough)
             if key is not None:
                 memo.put(key, found, n, note)

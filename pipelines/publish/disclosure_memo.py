@@ -18,6 +18,11 @@ order, each value as the audit reads it, whatever the column's dtype (floats has
 Arrow or object): ``3``, ``3.0`` and ``True`` differ, text is compared exactly, an empty value (None, NA,
 NaN) is one value (the audit treats them alike). So two inputs that the audit could treat differently never
 share a hash; the same values read back from Parquet, in other dtypes, do.
+
+:func:`distinct_versions`: a version of a province that repeats another one (the same hash) adds the same
+constraints again, on the same counts (its own band choices are copies of the other's), so the counts a
+reader can reach are the same; the audit reads it once. A period published again with the same figures
+then costs what its first version cost.
 """
 
 from __future__ import annotations
@@ -133,6 +138,17 @@ def spec_fingerprint(spec, rule) -> str:
     """The content hash of what the methodology and the disclosure model tell the audit."""
     content = (spec.indicators, spec.criteria, spec.elements, sorted(spec.sensitive), spec.denominator_of, rule)
     return hashlib.sha256(repr(content).encode("utf-8")).hexdigest()
+
+
+def distinct_versions(versions: Sequence, fingerprints: Sequence[str]) -> list:
+    """``versions`` without those that repeat another (same fingerprint), in order; the last one (the release
+    audited) is always kept, last."""
+    keep, seen = [], {fingerprints[-1]}
+    for v, fp in zip(versions[:-1], fingerprints[:-1]):
+        if fp not in seen:
+            seen.add(fp)
+            keep.append(v)
+    return [*keep, versions[-1]]
 
 
 def province_key(spec_fp: str, fingerprints: Sequence[str], known: Mapping[str, int] | None,
