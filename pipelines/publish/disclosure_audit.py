@@ -512,7 +512,7 @@ def audit_tables(
     wanted = current if provinces is None else set(provinces) & current
     rows, notes, solves, reused = [], [], 0, 0
     enough = None if exact else model.min_values
-    split: list[dict[str, _Version]] = []  # split when a province is solved (not when every one is reused)
+    split: dict[int, dict[str, _Version]] = {}  # a version is split when a province solved reads it
     spec_fp = spec_fingerprint(spec, model.rule)
     prints = [province_fingerprints(t, AUDITED_TABLES) for t in releases] if memo is not None or distinct else []
     for prov in sorted(wanted):
@@ -527,7 +527,8 @@ def audit_tables(
             found, n, note = kept
             reused += 1
         else:
-            split = split or [_split(t, spec) for t in releases]
+            for i in held:
+                split[i] = split[i] if i in split else _split(releases[i], spec)
             versions = [split[i][prov] for i in held if prov in split[i]]
             found, n, note = _audit_province(prov, versions, spec, known, model.rule, enough)
             if key is not None:
