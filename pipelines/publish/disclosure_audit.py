@@ -23,6 +23,7 @@ each version is audited alone. A cell is *exposed* when fewer than ``min_values`
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -42,6 +43,7 @@ from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_
 NEUTRAL_VI = "không công bố điểm và kết quả đạt (bảo mật số liệu)"
 TOTAL_CLAUSE = re.compile(r"Tổng điểm")
 DEFAULT_CAP = 100_000  # the largest count a reader must consider where no population bounds it
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -537,6 +539,9 @@ def audit_tables(
         solves += n
         if note:
             notes.append(note)
+    if memo is not None:
+        log.info("disclosure audit: %d of %d provinces as audited before (the same rows, versions and model)",
+                 reused, len(wanted))
     cells = pd.DataFrame(rows, columns=["province_code", "commune_code", "element", "low", "high", "values"])
     # narrowed: fewer possible values than the suppression range holds (4 for 1 to 4)
     cells["narrowed"] = cells["values"].notna() & (
