@@ -18,7 +18,9 @@ one), solved for ``min x`` and ``max x`` of each hidden cell by HiGHS (:func:`sc
   count in the suppression range (the others: 0, or more than the range).
 
 Earlier versions share the variables of the current one; where they contradict each other (a correction),
-each version is audited alone. A cell is *exposed* when fewer than ``min_values`` values remain.
+each version is audited alone. A cell is *exposed* when fewer than ``min_values`` values remain. A version of
+a province that repeats another is read once, and a province audited before on exactly the same rows is taken
+from the memo given (:mod:`pipelines.publish.disclosure_memo`).
 """
 
 from __future__ import annotations
