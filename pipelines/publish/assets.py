@@ -67,7 +67,8 @@ def release_contract_check(con: duckdb.DuckDBPyConnection, period: str, m: Metho
     cache, settings = _step_resources()
     try:
         # protected as they will be published (disclosure audit over every earlier version of the period): a
-        # release that cannot be protected blocks here; the audit of the written files runs again at publication
+        # release that cannot be protected blocks here; the audit of the written files at publication takes each
+        # province whose files say exactly what was audited here from this audit (protection.memo)
         from pipelines.publish.disclosure_audit import earlier_versions
 
         built = build_release_tables(con, period, m,

@@ -18,11 +18,14 @@ one), solved for ``min x`` and ``max x`` of each hidden cell by HiGHS (:func:`sc
   count in the suppression range (the others: 0, or more than the range).
 
 Earlier versions share the variables of the current one; where they contradict each other (a correction),
-each version is audited alone. A cell is *exposed* when fewer than ``min_values`` values remain.
+each version is audited alone. A cell is *exposed* when fewer than ``min_values`` values remain. A version of
+a province that repeats another is read once, and a province audited before on exactly the same rows is taken
+from the memo given (:mod:`pipelines.publish.disclosure_memo`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -34,12 +37,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pipelines.publish.disclosure_lp import EPS, Problem as _Problem
+from pipelines.publish.disclosure_memo import (AuditMemo, distinct_versions, province_fingerprints, province_key,
+                                              spec_fingerprint)
 from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_model
 
 # the wording of a hidden criterion in a coarsened reason: says nothing about met or not
 NEUTRAL_VI = "không công bố điểm và kết quả đạt (bảo mật số liệu)"
 TOTAL_CLAUSE = re.compile(r"Tổng điểm")
 DEFAULT_CAP = 100_000  # the largest count a reader must consider where no population bounds it
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,6 +57,7 @@ class AuditResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     solves: int = 0
+    reused: int = 0  # provinces whose audit was taken from a memo (see disclosure_memo), not solved again
 
     @property
     def exposed(self) -> pd.DataFrame:
@@ -179,6 +186,14 @@ class _Version:
     denominators: dict[tuple[str, str], float]  # (commune, indicator) -> published denominator
 
 
+def _provinces(tables: Mapping[str, pd.DataFrame], spec: _Spec) -> set[str]:
+    """The provinces a version speaks of to the audit (those :func:`_split` returns)."""
+    iv = tables["indicator_values"]
+    sens = iv[iv["indicator_code"].isin(list(spec.indicators))]
+    ca = tables.get("commune_assessment", pd.DataFrame(columns=["province_code"]))
+    return set(sens["province_code"].dropna().astype(str)) | set(ca["province_code"].dropna().astype(str))
+
+
 def _split(tables: Mapping[str, pd.DataFrame], spec: _Spec) -> dict[str, _Version]:
     iv = tables["indicator_values"]
     sens = iv[iv["indicator_code"].isin(list(spec.indicators))]
@@ -186,7 +201,7 @@ def _split(tables: Mapping[str, pd.DataFrame], spec: _Spec) -> dict[str, _Versio
     ca = tables.get("commune_assessment", pd.DataFrame(columns=["province_code"]))
     cr = tables.get("commune_ranking", pd.DataFrame(columns=["province_code"]))
     out: dict[str, _Version] = {}
-    for prov in sorted(set(sens["province_code"].dropna().astype(str)) | set(ca["province_code"].dropna().astype(str))):
+    for prov in sorted(_provinces(tables, spec)):
         out[prov] = _Version(pd.DataFrame(), pd.DataFrame(), {}, {}, {})
     for prov, g in sens.groupby(sens["province_code"].astype(str)):
         out[prov].communes = g[g["unit_level"] == "commune"]
@@ -479,6 +494,8 @@ def audit_tables(
     provinces: Iterable[str] | None = None,
     primary_counts: Mapping[tuple[str, str], int] | None = None,
     exact: bool = False,
+    memo: AuditMemo | None = None,
+    distinct: bool = True,
 ) -> AuditResult:
     """Audit the last of ``releases`` (the others: earlier versions of the same period, oldest first).
 
@@ -486,29 +503,53 @@ def audit_tables(
     work out, given to the audit so that it attacks as that reader (None: a reader without it).
     ``exact``: the exact interval of every cell; otherwise a cell shown to keep ``min_values`` values by the
     solutions found on the way is not solved alone (exposed cells always get their exact interval).
+    ``memo``: province audits kept under a hash of everything they read, reused where it matches
+    (:mod:`pipelines.publish.disclosure_memo`); the new ones are added to it.
+    ``distinct``: a version of a province that repeats another (the same rows) is audited once
+    (:func:`~pipelines.publish.disclosure_memo.distinct_versions`).
     """
     started = time.perf_counter()
     model = model or load_disclosure_model(methodology)
     spec = _spec(methodology, model)
     releases = list(releases) if model.earlier_versions else list(releases)[-1:]
-    split = [_split(t, spec) for t in releases]
-    wanted = set(split[-1]) if provinces is None else set(provinces) & set(split[-1])
-    rows, notes, solves = [], [], 0
+    current = _provinces(releases[-1], spec)
+    wanted = current if provinces is None else set(provinces) & current
+    rows, notes, solves, reused = [], [], 0, 0
+    enough = None if exact else model.min_values
+    split: dict[int, dict[str, _Version]] = {}  # a version is split when a province solved reads it
+    spec_fp = spec_fingerprint(spec, model.rule)
+    prints = [province_fingerprints(t, AUDITED_TABLES) for t in releases] if memo is not None or distinct else []
     for prov in sorted(wanted):
-        versions = [s[prov] for s in split if prov in s]
         known = {e: n for (pv, e), n in (primary_counts or {}).items() if pv == prov}
-        found, n, note = _audit_province(prov, versions, spec, known, model.rule,
-                                         None if exact else model.min_values)
+        # a version holding no row of the province says nothing of it (the audit does not read it)
+        held = [i for i, f in enumerate(prints) if prov in f] if prints else list(range(len(releases)))
+        if distinct:
+            held = distinct_versions(held, [prints[i][prov] for i in held])
+        key = None if memo is None else province_key(spec_fp, [prints[i][prov] for i in held], known, enough)
+        kept = None if key is None else memo.get(key)
+        if kept is not None:
+            found, n, note = kept
+            reused += 1
+        else:
+            for i in held:
+                split[i] = split[i] if i in split else _split(releases[i], spec)
+            versions = [split[i][prov] for i in held if prov in split[i]]
+            found, n, note = _audit_province(prov, versions, spec, known, model.rule, enough)
+            if key is not None:
+                memo.put(key, found, n, note)
         rows += found
         solves += n
         if note:
             notes.append(note)
+    if memo is not None:
+        log.info("disclosure audit: %d of %d provinces as audited before (the same rows, versions and model)",
+                 reused, len(wanted))
     cells = pd.DataFrame(rows, columns=["province_code", "commune_code", "element", "low", "high", "values"])
     # narrowed: fewer possible values than the suppression range holds (4 for 1 to 4)
     cells["narrowed"] = cells["values"].notna() & (
         cells["values"].astype("float") < model.rule.suppress_max - model.rule.suppress_min + 1)
     return AuditResult(cells=cells, min_values=model.min_values, notes=notes,
-                       seconds=time.perf_counter() - started, solves=solves)
+                       seconds=time.perf_counter() - started, solves=solves, reused=reused)
 
 
 AUDITED_TABLES = ("indicator_values", "commune_assessment", "commune_ranking")
@@ -531,7 +572,9 @@ def earlier_versions(period_dir: Path | str, below: int | None = None) -> list[d
 
 def audit_release_folder(folder: Path | str, methodology, model: DisclosureModel | None = None,
                          period_dir: Path | str | None = None, version: int | None = None,
-                         primary_counts=None) -> AuditResult:
-    """Audit the release files in ``folder`` together with the earlier versions in ``period_dir``."""
+                         primary_counts=None, memo: AuditMemo | None = None) -> AuditResult:
+    """Audit the release files in ``folder`` together with the earlier versions in ``period_dir`` (``memo``: the
+    province audits already done, e.g. by protection, reused where the files say exactly what they audited)."""
     earlier = earlier_versions(period_dir, version) if period_dir is not None else []
-    return audit_tables([*earlier, read_release_folder(folder)], methodology, model, primary_counts=primary_counts)
+    return audit_tables([*earlier, read_release_folder(folder)], methodology, model, primary_counts=primary_counts,
+                        memo=memo)

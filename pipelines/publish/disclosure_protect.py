@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.publish.disclosure_audit import NEUTRAL_VI, AuditResult, audit_tables
+from pipelines.publish.disclosure_memo import AuditMemo
 from pipelines.publish.disclosure_model import DisclosureModel, load_disclosure_model
 
 IV_KEY = ["period", "unit_level", "unit_code", "indicator_code"]
@@ -54,6 +55,7 @@ class Protection:
     primary_counts: dict = field(default_factory=dict)  # what a reader who knows the rule works out
     model: dict = field(default_factory=dict)  # the disclosure model, as the manifest records it
     knowing: dict | None = None  # reported, not blocking: the audit by a reader who also knows the primary cells
+    memo: AuditMemo | None = field(default=None, repr=False)  # the province audits done, for the audit of the files
 
     def summary(self) -> dict[str, Any]:
         out = {**{k: int(v) for k, v in sorted(self.counts.items())}, "audit": self.audit.summary(),
@@ -202,12 +204,15 @@ def _candidate(group: pd.DataFrame, hidden, excluded, earlier_hidden) -> str | N
 
 
 def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: Sources, methodology,
-            model: DisclosureModel | None = None, earlier: Sequence[Mapping[str, pd.DataFrame]] = ()) -> Protection:
+            model: DisclosureModel | None = None, earlier: Sequence[Mapping[str, pd.DataFrame]] = (),
+            memo: AuditMemo | None = None) -> Protection:
     """Audit ``tables`` and protect more until no hidden cell keeps fewer than ``min_values`` values.
 
     ``truth``: province_code, commune_code, element, value (the warehouse counts of the sensitive elements).
+    Every province audit is kept in ``memo`` (a new one when None), returned with the protection.
     """
     model = model or load_disclosure_model(methodology)
+    memo = memo if memo is not None else AuditMemo()
     rule = model.rule
     truth = truth.assign(commune_code=truth["commune_code"].astype(str), province_code=truth["province_code"].astype(str))
     truth["key"] = list(zip(truth["commune_code"], truth["element"]))
@@ -226,7 +231,8 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     for _ in range(model.max_rounds):
         counts["audit_rounds"] += 1
         known = _primary_counts(hidden, truth, rule, published) if model.reader_knows_primary else None
-        result = audit_tables([*earlier, current], methodology, model, provinces=provinces, primary_counts=known)
+        result = audit_tables([*earlier, current], methodology, model, provinces=provinces, primary_counts=known,
+                              memo=memo)
         for prov, g in result.cells.groupby("province_code"):
             cells[prov] = g
         for prov in set(provinces or ()) - set(result.cells["province_code"]):
@@ -270,10 +276,11 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
     knowing = None
     if not model.reader_knows_primary and not failures:  # the stronger reader's figures, for the record
         strong = audit_tables([*earlier, current], methodology, model,
-                              primary_counts=_primary_counts(hidden, truth, rule, published))
+                              primary_counts=_primary_counts(hidden, truth, rule, published), memo=memo)
         knowing = {k: strong.summary()[k] for k in ("cells_exposed", "smallest_values", "cells_narrowed", "seconds")}
     return Protection(tables=current, audit=audit, hidden=hidden, counts=counts, failures=failures, knowing=knowing,
-                      primary_counts=_primary_counts(hidden, truth, rule, published), model=model.describe())
+                      primary_counts=_primary_counts(hidden, truth, rule, published), model=model.describe(),
+                      memo=memo)
 
 
 def _coarsened(tables: Mapping[str, pd.DataFrame]) -> int:

@@ -392,9 +392,11 @@ def publish_period(
     built.tables["province_ranking"] = apply_previous_ranks(built.tables["province_ranking"], previous)
 
     def disclosure_audit(folder: Path, version: int):
-        # the earlier versions on disk now (the lock is held), the written files, the reader of the disclosure model
+        # the earlier versions on disk now (the lock is held), the written files, the reader of the disclosure model;
+        # a province whose files say exactly what protection audited (same earlier versions) is not solved again
         known = built.protection.primary_counts if built.protection.model.get("reader_knows_primary") else None
-        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version, primary_counts=known)
+        return audit_release_folder(folder, methodology, period_dir=period_dir, version=version, primary_counts=known,
+                                    memo=built.protection.memo)
 
     # dicts as given (objects with to_dict(), e.g. CheckResult / Waiver, are turned into dicts)
     checks, waivers = [_jsonable(c) for c in checks], [_jsonable(w) for w in waivers]
