@@ -224,3 +224,18 @@ def test_protection_stops_at_max_rounds_with_a_sentence():
     done = protect(release(communes), truth_of(communes), sources_of(communes), M, one)
     assert done.counts["audit_rounds"] == 1 and len(done.failures) == 1
     assert "after 1 rounds" in done.failures[0] and "max_rounds" in done.failures[0]
+
+
+def test_versions_that_each_contradict_themselves_are_noted_not_a_crash():
+    # each version publishes a province total (3, then 4) below its published communes' 6 + 5: no count of P
+    # fits either one, alone or together; the audit says so in a note instead of failing
+    communes = {"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, False)}
+    versions = []
+    for total in (3.0, 4.0):
+        tables = release(communes)
+        iv = tables["indicator_values"]
+        iv.loc[iv["unit_level"] == "province", "numerator"] = total
+        versions.append(tables)
+    result = audit_tables(versions, M, MODEL)
+    assert result.cells.empty and result.ok
+    assert result.notes == ["province 01: the published figures contradict each other"]

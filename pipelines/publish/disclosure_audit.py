@@ -474,7 +474,7 @@ def _audit_province(prov: str, versions: Sequence[_Version], spec: _Spec, known=
                     lo, hi = res[q.cells[(c, e)]]
                     old = found.get((c, e))
                     found[(c, e)] = (lo, hi) if old is None or hi - lo < old[1] - old[0] else old
-        found = {p.cells[t]: found[t] for t in targets if t in found}
+        found = {p.cells[t]: found[t] for t in targets if t in found} or None  # None: no version holds alone
     if found is None:
         note = f"province {prov}: the published figures contradict each other"
         return [], solves, note
