@@ -9,21 +9,25 @@ scenario copies that CRI_HOME, adds its fault and runs the period again:
   file/row/column in the message and the reason, the row in quarantine and in
   ``rejected_rows.csv``, the valid rows of the file loaded); then that nothing
   was published and v1 is byte-for-byte what it was;
-* one ingest fault through ``cri run`` (exit code, the plain-words list);
+* one ingest fault (a negative count) and one output fault (the release
+  contract promises a column the marts do not have) in one run through
+  ``cri run``: the exit code and the plain-words list; and, read from the same
+  run's Dagster result, the run succeeds, the ``quality/publication_gate``
+  asset is not materialized but observed as "Bị chặn / Blocked" with the
+  reasons, who must fix what and how, and the rank robustness and publish
+  steps are skipped; then the publish asset materialized alone refuses to
+  publish because the checks did not run in that run;
 * one consistency fault (children by age do not add up) through ``run_period``;
-* that same fault with a valid waiver: it publishes v2, and the waiver is in
-  the quality report and the manifest; expired and unmatched waivers do nothing;
-* one output fault (the release contract promises a column the marts do not
-  have) and a negative count through Dagster itself: the run succeeds, the
-  ``quality/publication_gate`` asset is not materialized but observed as
-  "Bị chặn / Blocked" with the reasons, who must fix what and how, and the rank
-  robustness and publish steps are skipped; and the publish asset materialized
-  alone refuses to publish because the checks did not run in that run.
+* that same fault with a valid waiver, through ``cri run``: it publishes v2
+  (exit code 0), and the waiver is in the quality report and the manifest;
+  expired and unmatched waivers do nothing (the gate evaluated again, no run).
 
-These are the slow tests of the quality gate: five runs of the pipeline after
-the baseline. Each run is done once per test session, whichever xdist worker
+These are the slow tests of the quality gate: four runs of the pipeline after
+the baseline, and the publish asset alone (``test_hostile_release.py`` adds a
+fifth run). Each run is done once per test session, whichever xdist worker
 asks first, and kept on disk (``tests/fixtures/quality/support.py``); the
-baseline is shared with ``test_quality_checks.py``.
+baseline is shared with ``test_quality_checks.py``. The second release through
+``cri run`` (exit code 0, v1 unchanged, ``cri releases verify``) is the waiver's.
 """
 
 from __future__ import annotations
@@ -147,41 +151,60 @@ class Scenario:
     report: dict
     stdout: str = ""
     exit_code: int | None = None
+    seen: dict = dataclasses.field(default_factory=dict)  # what ``observe`` read of the run
 
     @property
     def results(self) -> dict[str, dict]:
         return results_by_code(self.report)
 
 
-def run_scenario(tmp_path_factory, name: str, base: Scenario, prepare, via_cli: bool = False) -> Scenario:
-    """Copy ``base``'s CRI_HOME, let ``prepare(home)`` add the fault, run the period (once per session)."""
+def run_scenario(tmp_path_factory, name: str, base: Scenario, prepare, via_cli: bool = False, patch=None,
+                 observe=None) -> Scenario:
+    """Copy ``base``'s CRI_HOME, let ``prepare(home)`` add the fault, run the period (once per session).
+
+    ``patch(mp)`` changes the code for the run only (a ``pytest.MonkeyPatch``, undone after the run);
+    ``observe(home, result)`` reads, after the run, what the tests need of its Dagster result
+    (``ExecuteInProcessResult``) and of the home, as a JSON-able dict (``Scenario.seen``).
+    """
+    from pipelines.ops import run as run_module
+
     def build(folder: Path) -> dict:
         home = folder / "home"
         shutil.copytree(base.home, home, symlinks=True)
         prepare(home)
         before = snapshot(home / "publish")
         out = io.StringIO()
+        captured: list[cli.RunOutcome] = []
+        results: list[dg.ExecuteInProcessResult] = []
+        real_run, real_errors = cli.run_period, run_module.step_errors
+
+        def spy(period: str, verbose: bool = False) -> cli.RunOutcome:
+            captured.append(real_run(period, verbose=verbose))
+            return captured[-1]
+
+        def errors_spy(result) -> list[str]:  # the run's Dagster result passes here
+            results.append(result)
+            return real_errors(result)
+
         with cri_env(home, base.methodology):
-            if via_cli:
-                captured: list[cli.RunOutcome] = []
-                real = cli.run_period
-
-                def spy(period: str, verbose: bool = False) -> cli.RunOutcome:
-                    captured.append(real(period, verbose=verbose))
-                    return captured[-1]
-
-                mp = pytest.MonkeyPatch()
-                mp.setattr(cli, "run_period", spy)
-                try:
+            mp = pytest.MonkeyPatch()
+            mp.setattr(cli, "run_period", spy)
+            mp.setattr(run_module, "step_errors", errors_spy)
+            if patch:
+                patch(mp)
+            try:
+                if via_cli:
                     with contextlib.redirect_stdout(out):
                         code = cli.main(["run", "--period", PERIOD])
-                finally:
-                    mp.undo()
-                outcome = captured[0]
-            else:
-                code, outcome = None, cli.run_period(PERIOD)
-        return {"outcome": dataclasses.asdict(outcome), "publish_before": before,
-                "publish_after": snapshot(home / "publish"), "stdout": out.getvalue(), "exit_code": code}
+                else:
+                    code = None
+                    cli.run_period(PERIOD)
+            finally:
+                mp.undo()
+            after = snapshot(home / "publish")
+            seen = observe(home, results[0]) if observe else {}
+        return {"outcome": dataclasses.asdict(captured[0]), "publish_before": before, "publish_after": after,
+                "stdout": out.getvalue(), "exit_code": code, "seen": seen}
 
     folder, data = session_cached(tmp_path_factory, name, build)
     fields = data["outcome"]
@@ -189,7 +212,7 @@ def run_scenario(tmp_path_factory, name: str, base: Scenario, prepare, via_cli: 
     home = folder / "home"
     return Scenario(home=home, methodology=base.methodology, outcome=outcome, publish_before=data["publish_before"],
                     publish_after=data["publish_after"], report=quality_report(home), stdout=data["stdout"],
-                    exit_code=data["exit_code"])
+                    exit_code=data["exit_code"], seen=data["seen"])
 
 
 # -- scenarios (each runs the pipeline once per session) --------------------------------------
@@ -220,14 +243,25 @@ def corpus_tables(corpus) -> dict[str, pd.DataFrame]:
         }
 
 
+def promise_a_missing_column(mp: pytest.MonkeyPatch) -> None:
+    """An output fault: the published contract promises a column the ranking mart does not have."""
+    from pipelines.publish import contract
+
+    table = contract.TABLES["province_ranking"]
+    promised = dataclasses.replace(table.columns[-1], name="pcri_lower_bound")
+    mp.setitem(contract.TABLES, "province_ranking", dataclasses.replace(table, columns=(*table.columns, promised)))
+
+
 @pytest.fixture(scope="module")
 def ingest_fault(baseline, tmp_path_factory) -> Scenario:
-    """One negative count, through ``cri run``."""
+    """One negative count (an ingest fault) and an output fault, through ``cri run``; the same run is the one the
+    Dagster tests read (``dagster_runs``)."""
     def add_fault(home: Path) -> None:
         target = home / "landing" / "2025" / "culture"
         shutil.copy(CORPUS / "2025" / "culture" / "q_negative_count.csv", target)
 
-    return run_scenario(tmp_path_factory, "ingest_fault", baseline, add_fault, via_cli=True)
+    return run_scenario(tmp_path_factory, "ingest_fault", baseline, add_fault, via_cli=True,
+                        patch=promise_a_missing_column, observe=observe_dagster)
 
 
 # Commune 00025 (Phường Giảng Võ, Hà Nội) reports 7 more children than its age groups add up to.
@@ -270,11 +304,11 @@ WAIVERS = {
 
 @pytest.fixture(scope="module")
 def waived(consistency_fault, tmp_path_factory) -> Scenario:
-    """The consistency fault again, with a valid waiver (and an expired and an unmatched one)."""
+    """The consistency fault again, with a valid waiver (and an expired and an unmatched one), through ``cri run``."""
     def add_waivers(home: Path) -> None:
         (home / "waivers.yaml").write_text(yaml.safe_dump(WAIVERS, allow_unicode=True), encoding="utf-8")
 
-    return run_scenario(tmp_path_factory, "waived", consistency_fault, add_waivers)
+    return run_scenario(tmp_path_factory, "waived", consistency_fault, add_waivers, via_cli=True)
 
 
 # -- the baseline: clean demo data publishes ----------------------------------------------------
@@ -419,7 +453,7 @@ def test_corpus_html_report_shows_failures_in_vietnamese(corpus):
 def test_cli_run_exits_non_zero_and_lists_the_failure_in_plain_words(ingest_fault):
     assert ingest_fault.exit_code == 1
     assert ingest_fault.outcome.published is False
-    assert blocking_codes(ingest_fault.report) == {"ingest.negative_value"}
+    assert blocking_codes(ingest_fault.report) == {"ingest.negative_value", "output.contract"}
     out = ingest_fault.stdout
     assert "KHÔNG CÔNG BỐ / not published" in out
     failure = next(line for line in out.splitlines() if "[ingest.negative_value]" in line)
@@ -501,6 +535,16 @@ def test_valid_waiver_publishes_v2(waived, baseline):
     assert v1 == {k: v for k, v in baseline.publish_after.items() if k.startswith(f"{PERIOD}/v1/")}
 
 
+def test_cli_run_exit_code_and_a_second_release(waived, baseline):
+    assert waived.exit_code == 0
+    assert "v2" in waived.stdout and "published" in waived.stdout
+    v1 = {k: v for k, v in waived.publish_after.items() if k.startswith(f"{PERIOD}/v1/")}
+    assert v1 and v1 == {k: v for k, v in baseline.publish_after.items() if k.startswith(f"{PERIOD}/v1/")}
+    with cri_env(waived.home, waived.methodology):
+        assert cli.main(["releases", "verify", PERIOD]) == 0
+        assert cli.main(["run", "--period", "1999"]) == 2  # not a period
+
+
 def test_waiver_is_in_the_quality_report(waived):
     report = waived.report
     assert report["passed"] is True and report["waived"] == 1
@@ -527,74 +571,57 @@ def test_waiver_is_in_the_manifest(waived):
 # -- the gate in Dagster ------------------------------------------------------------------------
 
 
+def observe_dagster(home: Path, full: dg.ExecuteInProcessResult) -> dict:
+    """What the Dagster tests read of a blocked run, then the publish asset materialized alone in a run of its own."""
+    from pipelines.definitions import defs
+    from pipelines.ops.run import step_errors
+
+    with dg.DagsterInstance.get() as instance:
+        run_tags = dict(instance.get_run_by_id(full.run_id).tags)
+    job = defs.resolve_implicit_global_asset_job_def()
+    alone = job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(),
+                                   raise_on_error=False, run_config=QUIET,
+                                   asset_selection=[dg.AssetKey(["publish", "release"])])
+    return {
+        "after_alone": snapshot(home / "publish"),
+        "full": {
+            "success": full.success,
+            "gate_tag": run_tags.get("cri/gate"),
+            "failed_steps": sorted(full.get_failed_step_keys()),
+            "skipped_steps": sorted(e.step_key for e in full.all_events if e.is_step_skipped),
+            "errors": step_errors(full),  # what `cri run` prints
+            "observations": {
+                e.asset_key.to_user_string(): {
+                    "partition": e.event_specific_data.asset_observation.partition,
+                    "metadata": {k: getattr(v, "value", v)
+                                 for k, v in e.event_specific_data.asset_observation.metadata.items()}}
+                for e in full.all_events if e.is_asset_observation},
+            "report_metadata": [{k: getattr(v, "value", v) for k, v in m.metadata.items()}
+                                for m in full.asset_materializations_for_node("quality_gate")],
+            "publish_untouched": full.is_node_untouched("publish__release"),
+            "publish_events": [e.event_type_value for e in full.all_events if e.step_key == "publish__release"],
+            "materialized": sorted(e.asset_key.to_user_string() for e in full.get_asset_materialization_events()),
+            "evaluations": {
+                f"{e.asset_key.to_user_string()}|{e.check_name}": {
+                    "passed": e.passed, "severity": e.severity.value,
+                    "metadata": {k: getattr(v, "value", v) for k, v in e.metadata.items()},
+                }
+                for e in full.get_asset_check_evaluations()
+            },
+        },
+        "alone": {
+            "success": alone.success,
+            "failures": [(e.step_key, e.step_failure_data.error.message) for e in alone.get_step_failure_events()],
+        },
+    }
+
+
 @pytest.fixture(scope="module")
-def dagster_runs(baseline, tmp_path_factory) -> dict:
-    """An output fault materialized through Dagster, then the publish asset alone on clean data."""
-    def build(folder: Path) -> dict:
-        from pipelines.ops.run import step_errors
-        from pipelines.publish import contract
-
-        home = folder / "home"
-        shutil.copytree(baseline.home, home, symlinks=True)
-        before = snapshot(home / "publish")
-        table = contract.TABLES["province_ranking"]
-        promised = dataclasses.replace(table.columns[-1], name="pcri_lower_bound")
-        mp = pytest.MonkeyPatch()
-        with cri_env(home, baseline.methodology):
-            from pipelines.definitions import defs
-
-            job = defs.resolve_implicit_global_asset_job_def()
-            # the published contract promises a column the ranking mart does not have
-            mp.setitem(contract.TABLES, "province_ranking",
-                       dataclasses.replace(table, columns=(*table.columns, promised)))
-            # and the culture agency sent a negative count
-            shutil.copy(CORPUS / PERIOD / "culture" / "q_negative_count.csv", home / "landing" / PERIOD / "culture")
-            instance = dg.DagsterInstance.ephemeral()
-            try:
-                full = job.execute_in_process(partition_key=PERIOD, instance=instance,
-                                              raise_on_error=False, run_config=QUIET)
-            finally:
-                mp.undo()
-            run_tags = dict(instance.get_run_by_id(full.run_id).tags)
-            after_full = snapshot(home / "publish")
-            alone = job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(),
-                                           raise_on_error=False, run_config=QUIET,
-                                           asset_selection=[dg.AssetKey(["publish", "release"])])
-        return {
-            "before": before, "after_full": after_full, "after_alone": snapshot(home / "publish"),
-            "full": {
-                "success": full.success,
-                "gate_tag": run_tags.get("cri/gate"),
-                "failed_steps": sorted(full.get_failed_step_keys()),
-                "skipped_steps": sorted(e.step_key for e in full.all_events if e.is_step_skipped),
-                "errors": step_errors(full),  # what `cri run` prints
-                "observations": {
-                    e.asset_key.to_user_string(): {
-                        "partition": e.event_specific_data.asset_observation.partition,
-                        "metadata": {k: getattr(v, "value", v)
-                                     for k, v in e.event_specific_data.asset_observation.metadata.items()}}
-                    for e in full.all_events if e.is_asset_observation},
-                "report_metadata": [{k: getattr(v, "value", v) for k, v in m.metadata.items()}
-                                    for m in full.asset_materializations_for_node("quality_gate")],
-                "publish_untouched": full.is_node_untouched("publish__release"),
-                "publish_events": [e.event_type_value for e in full.all_events if e.step_key == "publish__release"],
-                "materialized": sorted(e.asset_key.to_user_string() for e in full.get_asset_materialization_events()),
-                "evaluations": {
-                    f"{e.asset_key.to_user_string()}|{e.check_name}": {
-                        "passed": e.passed, "severity": e.severity.value,
-                        "metadata": {k: getattr(v, "value", v) for k, v in e.metadata.items()},
-                    }
-                    for e in full.get_asset_check_evaluations()
-                },
-            },
-            "alone": {
-                "success": alone.success,
-                "failures": [(e.step_key, e.step_failure_data.error.message) for e in alone.get_step_failure_events()],
-            },
-        }
-
-    folder, data = session_cached(tmp_path_factory, "dagster", build)
-    return {**data, "home": folder / "home"}
+def dagster_runs(ingest_fault) -> dict:
+    """The ingest fault's run (a negative count and an output fault) as Dagster ran it, then the publish asset
+    materialized alone on that home."""
+    return {**ingest_fault.seen, "home": ingest_fault.home, "before": ingest_fault.publish_before,
+            "after_full": ingest_fault.publish_after}
 
 
 def _evaluations(result: dict) -> dict[tuple[str, str], dict]:

@@ -3,7 +3,9 @@
 The small demo data (3 provinces, 4 communes each) is run through the real
 command path for 2024 and 2025 (once per session, shared with the series
 tests: ``tests/fixtures/runs.py``). Expected values are computed here from the
-landing CSV files with plain arithmetic, independently of the pipeline.
+landing CSV files with plain arithmetic, independently of the pipeline. A
+second release of a period through ``cri run`` is tested on the quality gate's
+waiver run (``test_gate.py``: ``test_cli_run_exit_code_and_a_second_release``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.cli import main
 from pipelines.demo import SMALL_PROVINCES
-from tests.fixtures.runs import copy_home, home_env, small_history_run
+from tests.fixtures.runs import home_env, small_history_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -45,16 +46,6 @@ def small_run(tmp_path_factory):
     home, methodology, outcomes = small_history_run(tmp_path_factory)
     with home_env(home, methodology):
         yield home, outcomes
-
-
-@pytest.fixture
-def own_home(small_run, tmp_path, monkeypatch) -> Path:
-    """A copy of the shared small run for a test that runs the pipeline again; every path points at it."""
-    home = copy_home(small_run[0], tmp_path / "home")
-    for name, value in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
-                        "DAGSTER_HOME": home / "dagster"}.items():
-        monkeypatch.setenv(name, str(value))
-    return home
 
 
 def test_both_periods_publish(small_run):
@@ -225,17 +216,6 @@ def test_model_materializations_carry_row_counts_and_a_preview(small_run):
     # the partition 2025's row count is the period's rows, not every period's
     assert (meta["dagster/row_count"], meta["rows_all_periods"]) == (in_2025, total) == (34, 68)
     assert "province_code" in meta["preview"] and "2025" in meta["preview"]
-
-
-def test_cli_run_exit_code_and_a_second_release(own_home, capsys):
-    home = own_home
-    v1 = {p.name: p.read_bytes() for p in (home / "publish" / "2025" / "v1").iterdir()}
-    assert main(["run", "--period", "2025"]) == 0
-    out = capsys.readouterr().out
-    assert "v2" in out and "published" in out
-    assert {p.name: p.read_bytes() for p in (home / "publish" / "2025" / "v1").iterdir()} == v1
-    assert main(["releases", "verify", "2025"]) == 0
-    assert main(["run", "--period", "1999"]) == 2  # not a period
 
 
 @pytest.mark.xdist_group("national")
