@@ -50,7 +50,7 @@ demo-quick: manifest
 	$(BIN)/cri demo --quick
 
 test: manifest
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 ui: manifest
 	$(BIN)/cri ui --host $(HOST) --port $(PORT)

@@ -40,3 +40,20 @@ def small_methodology(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_methodology_variant(tmp_path / "pcri-small.yaml", min_commune_reporting_share=0.0)
     monkeypatch.setenv("CRI_METHODOLOGY", str(path))
     return path
+
+
+# The longest units of work first (an xdist group, else a module), longest first: with `--dist loadgroup
+# --no-loadscope-reorder` (make test) the workers take them in this order, and the many short tests fill in at
+# the end, so that neither worker is left alone with a long run at the end of the suite.
+LONGEST_FIRST = ("quality_gate", "e2e", "national", "test_operate_e2e.py", "legacy_e2e", "test_dbt_models.py",
+                 "records", "test_commune_assessment.py", "test_registries_cards_doses.py", "test_publish.py")
+
+
+def _unit_rank(item) -> int:
+    marker = item.get_closest_marker("xdist_group")
+    unit = (marker.args[0] if marker.args else marker.kwargs.get("name")) if marker else item.path.name
+    return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=_unit_rank)  # stable: the order within a unit, and of the other tests, is kept

@@ -130,8 +130,8 @@ def test_dropped_files_draft_then_the_official_run_publishes(cri_home, small_met
             # 2. a second writer starts meanwhile, in its own process
             official = subprocess.Popen([sys.executable, "-c", OFFICIAL], cwd=REPO_ROOT, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            draft = _wait("the draft run to finish", lambda: _finished(instance, draft.run_id), 240, daemon, log)
-            out, err = official.communicate(timeout=240)
+            draft = _wait("the draft run to finish", lambda: _finished(instance, draft.run_id), 600, daemon, log)
+            out, err = official.communicate(timeout=600)
             assert official.returncode == 0, err[-3000:]
             outcome = json.loads(out.strip().splitlines()[-1])
             draft_record = instance.get_run_record_by_id(draft.run_id)
