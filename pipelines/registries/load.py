@@ -225,6 +225,10 @@ def _file_problem(con, path: Path, registry: Registry) -> tuple[str | None, str 
     return None, None, types
 
 
+# a record's place in the extract, in file then row order, as one number (rows of a file < 2^40)
+_PLACE = "(({t}_file::bigint << 40) + {t}_row)"
+
+
 def _checked_view(con, registry: Registry, period: str, min_date: str,
                   files: list[tuple[Path, str, str, dict[str, str]]]) -> None:
     """``_registry_checked``: every record with its first failing check (``_code``/``_column``, null: none)."""
@@ -240,16 +244,17 @@ def _checked_view(con, registry: Registry, period: str, min_date: str,
     con.execute(f"create or replace temp view _registry_first_check as select *, case {code} end as _code0, "
                 f"case {column} end as _column0 from _registry_typed")
     keys = ", ".join(_q(k) for k in registry.key)
-    # the first record of each key that appears more than once among records passing every other check
-    con.execute(f"create or replace temp table _registry_dups as select {keys}, min((_file, _row)) as _first "
+    # the first record of each key that appears more than once among records passing every other check; a
+    # record's place (file, row) as one bigint: the state of a (file, row) struct per key made this search
+    # 2.2 times slower at 10 million keys under a 1 GB memory limit
+    con.execute(f"create or replace temp table _registry_dups as select {keys}, min({_PLACE.format(t='')}) as _first "
                 f"from _registry_first_check where _code0 is null group by {keys} having count(*) > 1")
     on = " and ".join(f"d.{_q(k)} = c.{_q(k)}" for k in registry.key)
+    later = f"d._first is not null and {_PLACE.format(t='c.')} <> d._first"
     con.execute(
         f"create or replace temp view _registry_checked as select c.*, "
-        f"coalesce(c._code0, case when d._first is not null and (c._file, c._row) <> d._first "
-        f"then 'registry.duplicate_key' end) as _code, "
-        f"coalesce(c._column0, case when d._first is not null and (c._file, c._row) <> d._first "
-        f"then {_lit(registry.key[0])} end) as _column "
+        f"coalesce(c._code0, case when {later} then 'registry.duplicate_key' end) as _code, "
+        f"coalesce(c._column0, case when {later} then {_lit(registry.key[0])} end) as _column "
         f"from _registry_first_check c left join _registry_dups d on {on}")
 
 
