@@ -69,3 +69,18 @@ def test_an_unknown_registry_is_refused_by_name(landing):
     with pytest.raises(ValueError, match="no registry nope"):
         write_demo_records(landing, ("2025",), 0, only=("nope",))
     assert _health(landing)[("DEATHS_U5", C1)] == 10  # nothing written
+
+
+def test_cri_demo_data_names_an_unknown_registry_in_a_sentence(tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    home = tmp_path / "home"  # the command exports these four: set here so that they are put back after
+    for name, value in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
+                        "DAGSTER_HOME": home / "dagster", "CRI_METHODOLOGY": DEFAULT_METHODOLOGY}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("CRI_PSEUDONYM_KEY", "test-key")
+    code = main(["demo-data", "--small", "--period", "2025", "--records", "0", "--registry", "births", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no registry nope" in err and "--registry" in err and "Traceback" not in err
+    assert not list((tmp_path / "home" / "landing").glob("2025/*/*.parquet"))
