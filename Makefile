@@ -14,7 +14,7 @@ HOST   ?= 127.0.0.1
 RECORDS_REGISTRY ?= births
 RECORDS_ROWS ?= 10000000
 
-.PHONY: help install manifest demo demo-history demo-quick test ui bench bench-records-100m clean
+.PHONY: help install manifest demo demo-history demo-quick test ui bench bench-records-100m bench-national-records clean
 
 help:
 	@echo "make demo   - set up, generate the demo's history, run 2019-2025 and the 2025 half-years, print the ranking"
@@ -23,6 +23,7 @@ help:
 	@echo "make ui     - start the Dagster UI on http://127.0.0.1:3000 (another port: make ui PORT=3001)"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make bench-records-100m - a decade of doses (100 million records) through the registry ingest and models"
+	@echo "make bench-national-records - the national demo with a 10-million-birth extract, cri run, the release checked"
 
 $(STAMP): pyproject.toml
 	@echo "==> Setting up $(VENV) (Python: $$($(PYTHON) --version))"
@@ -69,6 +70,11 @@ bench: manifest
 # not part of make bench: it takes tens of minutes and about 10 GB of disk (docs/scaling.md)
 bench-records-100m: manifest
 	$(BIN)/python benchmarks/bench_records.py --rows 100000000 --registry immunisation --runs 1 --skip-pandas
+
+# not part of make bench either: the whole national run with a 10-million-birth extract, published and checked
+# against the extract (tens of minutes on 2 cores; docs/scaling.md)
+bench-national-records: manifest
+	$(BIN)/python benchmarks/bench_national_records.py --births 10000000
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

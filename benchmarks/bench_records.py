@@ -146,6 +146,22 @@ def _dbt_run(home: Path) -> None:
                     "+int_registry_element_values", "--target-path", str(home / "dbt_target")], check=True)
 
 
+class TimedConnection:
+    """A DuckDB connection that times each statement it executes (the ingest's profile)."""
+
+    def __init__(self, con):
+        self._con, self.statements = con, []
+
+    def execute(self, sql: str, *params):
+        started = time.perf_counter()
+        result = self._con.execute(sql, *params)
+        self.statements.append((time.perf_counter() - started, " ".join(sql.split())[:110]))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
 def phase_pipeline(home: Path, code: str) -> dict:
     """Registry ingest, then dbt's models to commune counts; returns times, peak and the counts."""
     os.environ["CRI_HOME"] = str(home)
@@ -168,9 +184,11 @@ def phase_pipeline(home: Path, code: str) -> dict:
     started = time.perf_counter()
     with connect() as con:
         configure(con, home / "tmp")
-        summary = load_registry(con, registries, registry, PERIOD, settings.landing_dir / PERIOD / registry.sector,
+        timed = TimedConnection(con)
+        summary = load_registry(timed, registries, registry, PERIOD, settings.landing_dir / PERIOD / registry.sector,
                                 communes, pseudonym_key(), relative_to=settings.landing_dir)
     ingest = time.perf_counter() - started
+    profile = sorted(timed.statements, reverse=True)[:6]
     t = time.perf_counter()
     _dbt_run(home)
     dbt = time.perf_counter() - t
@@ -196,7 +214,7 @@ def phase_pipeline(home: Path, code: str) -> dict:
         scale = (summary.rows_total / n) if n else 0
     return {"seconds": total, "ingest": ingest, "dbt": dbt, "peak_mb": _peak_mb(), "loaded": summary.rows_loaded,
             "rejected": summary.rows_rejected, "counts": counts, "pseudonym_seconds": (hashed - plain) * scale,
-            "models_sql": models_sql}
+            "models_sql": models_sql, "profile": profile}
 
 
 def phase_floor(home: Path, code: str) -> dict:
@@ -340,6 +358,7 @@ def report(results: dict, rows: int) -> None:
           f"{p['rejected']:,} refused")
     same = all({k: round(v) for k, v in r["counts"].items()} == {k: round(v) for k, v in floor["counts"].items()}
                for r in results.values())
+    print("the ingest's slowest SQL statements: " + "".join(f"\n  {t:7.2f} s  {sql}" for t, sql in p["profile"]))
     print(f"same counts in every method: {'yes' if same else 'NO'}")
     for label, seconds in (("with dbt's start", p["seconds"]), ("ingest + models' SQL", engine)):
         ratio = seconds / floor["seconds"]

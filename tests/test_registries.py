@@ -177,6 +177,25 @@ def test_a_file_without_a_declared_column_is_refused_whole(tmp_path, registries)
     assert s.rows_loaded == 0 and row == [(None, "registry.missing_column", "registration_date")]
 
 
+def test_of_a_child_in_two_files_the_record_of_the_first_file_is_kept(tmp_path, registries):
+    """births_a.csv holds KS-1 on line 3, births_b.csv on line 2: files come first, then lines."""
+    landing = tmp_path / "landing"
+    folder = landing / "2025" / "justice"
+    folder.mkdir(parents=True)
+    header = "child_id,sex,birth_date,registration_date,commune_code\n"
+    (folder / "births_a.csv").write_text(header + f"KS-2,M,2025-02-01,,{C1}\nKS-1,F,2025-01-01,,{C1}\n")
+    (folder / "births_b.csv").write_text(header + f"KS-1,F,2025-01-01,,{C2}\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_schema(con)
+        s = _load(con, registries, landing)
+        kept = con.execute("select source_file, row_number, commune_code from raw.registry_births "
+                           "where child_key = ?", [pseudonymise(KEY, "KS-1")]).fetchall()
+        refused = con.execute("select source_file, row_number, check_code from raw.rejected_records").fetchall()
+    assert (s.rows_loaded, s.rows_rejected) == (2, 1)
+    assert kept == [("2025/justice/births_a.csv", 3, C1)]
+    assert refused == [("2025/justice/births_b.csv", 2, "registry.duplicate_key")]
+
+
 def test_reloading_a_period_replaces_it(loaded, registries):
     con, _, landing = loaded
     write_extract(landing, rows=ROWS[:2])

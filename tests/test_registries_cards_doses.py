@@ -200,6 +200,22 @@ def test_both_identifiers_of_a_card_are_pseudonymised(loaded):
         assert "BH-" not in text and "TE-" not in text and "TC-" not in text, table
 
 
+def test_a_child_s_doses_carry_one_pseudonym_hashed_once_and_nothing_stays_in_the_session(loaded, registries,
+                                                                                            tmp_path):
+    con, _ = loaded
+    keys = dict(con.execute("select child_key, count(*) from raw.registry_immunisation group by all").fetchall())
+    assert keys == {pseudonymise(KEY, "TC-1"): 8, pseudonymise(KEY, "TC-2"): 7, pseudonymise(KEY, "TC-3"): 8,
+                    pseudonymise(KEY, "TC-4"): 8}
+    immunisation = registries.get("immunisation")
+    _write(tmp_path, immunisation, DOSES, [c.name for c in immunisation.columns])
+    with duckdb.connect() as session:
+        ensure_schema(session)
+        load_registry(session, registries, immunisation, "2025", tmp_path / "2025" / "health", COMMUNES, KEY)
+        assert session.execute("select count(*) from duckdb_tables() where temporary").fetchone()[0] == 0
+        assert session.execute("select count(*) from duckdb_functions() where function_name = 'cri_pseudonym'"
+                               ).fetchone()[0] == 0
+
+
 # -- the counts ----------------------------------------------------------------------------------------------
 
 def test_under_6_insured_are_the_children_with_a_card_valid_on_31_december(loaded):

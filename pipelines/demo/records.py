@@ -96,10 +96,11 @@ def birth_records(communes: np.ndarray, counts: np.ndarray, on_time: np.ndarray,
     })
 
 
-def _drop_elements(rows: pd.DataFrame, elements: tuple[str, ...]) -> None:
-    """Rewrite the aggregate files without the registry's elements (same encoding, line ends and date)."""
+def _drop_elements(rows: pd.DataFrame, elements: tuple[str, ...], changed: set[str] = frozenset()) -> None:
+    """Rewrite the aggregate files without the registry's elements, and those whose values changed
+    (``changed``: their paths), with the same encoding, line ends and date."""
     for path, df in rows.groupby("_path"):
-        if not df.data_element.isin(elements).any():
+        if path not in changed and not df.data_element.isin(elements).any():
             continue
         path = Path(path)
         stat = path.stat()
@@ -163,11 +164,48 @@ def _registry_table(registry: Registry, rows: pd.DataFrame, period: str, n: int,
     return None
 
 
+def _per_record_elements(registry: Registry, produced: set[str]) -> set[str]:
+    """The aggregate elements counted per record of the registry: the numerators of the indicators whose
+    denominator is the registry's count of records (``DEATHS_U5`` per ``LIVE_BIRTHS``), unless a registry
+    produces them too."""
+    from pipelines.methodology import load_methodology
+
+    counted = {p.data_element for p in registry.produces if p.rule == "count"}
+    if not counted:
+        return set()
+    return {e for i in load_methodology().indicators if i.denominator and set(i.denominator) <= counted
+            for e in i.numerator} - produced
+
+
+def _follow_records(rows: pd.DataFrame, registry: Registry, table: pa.Table, produced: set[str]) -> set[str]:
+    """Scale, commune by commune, the aggregate elements counted per record of the registry by the
+    extract's records against the aggregate count they replace (N births other than the demo's keep its
+    under-5 mortality); ``rows`` is changed in place. Returns the paths of the files changed."""
+    elements = _per_record_elements(registry, produced)
+    if not elements:
+        return set()
+    before = _element(rows, _rule_element(registry, "count"))
+    after = pd.Series(table.column(registry.commune).to_pandas()).value_counts()
+    ratio = (after.reindex(before.index).fillna(0) / before[before > 0]).reindex(rows.unit_code).to_numpy()
+    sel = (rows.data_element.isin(elements) & ~np.isnan(ratio)).to_numpy()
+    scaled = (pd.to_numeric(rows.value[sel], errors="coerce") * ratio[sel]).round()
+    rows.loc[sel, "value"] = scaled.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    return set(rows._path[sel])
+
+
 def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed: int = 20251115,
-                       registries: tuple[Registry, ...] | None = None) -> RecordsSummary:
+                       registries: tuple[Registry, ...] | None = None,
+                       only: tuple[str, ...] | None = None) -> RecordsSummary:
     """Extracts of every loaded registry for each period: n births each (0: as many as the demo's live
-    births), and the other registries in proportion (``PER_BIRTH``; 0: as many as the demo's counts)."""
+    births), and the other registries in proportion (``PER_BIRTH``; 0: as many as the demo's counts);
+    with n births, the elements counted per birth (under-5 deaths) follow them commune by commune.
+    ``only``: just these registries' extracts (the others' elements stay in the aggregate files); each is
+    the same extract as when written with the others. An unknown code is a ``ValueError`` naming it."""
     registries = registries or load_registries().loaded
+    unknown = sorted(set(only or ()) - {r.code for r in registries})
+    if unknown:
+        raise ValueError(f"no registry {', '.join(unknown)} among those the methodology loads "
+                         f"({', '.join(r.code for r in registries)})")
     landing_dir = Path(landing_dir)
     summary = RecordsSummary(key_file=ensure_key(landing_dir.parent))
     for index, period in enumerate(periods):
@@ -176,7 +214,12 @@ def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed
             continue
         births_total = _element(rows, "LIVE_BIRTHS").sum()
         scale = n / births_total if n and births_total else None
+        chosen = [r for r in registries if not only or r.code in only]
+        produced = {e for r in chosen for e in r.elements}
+        changed: set[str] = set()
         for r_index, registry in enumerate(registries):
+            if only and registry.code not in only:
+                continue
             rng = np.random.default_rng([seed, index, r_index])
             id_base = ((int(period[:4]) % 100 * 10 + index) * 10 + r_index) * 10**8
             table = _registry_table(registry, rows, period, n, scale, rng, id_base)
@@ -187,5 +230,7 @@ def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed
             pq.write_table(table, path, compression="zstd")
             summary.files.append(path)
             summary.records.setdefault(registry.code, {})[period] = table.num_rows
-        _drop_elements(rows, tuple(e for r in registries for e in r.elements))
+            if n:
+                changed |= _follow_records(rows, registry, table, produced)
+        _drop_elements(rows, tuple(produced), changed)
     return summary

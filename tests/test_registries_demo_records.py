@@ -1,0 +1,86 @@
+"""The demo's registry extracts of N births: only the registries asked for, and the elements counted per
+birth following the births commune by commune.
+
+Hand-made aggregates of two communes, C1 and C2:
+
+    element             C1    C2   file
+    LIVE_BIRTHS        100    50   health
+    DEATHS_U5           10     3   health
+    IMMUNISED_FULL_U1   90    45   health
+    BIRTHS_REG_ONTIME   90    40   justice
+
+An extract of 210 births (births only): 140 in C1 and 70 in C2 (in proportion, 1.4 times the aggregates),
+so the under-5 deaths become 10 x 1.4 = 14 and 3 x 1.4 = 4.2 -> 4; the births' own elements leave the
+aggregate files (the justice file, holding nothing else, goes); the immunised infants stay as they were.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.demo.records import write_demo_records
+from pipelines.reference.units import admin_units
+
+UNITS = admin_units()
+C1, C2 = sorted(UNITS.loc[(UNITS.unit_level == "commune") & (UNITS.province_code == "01"), "unit_code"])[:2]
+AGGREGATES = {
+    "health": [("LIVE_BIRTHS", 100, 50), ("DEATHS_U5", 10, 3), ("IMMUNISED_FULL_U1", 90, 45)],
+    "justice": [("BIRTHS_REG_ONTIME", 90, 40)],
+}
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRI_PSEUDONYM_KEY", "test-key")
+    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
+    landing = tmp_path / "landing"
+    for sector, elements in AGGREGATES.items():
+        rows = [("2025", unit, "", element, value)
+                for element, *values in elements for unit, value in zip((C1, C2), values)]
+        (landing / "2025" / sector).mkdir(parents=True)
+        pd.DataFrame(rows, columns=["period", "unit_code", "unit_name", "data_element", "value"]).to_csv(
+            landing / "2025" / sector / f"{sector}_2025.csv", index=False, encoding="utf-8-sig")
+    return landing
+
+
+def _health(landing) -> dict:
+    df = pd.read_csv(landing / "2025" / "health" / "health_2025.csv", dtype={"unit_code": str}, encoding="utf-8-sig")
+    return {(r.data_element, r.unit_code): r.value for r in df.itertuples()}
+
+
+def test_n_births_of_one_registry_carry_the_deaths_per_birth_along(landing):
+    summary = write_demo_records(landing, ("2025",), 210, only=("births",))
+    assert set(summary.records) == {"births"}
+    births = pd.read_parquet(summary.files[0])
+    assert births.commune_code.value_counts().to_dict() == {C1: 140, C2: 70}
+    assert _health(landing) == {("DEATHS_U5", C1): 14, ("DEATHS_U5", C2): 4,
+                                ("IMMUNISED_FULL_U1", C1): 90, ("IMMUNISED_FULL_U1", C2): 45}
+    assert not (landing / "2025" / "justice" / "justice_2025.csv").exists()
+    assert not list(landing.glob("2025/*/doses*")) and not list(landing.glob("2025/*/insurance*"))
+
+
+def test_the_demo_s_own_births_leave_the_deaths_as_they_were(landing):
+    write_demo_records(landing, ("2025",), 0, only=("births",))
+    assert _health(landing)[("DEATHS_U5", C1)] == 10 and _health(landing)[("DEATHS_U5", C2)] == 3
+
+
+def test_an_unknown_registry_is_refused_by_name(landing):
+    with pytest.raises(ValueError, match="no registry nope"):
+        write_demo_records(landing, ("2025",), 0, only=("nope",))
+    assert _health(landing)[("DEATHS_U5", C1)] == 10  # nothing written
+
+
+def test_cri_demo_data_names_an_unknown_registry_in_a_sentence(tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+    from pipelines.settings import DEFAULT_METHODOLOGY
+
+    home = tmp_path / "home"  # the command exports these four: set here so that they are put back after
+    for name, value in {"CRI_HOME": home, "CRI_WAREHOUSE_PATH": home / "warehouse.duckdb",
+                        "DAGSTER_HOME": home / "dagster", "CRI_METHODOLOGY": DEFAULT_METHODOLOGY}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("CRI_PSEUDONYM_KEY", "test-key")
+    code = main(["demo-data", "--small", "--period", "2025", "--records", "0", "--registry", "births", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no registry nope" in err and "--registry" in err and "Traceback" not in err
+    assert not list((tmp_path / "home" / "landing").glob("2025/*/*.parquet"))
