@@ -226,9 +226,9 @@ def test_protection_stops_at_max_rounds_with_a_sentence():
     assert "after 1 rounds" in done.failures[0] and "max_rounds" in done.failures[0]
 
 
-def test_versions_that_each_contradict_themselves_are_noted_not_a_crash():
+def test_figures_that_contradict_themselves_in_every_version_are_refused():
     # each version publishes a province total (3, then 4) below its published communes' 6 + 5: no count of P
-    # fits either one, alone or together; the audit says so in a note instead of failing
+    # fits either one, alone or together; the audit cannot vouch for them, so it refuses (and does not crash)
     communes = {"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, False)}
     versions = []
     for total in (3.0, 4.0):
@@ -236,6 +236,31 @@ def test_versions_that_each_contradict_themselves_are_noted_not_a_crash():
         iv = tables["indicator_values"]
         iv.loc[iv["unit_level"] == "province", "numerator"] = total
         versions.append(tables)
-    result = audit_tables(versions, M, MODEL)
-    assert result.cells.empty and result.ok
-    assert result.notes == ["province 01: the published figures contradict each other"]
+    for audited in (versions[:1], versions):
+        result = audit_tables(audited, M, MODEL)
+        assert result.cells.empty and not result.ok
+        assert result.notes == ["province 01: the published figures contradict each other"]
+        assert len(result.problems()) == 1 and "nothing is published" in result.problems()[0]
+
+
+def test_an_assessment_that_contradicts_its_count_is_refused():
+    # P = 12 - 6 - 5 = 1 by subtraction; Q's C03 says 100 points (no case) while its numerator says 6: the tables
+    # contradict each other, and a reader who drops that row still finds P = 1; the audit refuses, once or repeated
+    communes = {"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, False)}
+    tables = release(communes)
+    ca = tables["commune_assessment"]
+    ca.loc[(ca["commune_code"] == "Q") & (ca["criterion_code"] == "C03"), ["points", "met"]] = [100.0, True]
+    for audited in ([tables], [tables, tables]):
+        for distinct in (True, False):
+            assert not audit_tables(audited, M, MODEL, distinct=distinct).ok
+
+
+def test_a_repeated_version_is_audited_as_its_repeats_are():
+    # P = 1 by subtraction; a reader's primary count (0) contradicts the tables: with two equal versions the audit
+    # falls back to each version alone, where P = 1 is exposed; reading the repeats once must decide the same
+    tables = release({"P": (1, 5000, True), "Q": (6, 5000, False), "R": (5, 5000, False)})
+    known = {("01", "ABUSE_CASES"): 0}
+    every = audit_tables([tables, tables], M, MODEL, primary_counts=known, distinct=False)
+    once = audit_tables([tables, tables], M, MODEL, primary_counts=known, distinct=True)
+    assert interval(every, "P") == (1, 1) and not every.ok
+    assert interval(once, "P") == (1, 1) and not once.ok and once.notes == every.notes

@@ -91,8 +91,9 @@ def test_a_version_published_meanwhile_is_audited_with_the_files(tmp_path):
     _write(tmp_path / "v1", earlier)
     _write(tmp_path / "v2", done.tables)
     result = audit_release_folder(tmp_path / "v2", M, MODEL, period_dir=tmp_path, version=2, memo=done.memo)
-    # province 01 says the same in v1 and v2: read once, as protection audited it; 02 is solved with v1
-    assert result.reused == 1 and interval(result, "A") == (2, 2) and not result.ok
+    # nothing as protection audited it: 01 says the same in v1 and v2, read once but as the repeats it stands for
+    # (protection read it alone); 02 is solved with v1
+    assert result.reused == 0 and interval(result, "A") == (2, 2) and not result.ok
 
 
 def test_the_fingerprint_reads_values_as_the_audit_does():

@@ -58,6 +58,9 @@ class AuditResult:
     seconds: float = 0.0
     solves: int = 0
     reused: int = 0  # provinces whose audit was taken from a memo (see disclosure_memo), not solved again
+    # provinces whose published figures contradict themselves in every version: nothing of them can be audited,
+    # so nothing is published (fail closed)
+    contradictions: list[str] = field(default_factory=list)
 
     @property
     def exposed(self) -> pd.DataFrame:
@@ -66,15 +69,16 @@ class AuditResult:
 
     @property
     def ok(self) -> bool:
-        return self.exposed.empty
+        return self.exposed.empty and not self.contradictions
 
     def smallest_width(self) -> int | None:
         v = self.cells["values"].dropna()
         return int(v.min()) if len(v) else None
 
     def problems(self) -> list[str]:
-        return [f"{r.element} {r.commune_code} (province {r.province_code}): a reader can narrow the suppressed "
-                f"count to {_interval(r.low, r.high)}" for r in self.exposed.itertuples(index=False)]
+        return list(self.contradictions) + [
+            f"{r.element} {r.commune_code} (province {r.province_code}): a reader can narrow the suppressed "
+            f"count to {_interval(r.low, r.high)}" for r in self.exposed.itertuples(index=False)]
 
     def summary(self) -> dict[str, Any]:
         values = self.cells["values"]
@@ -452,7 +456,11 @@ def _primary_knowledge(p: _Problem, targets, caps, known: Mapping[str, int], rul
 
 
 def _audit_province(prov: str, versions: Sequence[_Version], spec: _Spec, known=None,
-                    rule=None, enough: int | None = None) -> tuple[list[dict], int, str | None]:
+                    rule=None, enough: int | None = None,
+                    repeated: bool = False) -> tuple[list[dict], int, str | None]:
+    """The intervals of the province's hidden cells (rows), the solves, and a note. ``repeated``: ``versions``
+    had repeats removed (:func:`~pipelines.publish.disclosure_memo.distinct_versions`); the audit falls back to
+    each version alone as it would with them. No rows and a note: no version holds (see ``audit_tables``)."""
     targets = sorted(_targets(versions[-1], spec))
     if not targets:
         return [], 0, None
@@ -462,7 +470,7 @@ def _audit_province(prov: str, versions: Sequence[_Version], spec: _Spec, known=
     if known:
         _primary_knowledge(p, targets, caps, known, rule)
     found, solves = p.solve_all([p.cell(c, e, caps.get(c, DEFAULT_CAP)) for c, e in targets], enough)
-    if found is None and len(versions) > 1:
+    if found is None and (len(versions) > 1 or repeated):
         note = f"province {prov}: the versions of the period contradict each other (a correction); audited alone"
         found = {}
         for v in versions:  # each version alone, the current one last (its intervals are reported)
@@ -515,6 +523,7 @@ def audit_tables(
     current = _provinces(releases[-1], spec)
     wanted = current if provinces is None else set(provinces) & current
     rows, notes, solves, reused = [], [], 0, 0
+    contradictions: list[str] = []
     enough = None if exact else model.min_values
     split: dict[int, dict[str, _Version]] = {}  # a version is split when a province solved reads it
     spec_fp = spec_fingerprint(spec, model.rule)
@@ -523,9 +532,12 @@ def audit_tables(
         known = {e: n for (pv, e), n in (primary_counts or {}).items() if pv == prov}
         # a version holding no row of the province says nothing of it (the audit does not read it)
         held = [i for i, f in enumerate(prints) if prov in f] if prints else list(range(len(releases)))
+        several = len(held) > 1
         if distinct:
             held = distinct_versions(held, [prints[i][prov] for i in held])
-        key = None if memo is None else province_key(spec_fp, [prints[i][prov] for i in held], known, enough)
+        repeated = several and len(held) == 1  # read as the repeats it stands for (see _audit_province)
+        key = None if memo is None else province_key(
+            spec_fp, [prints[i][prov] for i in held] + ["repeated"] * repeated, known, enough)
         kept = None if key is None else memo.get(key)
         if kept is not None:
             found, n, note = kept
@@ -534,13 +546,16 @@ def audit_tables(
             for i in held:
                 split[i] = split[i] if i in split else _split(releases[i], spec)
             versions = [split[i][prov] for i in held if prov in split[i]]
-            found, n, note = _audit_province(prov, versions, spec, known, model.rule, enough)
+            found, n, note = _audit_province(prov, versions, spec, known, model.rule, enough, repeated)
             if key is not None:
                 memo.put(key, found, n, note)
         rows += found
         solves += n
         if note:
             notes.append(note)
+        if note and not found:  # hidden cells, and no version holds: fail closed
+            contradictions.append(f"{note}: no count of its hidden cells fits the published figures, so the "
+                                  "audit cannot vouch for them; nothing is published until they agree")
     if memo is not None:
         log.info("disclosure audit: %d of %d provinces as audited before (the same rows, versions and model)",
                  reused, len(wanted))
@@ -549,7 +564,8 @@ def audit_tables(
     cells["narrowed"] = cells["values"].notna() & (
         cells["values"].astype("float") < model.rule.suppress_max - model.rule.suppress_min + 1)
     return AuditResult(cells=cells, min_values=model.min_values, notes=notes,
-                       seconds=time.perf_counter() - started, solves=solves, reused=reused)
+                       seconds=time.perf_counter() - started, solves=solves, reused=reused,
+                       contradictions=contradictions)
 
 
 AUDITED_TABLES = ("indicator_values", "commune_assessment", "commune_ranking")

@@ -264,12 +264,14 @@ def protect(tables: Mapping[str, pd.DataFrame], truth: pd.DataFrame, sources: So
             break
         current = apply_hidden(current, hidden, sources, methodology, model, communes=changed)
         provinces = set(truth.loc[truth["commune_code"].isin(changed), "province_code"])
+    failures += result.contradictions  # figures that contradict themselves: nothing to vouch for
     if not result.exposed.empty and not failures:
         failures.append(f"the last audit still narrowed {len(result.exposed)} suppressed cells to fewer than "
                         f"{model.min_values} values after {counts['audit_rounds']} rounds of protection "
                         f"(protection.max_rounds in the disclosure model): raise max_rounds or coarsen more fields")
     final = pd.concat(list(cells.values()), ignore_index=True) if cells else result.cells.iloc[:0]
-    audit = AuditResult(cells=final, min_values=model.min_values, notes=result.notes)
+    audit = AuditResult(cells=final, min_values=model.min_values, notes=result.notes,
+                        contradictions=result.contradictions)
     counts["reasons_coarsened"] = int(_coarsened(current))
     counts["criteria_hidden"] = int(current["commune_assessment"]["suppressed"].fillna(False).sum()) \
         if "commune_assessment" in current and len(current["commune_assessment"]) else 0
