@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CRI_HOME ?= $(CURDIR)/data
+# compiled modules are kept (__pycache__, ignored by git) even where the environment turns it off: every run,
+# worker and test process then imports the pipeline and the rewritten tests without compiling them again
+unexport PYTHONDONTWRITEBYTECODE
 # make ui PORT=3001 HOST=0.0.0.0: another port, or reachable from other machines of the office network
 PORT   ?= 3000
 HOST   ?= 127.0.0.1
