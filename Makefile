@@ -68,6 +68,7 @@ bench: manifest
 	$(BIN)/python benchmarks/bench_workbook.py
 	$(BIN)/python benchmarks/bench_records.py --rows $(RECORDS_ROWS) --registry $(RECORDS_REGISTRY) --runs 1
 	$(BIN)/python benchmarks/bench_speed.py
+	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_tests.py
 
 # not part of make bench: it takes tens of minutes and about 10 GB of disk (docs/scaling.md)

@@ -14,12 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import parse_pattern
-
 LOCALE = "vi"
-_LOCALE = Locale.parse(LOCALE)
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 DASH = "–"
 
@@ -38,15 +33,26 @@ def as_number(value: Any) -> float | None:
 _WIDE = Context(prec=400)
 
 
+@lru_cache(maxsize=1)
+def _locale():
+    """Babel's Vietnamese locale, read when the first number is formatted (not when a module imports this one:
+    Babel's locale data takes a moment to load, and the Dagster definitions never format a number)."""
+    from babel import Locale
+
+    return Locale.parse(LOCALE)
+
+
 @lru_cache(maxsize=32)
 def _pattern(text: str):
     """Babel's number pattern, parsed once (a report formats thousands of numbers)."""
+    from babel.numbers import parse_pattern
+
     return parse_pattern(text)
 
 
 def _format(value: Decimal, pattern: str) -> str:
     with localcontext(_WIDE):  # Babel rounds in the current context: wide enough for any float
-        return _pattern(pattern).apply(value, _LOCALE)
+        return _pattern(pattern).apply(value, _locale())
 
 
 def _rounded(f: float, decimals: int) -> Decimal:
@@ -107,6 +113,8 @@ def _as_datetime(value: Any) -> datetime | None:
 
 def local_time(value: Any) -> str:
     """A timestamp (aware, naive UTC or ISO text) in Viet Nam's time: 06/12/2026 18:24 (giờ Việt Nam)."""
+    from babel.dates import format_datetime
+
     dt = _as_datetime(value)
     if dt is None:
         return DASH if not value else str(value)
@@ -115,6 +123,8 @@ def local_time(value: Any) -> str:
 
 def local_date(value: Any) -> str:
     """A date, or the local date of a timestamp: 06/12/2026."""
+    from babel.dates import format_date
+
     if isinstance(value, date) and not isinstance(value, datetime):
         return format_date(value, "dd/MM/yyyy", locale=LOCALE)
     dt = _as_datetime(value)

@@ -2,7 +2,7 @@
 
 The dbt step spends its time waiting for the dbt process; meanwhile this
 process is idle. The quality gate needs Great Expectations (seconds to
-import), the analysis SciPy and SALib, the release openpyxl: importing them in a
+import), the analysis SciPy and SALib, the release openpyxl and WeasyPrint (the PDF): importing them in a
 background thread during dbt takes that time off the run. An import that
 fails here is left to the step that needs it, which imports it again and
 reports the error there.
@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 import threading
 
-LATER_STEPS = ("great_expectations", "scipy.stats", "SALib.analyze.sobol", "SALib.sample.sobol", "openpyxl")
+LATER_STEPS = ("great_expectations", "scipy.stats", "SALib.analyze.sobol", "SALib.sample.sobol", "openpyxl",
+               "weasyprint")
 
 
 def import_in_background(modules: tuple[str, ...] = LATER_STEPS) -> threading.Thread:

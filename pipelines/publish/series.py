@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from pipelines.files import nfc_frame, sha256_file, write_csv, write_parquet, write_text
 from pipelines.publish.published import column, decimals
-from pipelines.publish.targets import NATIONAL_CODE, national_values, period_position, targets_table
+from pipelines.publish.targets import NATIONAL_CODE, national_values, period_position, period_positions, targets_table
 
 RELEASE_NOTES = "release_notes.md"
 DASHBOARD = "dashboard.html"  # the report sections of this module on a page of their own (report.html has them too)
@@ -113,7 +113,7 @@ def trend_frames(period: str, tables: Mapping[str, pd.DataFrame], earlier: Mappi
 
 
 def _by_period(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    order = df["period"].map(period_position)
+    order = period_positions(df["period"])
     return df.assign(_p=order).sort_values([*keys, "_p"]).drop(columns="_p").reset_index(drop=True)
 
 

@@ -114,6 +114,12 @@ def period_position(period: str) -> float:
     return int(m.group(1)) + {None: 0.0, "H1": -0.25, "H2": 0.25}[m.group(2)]
 
 
+def period_positions(periods: pd.Series) -> pd.Series:
+    """``period_position`` of every row of ``periods``, computed once per distinct period (a series has a few
+    periods and many rows); the same values and dtype as mapping the function row by row."""
+    return periods.map({p: period_position(p) for p in periods.unique()})
+
+
 def indicator_targets(methodology) -> list[tuple]:
     """(indicator, target year, target) for every national target of the methodology."""
     out = []
@@ -186,7 +192,7 @@ def targets_table(period: str, series: pd.DataFrame, methodology) -> pd.DataFram
     settings = target_settings(methodology)
     now = period_position(period)
     year = int(str(period)[:4])
-    df = series.assign(position=series["period"].map(period_position))
+    df = series.assign(position=period_positions(series["period"]))
     rows = []
     for ind, target_year, target in indicator_targets(methodology):
         bound = lower_bound(ind, settings)
