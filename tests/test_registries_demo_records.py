@@ -84,3 +84,27 @@ def test_cri_demo_data_names_an_unknown_registry_in_a_sentence(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert code == 2 and "no registry nope" in err and "--registry" in err and "Traceback" not in err
     assert not list((tmp_path / "home" / "landing").glob("2025/*/*.parquet"))
+
+
+def test_rows_by_group_count_once_and_still_add_up_to_the_scaled_total(tmp_path, monkeypatch):
+    # the health file also holds rows by sex: births C1 100 (F 48, M 52), C2 50 (F 25, M 25); deaths C1 10 (F 6,
+    # M 4), C2 3 (F 1, M 2). The births are counted from the totals only: 210 births give 140 and 70 again, and
+    # the deaths 14 and 4, shared by sex in their proportions, largest remainders first: C1 8.4, 5.6 -> 8, 6;
+    # C2 1.33, 2.67 -> 1, 3
+    monkeypatch.setenv("CRI_PSEUDONYM_KEY", "test-key")
+    monkeypatch.delenv("CRI_METHODOLOGY", raising=False)
+    landing = tmp_path / "landing"
+    (landing / "2025" / "health").mkdir(parents=True)
+    rows = [("LIVE_BIRTHS", C1, "", 100), ("LIVE_BIRTHS", C1, "sex=F", 48), ("LIVE_BIRTHS", C1, "sex=M", 52),
+            ("LIVE_BIRTHS", C2, "", 50), ("LIVE_BIRTHS", C2, "sex=F", 25), ("LIVE_BIRTHS", C2, "sex=M", 25),
+            ("DEATHS_U5", C1, "", 10), ("DEATHS_U5", C1, "sex=F", 6), ("DEATHS_U5", C1, "sex=M", 4),
+            ("DEATHS_U5", C2, "", 3), ("DEATHS_U5", C2, "sex=F", 1), ("DEATHS_U5", C2, "sex=M", 2)]
+    pd.DataFrame([("2025", u, "", e, v, d) for e, u, d, v in rows],
+                 columns=["period", "unit_code", "unit_name", "data_element", "value", "disaggregation"]).to_csv(
+        landing / "2025" / "health" / "health_2025.csv", index=False, encoding="utf-8-sig")
+    summary = write_demo_records(landing, ("2025",), 210, only=("births",))
+    assert pd.read_parquet(summary.files[0]).commune_code.value_counts().to_dict() == {C1: 140, C2: 70}
+    df = pd.read_csv(landing / "2025" / "health" / "health_2025.csv", dtype={"unit_code": str},
+                     keep_default_na=False, encoding="utf-8-sig")
+    deaths = {(r.unit_code, r.disaggregation): r.value for r in df.itertuples() if r.data_element == "DEATHS_U5"}
+    assert deaths == {(C1, ""): 14, (C1, "sex=F"): 8, (C1, "sex=M"): 6, (C2, ""): 4, (C2, "sex=F"): 1, (C2, "sex=M"): 3}

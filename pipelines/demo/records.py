@@ -53,8 +53,14 @@ def _aggregates(landing_dir: Path, period: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_path"])
 
 
+def _totals(rows: pd.DataFrame) -> pd.Series:
+    """The rows that are totals (not the rows by group of ``disaggregation``)."""
+    return rows.disaggregation == "" if "disaggregation" in rows.columns else pd.Series(True, index=rows.index)
+
+
 def _element(rows: pd.DataFrame, code: str) -> pd.Series:
-    sel = rows[(rows.data_element == code) & (rows.unit_code.str.len() == 5)]
+    """The communes' totals of an element."""
+    sel = rows[(rows.data_element == code) & (rows.unit_code.str.len() == 5) & _totals(rows)]
     return pd.to_numeric(sel.set_index("unit_code").value, errors="coerce").fillna(0).groupby(level=0).sum()
 
 
@@ -188,9 +194,27 @@ def _follow_records(rows: pd.DataFrame, registry: Registry, table: pa.Table, pro
     after = pd.Series(table.column(registry.commune).to_pandas()).value_counts()
     ratio = (after.reindex(before.index).fillna(0) / before[before > 0]).reindex(rows.unit_code).to_numpy()
     sel = (rows.data_element.isin(elements) & ~np.isnan(ratio)).to_numpy()
-    scaled = (pd.to_numeric(rows.value[sel], errors="coerce") * ratio[sel]).round()
-    rows.loc[sel, "value"] = scaled.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    totals = sel & _totals(rows).to_numpy()
+    scaled = (pd.to_numeric(rows.value[totals], errors="coerce") * ratio[totals]).round()
+    rows.loc[totals, "value"] = scaled.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    _regroup(rows, sel & ~totals)
     return set(rows._path[sel])
+
+
+def _regroup(rows: pd.DataFrame, groups: np.ndarray) -> None:
+    """Share each scaled total among its rows by group of one dimension (``sex=F``, ``sex=M``...) in the
+    proportions they had, so that they still add up to it; ``rows`` is changed in place."""
+    if not groups.any():
+        return
+    part = rows[groups]
+    total = rows[_totals(rows)].set_index(["unit_code", "data_element"]).value
+    dimension = part.disaggregation.str.split("=").str[0]
+    for (unit, element, _), g in part.groupby([part.unit_code, part.data_element, dimension]):
+        n = pd.to_numeric(pd.Series([total.get((unit, element), "")]), errors="coerce").iloc[0]
+        weights = pd.to_numeric(g.value, errors="coerce").fillna(0).to_numpy()
+        if pd.isna(n) or weights.sum() <= 0:
+            continue
+        rows.loc[g.index, "value"] = [str(int(v)) for v in allocate(weights, int(n))]
 
 
 def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed: int = 20251115,
