@@ -79,6 +79,20 @@ def cmd_demo_data(args) -> int:
 
     history = getattr(args, "history", False)
     periods = HISTORY_PERIODS if history else tuple(expand_periods(args.period))
+    only = tuple(getattr(args, "registry", None) or ())
+    if only:  # an unknown --registry code is named before anything is written
+        from pipelines.registries.spec import load_registries
+
+        known = {r.code for r in load_registries().loaded}
+        unknown = sorted(set(only) - known)
+        if unknown:
+            print(f"Không có sổ đăng ký này / no registry {', '.join(unknown)} among those the methodology loads "
+                  f"({', '.join(sorted(known))}): fix --registry", file=sys.stderr)
+            return 2
+        if getattr(args, "records", None) is None:
+            print("--registry chọn sổ cho --records / --registry picks the registries of --records N: add --records",
+                  file=sys.stderr)
+            return 2
     summary = write_demo_data(settings.landing_dir, periods=periods, small=args.small, seed=args.seed, history=history)
     print(f"Demo data (synthetic) written to {settings.landing_dir} in {time.monotonic() - started:.1f}s: "
           f"{len(summary.files)} files, {sum(summary.rows.values()):,} rows, {len(summary.provinces)} provinces, "
@@ -86,12 +100,7 @@ def cmd_demo_data(args) -> int:
     if getattr(args, "records", None) is not None:  # record-level extracts (pipelines/demo/records.py)
         from pipelines.demo.records import write_demo_records
 
-        try:
-            records = write_demo_records(settings.landing_dir, periods, args.records, args.seed,
-                                         only=tuple(getattr(args, "registry", None) or ()))
-        except ValueError as exc:  # an unknown --registry code
-            print(f"Không có sổ đăng ký này / {exc}: fix --registry", file=sys.stderr)
-            return 2
+        records = write_demo_records(settings.landing_dir, periods, args.records, args.seed, only=only)
         print(f"Registry extracts: {records}")
     return 0
 

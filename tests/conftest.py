@@ -42,9 +42,10 @@ def small_methodology(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-# The longest units of work first (an xdist group, else a module), longest first: with `--dist loadgroup
-# --no-loadscope-reorder` (make test) the workers take them in this order, and the many short tests fill in at
-# the end, so that neither worker is left alone with a long run at the end of the suite.
+# The longest units of work first (an xdist group, else a test of one of these modules), longest first: with
+# `--dist loadgroup --no-loadscope-reorder` (make test) the workers take them in this order, and the many short
+# tests fill in at the end, so that neither worker is left alone with a long run at the end of the suite. Only
+# under xdist: a run in one process keeps the modules whole (their module fixtures are set up once).
 LONGEST_FIRST = ("quality_gate", "e2e", "national", "test_operate_e2e.py", "legacy_e2e", "test_dbt_models.py",
                  "records", "test_commune_assessment.py", "test_registries_cards_doses.py", "test_publish.py")
 
@@ -56,4 +57,6 @@ def _unit_rank(item) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # the order a worker collects is the order xdist hands out
+        return
     items.sort(key=_unit_rank)  # stable: the order within a unit, and of the other tests, is kept

@@ -83,7 +83,11 @@ def test_cri_demo_data_names_an_unknown_registry_in_a_sentence(tmp_path, monkeyp
     code = main(["demo-data", "--small", "--period", "2025", "--records", "0", "--registry", "births", "nope"])
     err = capsys.readouterr().err
     assert code == 2 and "no registry nope" in err and "--registry" in err and "Traceback" not in err
-    assert not list((tmp_path / "home" / "landing").glob("2025/*/*.parquet"))
+    assert not list((tmp_path / "home" / "landing").glob("*/*/*"))  # named before anything is written
+    # --registry alone would be ignored: it says what it needs
+    code = main(["demo-data", "--small", "--period", "2025", "--registry", "births"])
+    err = capsys.readouterr().err
+    assert code == 2 and "add --records" in err and not list((tmp_path / "home" / "landing").glob("*/*/*"))
 
 
 def test_rows_by_group_count_once_and_still_add_up_to_the_scaled_total(tmp_path, monkeypatch):
