@@ -536,8 +536,8 @@ def audit_tables(
         if distinct:
             held = distinct_versions(held, [prints[i][prov] for i in held])
         repeated = several and len(held) == 1  # read as the repeats it stands for (see _audit_province)
-        key = None if memo is None else province_key(
-            spec_fp, [prints[i][prov] for i in held] + ["repeated"] * repeated, known, enough)
+        key = None if memo is None else province_key(spec_fp, [prints[i][prov] for i in held], known, enough,
+                                                     repeated)
         kept = None if key is None else memo.get(key)
         if kept is not None:
             found, n, note = kept

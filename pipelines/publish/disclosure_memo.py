@@ -152,9 +152,10 @@ def distinct_versions(versions: Sequence, fingerprints: Sequence[str]) -> list:
 
 
 def province_key(spec_fp: str, fingerprints: Sequence[str], known: Mapping[str, int] | None,
-                 enough: int | None) -> str:
-    """The memo's key of one province's audit: everything :func:`_audit_province` reads."""
-    content = (spec_fp, tuple(fingerprints), tuple(sorted((known or {}).items())), enough)
+                 enough: int | None, repeated: bool = False) -> str:
+    """The memo's key of one province's audit: everything :func:`_audit_province` reads (``repeated``: the one
+    version left stands for several equal ones)."""
+    content = (spec_fp, tuple(fingerprints), tuple(sorted((known or {}).items())), enough, repeated)
     return hashlib.sha256(repr(content).encode("utf-8")).hexdigest()
 
 
