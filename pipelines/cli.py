@@ -81,13 +81,12 @@ def cmd_demo_data(args) -> int:
     periods = HISTORY_PERIODS if history else tuple(expand_periods(args.period))
     only = tuple(getattr(args, "registry", None) or ())
     if only:  # an unknown --registry code is named before anything is written
-        from pipelines.registries.spec import load_registries
+        from pipelines.demo.records import check_registries
 
-        known = {r.code for r in load_registries().loaded}
-        unknown = sorted(set(only) - known)
-        if unknown:
-            print(f"Không có sổ đăng ký này / no registry {', '.join(unknown)} among those the methodology loads "
-                  f"({', '.join(sorted(known))}): fix --registry", file=sys.stderr)
+        try:
+            check_registries(only)
+        except ValueError as exc:
+            print(f"Không có sổ đăng ký này / {exc}: fix --registry", file=sys.stderr)
             return 2
         if getattr(args, "records", None) is None:
             print("--registry chọn sổ cho --records / --registry picks the registries of --records N: add --records",

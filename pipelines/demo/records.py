@@ -217,6 +217,15 @@ def _regroup(rows: pd.DataFrame, groups: np.ndarray) -> None:
         rows.loc[g.index, "value"] = [str(int(v)) for v in allocate(weights, int(n))]
 
 
+def check_registries(only: tuple[str, ...] | None, registries: tuple[Registry, ...] | None = None) -> None:
+    """A ``ValueError`` naming each code of ``only`` that none of ``registries`` (default: those loaded) has."""
+    registries = registries or load_registries().loaded
+    unknown = sorted(set(only or ()) - {r.code for r in registries})
+    if unknown:
+        raise ValueError(f"no registry {', '.join(unknown)} among those the methodology loads "
+                         f"({', '.join(r.code for r in registries)})")
+
+
 def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed: int = 20251115,
                        registries: tuple[Registry, ...] | None = None,
                        only: tuple[str, ...] | None = None) -> RecordsSummary:
@@ -226,10 +235,7 @@ def write_demo_records(landing_dir: Path, periods: tuple[str, ...], n: int, seed
     ``only``: just these registries' extracts (the others' elements stay in the aggregate files); each is
     the same extract as when written with the others. An unknown code is a ``ValueError`` naming it."""
     registries = registries or load_registries().loaded
-    unknown = sorted(set(only or ()) - {r.code for r in registries})
-    if unknown:
-        raise ValueError(f"no registry {', '.join(unknown)} among those the methodology loads "
-                         f"({', '.join(r.code for r in registries)})")
+    check_registries(only, registries)
     landing_dir = Path(landing_dir)
     summary = RecordsSummary(key_file=ensure_key(landing_dir.parent))
     for index, period in enumerate(periods):
